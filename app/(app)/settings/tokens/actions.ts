@@ -1,0 +1,31 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
+import { audit } from "@/lib/audit/record";
+import { requireUser } from "../../../_lib/session";
+import { runAction, type ActionResult } from "../../../_lib/action-result";
+
+const tokenName = z.string().trim().min(1, { message: "Give the token a name" }).max(80, { message: "Name is too long" });
+
+export async function createTokenAction(_prev: ActionResult<{ token: string }> | null, form: FormData): Promise<ActionResult<{ token: string }>> {
+  const user = await requireUser();
+  const result = await runAction(async () => {
+    const { token, row } = await createApiToken(user.id, tokenName.parse(form.get("name") ?? ""));
+    await audit({ type: "token.created", actorId: user.id, data: { tokenId: row.id, name: row.name } });
+    return { token };
+  });
+  revalidatePath("/settings/tokens");
+  return result;
+}
+
+export async function revokeTokenAction(id: string): Promise<ActionResult> {
+  const user = await requireUser();
+  const result = await runAction(async () => {
+    await revokeApiToken(user.id, id);
+    await audit({ type: "token.revoked", actorId: user.id, data: { tokenId: id } });
+  });
+  revalidatePath("/settings/tokens");
+  return result;
+}

@@ -1,0 +1,61 @@
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { env } from "../env";
+import { isAppError } from "../errors";
+import { signIn } from "./sign-in";
+
+declare module "next-auth" {
+  interface Session {
+    user: { id: string; email: string; name?: string | null; role: "admin" | "user" };
+  }
+}
+
+declare module "next-auth/jwt" {
+  interface JWT {
+    uid?: string;
+    role?: "admin" | "user";
+  }
+}
+
+const headerIp = (headers: Record<string, string | string[] | undefined> | undefined) => {
+  const raw = headers?.["x-forwarded-for"] ?? headers?.["x-real-ip"];
+  const first = (Array.isArray(raw) ? raw[0] : raw)?.split(",")[0]?.trim();
+  return first || "127.0.0.1";
+};
+
+// Credentials + JWT sessions; every page re-checks the user in the database so disabling takes effect at once.
+export function authOptions(): NextAuthOptions {
+  return {
+    secret: env.AUTH_SECRET,
+    session: { strategy: "jwt", maxAge: 12 * 3600 },
+    pages: { signIn: "/signin", error: "/signin" },
+    providers: [
+      CredentialsProvider({
+        name: "Email and password",
+        credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+        async authorize(credentials, req) {
+          try {
+            return await signIn(credentials, headerIp(req?.headers));
+          } catch (err) {
+            // next-auth hands the message to the sign-in form as `error`.
+            if (isAppError(err)) throw new Error(err.message);
+            throw new Error("Sign-in is unavailable right now; try again shortly");
+          }
+        },
+      }),
+    ],
+    callbacks: {
+      jwt({ token, user }) {
+        if (user) {
+          token.uid = user.id;
+          token.role = (user as { role?: "admin" | "user" }).role;
+        }
+        return token;
+      },
+      session({ session, token }) {
+        session.user = { ...session.user, id: token.uid ?? "", email: token.email ?? "", role: token.role ?? "user" };
+        return session;
+      },
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import path from "node:path";
+import { z } from "zod";
+
+// The one place that reads process.env: every other module imports `env` from here.
+
+const GiB = 1024 ** 3;
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: "must be a number" })
+    .int({ message: "must be an integer" })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+    .default(def);
+
+const port = (def: number) => int(def, 1, 65535);
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const url = z.url({ message: "must be a URL like scheme://host:port" });
+
+const portRange = z
+  .string()
+  .regex(/^\d{1,5}-\d{1,5}$/, { message: "must look like 30000-30099" })
+  .transform((v) => {
+    const [from, to] = v.split("-").map(Number) as [number, number];
+    return { from, to };
+  })
+  .refine((r) => r.from >= 1 && r.to <= 65535 && r.from <= r.to, {
+    message: "must be an ascending range within 1-65535",
+  });
+
+const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+    TEMPOFTP_PROCESS: z.string().default("app"),
+    LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    PORT: port(3000),
+    HOST: z.string().default("127.0.0.1"),
+    PUBLIC_URL: url.optional(),
+    DATA_DIR: z.string().default(".data"),
+    AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters" }).optional(),
+
+    FTP_PORT: port(2121),
+    FTP_HOST: z.string().min(1).default("127.0.0.1"),
+    FTP_PUBLIC_HOST: z.string().min(1).optional(),
+    FTP_PASV_PORTS: portRange.default({ from: 30000, to: 30099 }),
+    FTP_TLS_CERT: z.string().optional(),
+    FTP_TLS_KEY: z.string().optional(),
+    MASTER_KEY: z.string().optional(),
+
+    REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
+
+    S3_ENDPOINT: url.optional(),
+    S3_REGION: z.string().min(1).default("us-east-1"),
+    S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be a valid bucket name" })
+      .default("tempoftp"),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_FORCE_PATH_STYLE: bool.optional(),
+
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgresql:// URL" }).optional(),
+
+    ADMIN_EMAIL: z.email({ message: "must be an email address" }).optional(),
+    ADMIN_PASSWORD: z.string().min(12, { message: "must be at least 12 characters" }).optional(),
+    ADMIN_API_TOKEN: z
+      .string()
+      .regex(/^tft_[A-Za-z0-9_-]{32,}$/, { message: "must look like tft_ followed by at least 32 URL-safe characters" })
+      .optional(),
+
+    MAX_FILE_BYTES: int(50 * GiB, 0),
+    MAX_FILES_PER_SHARE: int(1000, 1),
+    MAX_EXPIRY_SECONDS: int(30 * 24 * 3600, 60),
+    USER_QUOTA_BYTES: int(200 * GiB, 0),
+  })
+  .transform((e) => ({
+    ...e,
+    DATA_DIR: path.resolve(e.DATA_DIR),
+    PUBLIC_URL: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    FTP_PUBLIC_HOST: e.FTP_PUBLIC_HOST ?? e.FTP_HOST,
+    S3_FORCE_PATH_STYLE: e.S3_FORCE_PATH_STYLE ?? Boolean(e.S3_ENDPOINT),
+  }));
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).map(([k, v]) => [k, emptyAsUndefined(v)]));
+  const result = envSchema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((i) => {
+      const name = i.path.join(".");
+      return `${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`;
+    }),
+  );
+}
+
+let cached: Env | undefined;
+
+export function loadEnv(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+/** Lazily parsed so that importing a module never throws before its first use. */
+export const env: Env = new Proxy({} as Env, {
+  get: (_t, key: string) => loadEnv()[key as keyof Env],
+});
+
+/** For values only the launcher fills in: fail with a message that says how to get one. */
+export function required<K extends keyof Env>(key: K): NonNullable<Env[K]> {
+  const value = loadEnv()[key];
+  if (value === undefined || value === null) {
+    throw new ConfigError([`${String(key)} is not set: run the service through \`npm start\` or set it`]);
+  }
+  return value as NonNullable<Env[K]>;
+}
+
+/** Raw variables passed through to child processes and libraries that read them themselves. */
+export function processEnv(): Record<string, string | undefined> {
+  return { ...process.env };
+}

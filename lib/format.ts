@@ -1,0 +1,18 @@
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+export function formatBytes(n: number): string {
+  let i = 0;
+  while (n >= 1024 && i < UNITS.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${UNITS[i]}`;
+}
+
+export function formatRelative(to: Date, now = new Date()): string {
+  const s = Math.round((to.getTime() - now.getTime()) / 1000);
+  const abs = Math.abs(s);
+  const [v, unit] =
+    abs < 60 ? [abs, "s"] : abs < 3600 ? [Math.round(abs / 60), "min"] : abs < 86400 ? [Math.round(abs / 3600), "h"] : [Math.round(abs / 86400), "d"];
+  return s >= 0 ? `in ${v} ${unit}` : `${v} ${unit} ago`;
+}

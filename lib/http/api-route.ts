@@ -1,0 +1,74 @@
+import crypto from "node:crypto";
+import { z } from "zod";
+import { authenticateBearer, type ApiCaller } from "../auth/api-tokens";
+import { AppError, errorBody, isAppError } from "../errors";
+import { log } from "../log";
+
+// Framework-free: route handlers under app/api export what this returns, so every error takes one path.
+
+export type RouteContext<P> = { params: Promise<P> };
+
+type Handler<B, P> = (args: { req: Request; body: B; params: P; caller: ApiCaller; ip: string }) => Promise<Response | unknown>;
+
+type Options<S extends z.ZodType | undefined> = { body?: S; status?: number };
+
+export function clientIp(req: Request): string {
+  // Only the first hop is trusted; behind a proxy, set it to overwrite X-Forwarded-For.
+  const fwd = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return fwd || req.headers.get("x-real-ip") || "127.0.0.1";
+}
+
+export function json(data: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(data, (_k, v) => (typeof v === "bigint" ? Number(v) : v)), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+  });
+}
+
+export function errorResponse(err: unknown, requestId: string): Response {
+  if (isAppError(err)) {
+    const headers: Record<string, string> = { "x-request-id": requestId };
+    if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="tempoftp"';
+    if (err.retryAfterSeconds) headers["retry-after"] = String(err.retryAfterSeconds);
+    return json(errorBody(err), err.status, headers);
+  }
+  log.error({ err, requestId }, "unhandled error in API route");
+  return json({ error: { code: "internal", message: `Internal error (request ${requestId})` } }, 500, { "x-request-id": requestId });
+}
+
+async function readBody<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
+  const text = await req.text();
+  let raw: unknown;
+  try {
+    raw = text.length ? JSON.parse(text) : {};
+  } catch {
+    throw new AppError("invalid_json", "Request body is not valid JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first?.path.length ? `${first.path.join(".")}: ` : "";
+    throw new AppError("validation_failed", `${where}${first?.message ?? "invalid request"}`, z.flattenError(parsed.error));
+  }
+  return parsed.data;
+}
+
+/** An authenticated (bearer token) JSON route with an optional zod-validated body. */
+export function apiRoute<P = Record<string, never>, S extends z.ZodType | undefined = undefined>(
+  opts: Options<S>,
+  handler: Handler<S extends z.ZodType ? z.infer<S> : undefined, P>,
+) {
+  return async (req: Request, ctx?: RouteContext<P>): Promise<Response> => {
+    const requestId = req.headers.get("x-request-id") ?? crypto.randomUUID();
+    try {
+      const caller = await authenticateBearer(req.headers.get("authorization"));
+      const body = (opts.body ? await readBody(req, opts.body) : undefined) as S extends z.ZodType ? z.infer<S> : undefined;
+      const params = (ctx ? await ctx.params : {}) as P;
+      const out = await handler({ req, body, params, caller, ip: clientIp(req) });
+      if (out instanceof Response) return out;
+      return json(out, opts.status ?? 200, { "x-request-id": requestId });
+    } catch (err) {
+      return errorResponse(err, requestId);
+    }
+  };
+}

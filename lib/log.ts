@@ -1,0 +1,37 @@
+import pino from "pino";
+import pretty from "pino-pretty";
+import { env } from "./env";
+
+// Structured JSON logs; secrets are redacted by path so a careless log call cannot leak them.
+const destination =
+  env.LOG_FORMAT === "pretty"
+    ? pretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname,proc", translateTime: "SYS:HH:MM:ss", sync: true })
+    : undefined;
+
+export const log = pino(
+  {
+  level: env.LOG_LEVEL,
+  base: { proc: env.TEMPOFTP_PROCESS },
+  redact: {
+    paths: [
+      "password",
+      "*.password",
+      "token",
+      "*.token",
+      "authorization",
+      "*.authorization",
+      "headers.authorization",
+      "req.headers.authorization",
+      "req.headers.cookie",
+      "secret",
+      "*.secret",
+      "passwordHash",
+      "*.passwordHash",
+    ],
+    censor: "[redacted]",
+  },
+  },
+  destination,
+);
+
+export type Logger = typeof log;

@@ -1,0 +1,62 @@
+import { Queue, type JobsOptions } from "bullmq";
+import { z } from "zod";
+import { bullConnection } from "./redis";
+
+// Every queue in one place: its name, the payload schema and its retry policy.
+export const queueDefs = {
+  "process-file": {
+    payload: z.object({ shareId: z.uuid(), fileId: z.uuid() }),
+    options: { attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  },
+  "seal-share": {
+    payload: z.object({ shareId: z.uuid() }),
+    options: { attempts: 5, backoff: { type: "exponential", delay: 1_000 } },
+  },
+  "expire-share": {
+    payload: z.object({ shareId: z.uuid(), reason: z.enum(["expired", "revoked", "download-limit"]) }),
+    options: { attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
+  },
+  sweep: {
+    payload: z.object({}),
+    options: { attempts: 1 },
+  },
+  "deliver-webhook": {
+    payload: z.object({ webhookId: z.uuid(), event: z.string(), body: z.record(z.string(), z.unknown()) }),
+    options: { attempts: 10, backoff: { type: "exponential", delay: 5_000 } },
+  },
+} satisfies Record<string, { payload: z.ZodType; options: JobsOptions }>;
+
+export type QueueName = keyof typeof queueDefs;
+export type Payload<Q extends QueueName> = z.infer<(typeof queueDefs)[Q]["payload"]>;
+export const queueNames = Object.keys(queueDefs) as QueueName[];
+
+// Finished jobs are kept briefly for the admin page, failed ones longer for diagnosis.
+const retention: JobsOptions = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 86400 } };
+
+const queues = new Map<QueueName, Queue>();
+let connection: ReturnType<typeof bullConnection> | undefined;
+
+export function queue<Q extends QueueName>(name: Q): Queue {
+  let q = queues.get(name);
+  if (!q) {
+    connection ??= bullConnection();
+    q = new Queue(name, { connection, prefix: "tft", defaultJobOptions: { ...retention, ...queueDefs[name].options } });
+    queues.set(name, q);
+  }
+  return q;
+}
+
+/** Validates the payload against the queue's schema before it reaches Redis. */
+export async function enqueue<Q extends QueueName>(name: Q, payload: Payload<Q>, opts: JobsOptions = {}) {
+  const data = queueDefs[name].payload.parse(payload);
+  return queue(name).add(name, data, opts);
+}
+
+export async function closeQueues(): Promise<void> {
+  await Promise.all([...queues.values()].map((q) => q.close()));
+  queues.clear();
+  await connection?.quit().catch(() => connection?.disconnect());
+  connection = undefined;
+}
+
+export const QUEUE_PREFIX = "tft";

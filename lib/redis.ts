@@ -1,0 +1,39 @@
+import { Redis, type RedisOptions } from "ioredis";
+import { required } from "./env";
+
+// The one module for Redis. BullMQ needs its own connections (maxRetriesPerRequest: null), made here too.
+let shared: Redis | undefined;
+
+export function createRedis(opts: RedisOptions = {}): Redis {
+  return new Redis(required("REDIS_URL"), { lazyConnect: false, enableAutoPipelining: true, ...opts });
+}
+
+export function redis(): Redis {
+  shared ??= createRedis({ maxRetriesPerRequest: 2 });
+  return shared;
+}
+
+export function bullConnection(): Redis {
+  return createRedis({ maxRetriesPerRequest: null, enableAutoPipelining: false });
+}
+
+export async function checkRedis(): Promise<true> {
+  const reply = await withTimeout(redis().ping(), 2000, "redis ping timed out");
+  if (reply !== "PONG") throw new Error(`unexpected reply ${reply}`);
+  return true;
+}
+
+export async function closeRedis(): Promise<void> {
+  await shared?.quit().catch(() => shared?.disconnect());
+  shared = undefined;
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}

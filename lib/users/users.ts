@@ -1,0 +1,71 @@
+import { db } from "../db";
+import { AppError } from "../errors";
+import { Prisma } from "../generated/prisma/client";
+import { audit } from "../audit/record";
+import { generatePassword, hashPassword } from "../auth/password";
+import { createUserSchema, type CreateUserInput } from "./schemas";
+
+export type PublicUser = {
+  id: string;
+  email: string;
+  name: string | null;
+  role: "admin" | "user";
+  disabledAt: Date | null;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+};
+
+const publicFields = {
+  id: true,
+  email: true,
+  name: true,
+  role: true,
+  disabledAt: true,
+  lastLoginAt: true,
+  createdAt: true,
+} as const;
+
+/** Creates a user; when no password is given one is generated and returned (the only time it is visible). */
+export async function createUser(input: CreateUserInput, actorId?: string) {
+  const data = createUserSchema.parse(input);
+  const password = data.password ?? generatePassword();
+  try {
+    const user = await db().user.create({
+      data: { email: data.email, name: data.name ?? null, role: data.role, passwordHash: await hashPassword(password) },
+      select: publicFields,
+    });
+    await audit({ type: "user.created", actorId, data: { userId: user.id, email: user.email, role: user.role } });
+    return { user, password: data.password ? undefined : password };
+  } catch (err) {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
+      throw new AppError("email_taken", `A user with email ${data.email} already exists`);
+    }
+    throw err;
+  }
+}
+
+export async function listUsers(): Promise<PublicUser[]> {
+  return db().user.findMany({ orderBy: { createdAt: "asc" }, select: publicFields });
+}
+
+export async function getUser(id: string): Promise<PublicUser | null> {
+  return db().user.findUnique({ where: { id }, select: publicFields });
+}
+
+/** Disables or re-enables a user. An admin cannot lock themselves out, nor disable the last active admin. */
+export async function setUserDisabled(id: string, disabled: boolean, actorId: string) {
+  if (disabled && id === actorId) throw new AppError("forbidden", "You cannot disable your own account");
+  const user = await db().user.findUnique({ where: { id } });
+  if (!user) throw new AppError("not_found", "No such user");
+  if (disabled && user.role === "admin") {
+    const otherAdmins = await db().user.count({ where: { role: "admin", disabledAt: null, id: { not: id } } });
+    if (!otherAdmins) throw new AppError("forbidden", "Cannot disable the last active admin");
+  }
+  const updated = await db().user.update({
+    where: { id },
+    data: { disabledAt: disabled ? (user.disabledAt ?? new Date()) : null },
+    select: publicFields,
+  });
+  await audit({ type: disabled ? "user.disabled" : "user.enabled", actorId, data: { userId: id, email: user.email } });
+  return updated;
+}

@@ -1,0 +1,51 @@
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+const inputs = ["app", "lib", "public", "next.config.ts", "postcss.config.mjs", "tsconfig.json", "package-lock.json"];
+
+function* files(p: string): Generator<string> {
+  const full = path.join(root, p);
+  if (!fs.existsSync(full)) return;
+  if (fs.statSync(full).isFile()) return yield p;
+  for (const entry of fs.readdirSync(full, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+    yield* files(path.join(p, entry.name));
+  }
+}
+
+/** A hash of everything the web build depends on, so a restart rebuilds only when something changed. */
+export function sourceHash(): string {
+  const h = crypto.createHash("sha256");
+  for (const input of inputs) {
+    for (const f of [...files(input)].sort()) h.update(f).update("\0").update(fs.readFileSync(path.join(root, f)));
+  }
+  return h.digest("hex");
+}
+
+export async function buildIfStale(env: Record<string, string>, say: (m: string) => void): Promise<void> {
+  const stamp = path.join(root, ".next", "tempoftp-source-hash");
+  const hash = sourceHash();
+  if (fs.existsSync(path.join(root, ".next", "BUILD_ID")) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === hash) return;
+  say("building the web app (first start or changed sources; takes a minute or two)…");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["build"], {
+      cwd: root,
+      env: { ...env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const prefix = (d: Buffer) =>
+      d
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .forEach((l) => console.log(`[build] ${l}`));
+    child.stdout.on("data", prefix);
+    child.stderr.on("data", prefix);
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build failed with code ${code}`))));
+  });
+  fs.writeFileSync(stamp, hash);
+}

@@ -1,0 +1,42 @@
+// Release step run by the launcher before the app starts (and usable alone): applies migrations, creates the
+// bucket with its CORS rule, bootstraps the admin. Prints one JSON line for the launcher.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { closeDb } from "../lib/db";
+import { env, required } from "../lib/env";
+import { applyMigrations } from "../lib/migrate";
+import { closeRedis } from "../lib/redis";
+import { ensureBucket, makeS3Client, s3ConfigFromEnv } from "../lib/s3";
+import { bootstrapAdmin, type BootstrapResult } from "../lib/users/bootstrap";
+
+export async function prepareApp(childEnv: Record<string, string>): Promise<BootstrapResult> {
+  const { stdout } = await promisify(execFile)(
+    path.join(import.meta.dirname, "..", "node_modules", ".bin", "tsx"),
+    [import.meta.filename],
+    { env: childEnv as NodeJS.ProcessEnv, maxBuffer: 1 << 20 },
+  ).catch((err: { stderr?: string; message: string }) => {
+    throw new Error(`preparing the app failed:\n${err.stderr?.trim() || err.message}`);
+  });
+  const last = stdout.trim().split("\n").pop() ?? "{}";
+  for (const line of stdout.trim().split("\n").slice(0, -1)) console.log(`[prepare] ${line}`);
+  return JSON.parse(last) as BootstrapResult;
+}
+
+async function main() {
+  const { applied } = await applyMigrations(required("DATABASE_URL"), { log: (m: string) => console.log(m) });
+  if (applied.length) console.log(`applied migrations: ${applied.join(", ")}`);
+  const cfg = s3ConfigFromEnv();
+  await ensureBucket(makeS3Client(cfg), cfg.bucket, [env.PUBLIC_URL]);
+  const result = await bootstrapAdmin({ email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD, apiToken: env.ADMIN_API_TOKEN });
+  await closeDb();
+  await closeRedis();
+  console.log(JSON.stringify(result));
+}
+
+if (process.argv[1] === import.meta.filename) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}

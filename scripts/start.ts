@@ -1,0 +1,154 @@
+// `npm start`: provisions whatever external service is not configured (Redis, S3, PostgreSQL) under DATA_DIR,
+// applies migrations, bootstraps the admin, builds the web app when its sources changed, and supervises the
+// web, worker and ftp processes. Ctrl-C / SIGTERM stops everything it started.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import concurrently, { type Command } from "concurrently";
+import { ConfigError, parseEnv, processEnv, type Env } from "../lib/env";
+import type { Service } from "./services/child";
+import { persistentSecret } from "./services/child";
+import { buildIfStale } from "./build";
+import { prepareApp } from "./prepare";
+import { startPostgres } from "./services/postgres";
+import { startRedis } from "./services/redis";
+import { startS3rver } from "./services/s3rver";
+
+const root = path.resolve(import.meta.dirname, "..");
+const dev = process.argv.includes("--dev");
+const say = (msg: string) => console.log(`\x1b[1m[tempoftp]\x1b[0m ${msg}`);
+
+let config: Env;
+try {
+  config = parseEnv(processEnv());
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const services: Service[] = [];
+let apps: Command[] = [];
+let stopping: Promise<void> | undefined;
+
+function stopAll(code: number): Promise<void> {
+  stopping ??= (async () => {
+    say("stopping…");
+    for (const c of apps) if (!c.exited) c.kill("SIGTERM");
+    await waitForApps(15_000);
+    for (const svc of services.reverse()) {
+      await svc.stop().catch((err) => console.error(`[tempoftp] stopping ${svc.name} failed: ${err}`));
+    }
+    say("stopped");
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+async function waitForApps(ms: number) {
+  const deadline = Date.now() + ms;
+  while (apps.some((c) => !c.exited) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const c of apps) if (!c.exited) c.kill("SIGKILL");
+}
+
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+async function main() {
+  const dataDir = config.DATA_DIR;
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  const childEnv: Record<string, string> = {};
+  const set = (vars: Record<string, string>) => Object.assign(childEnv, vars);
+
+  // Secrets for the embedded default are generated once and kept 0600 under DATA_DIR.
+  if (!config.AUTH_SECRET) {
+    set({ AUTH_SECRET: persistentSecret(path.join(dataDir, "auth-secret"), () => crypto.randomBytes(32).toString("base64url")) });
+  }
+  if (!config.MASTER_KEY) {
+    set({ MASTER_KEY: persistentSecret(path.join(dataDir, "master-key"), () => `k1:${crypto.randomBytes(32).toString("base64")}`) });
+  }
+
+  const startups: Array<Promise<void>> = [];
+  const track = (p: Promise<Service>) =>
+    startups.push(
+      p.then((svc) => {
+        services.push(svc);
+        set(svc.env);
+        say(`${svc.name} started (embedded, data in ${path.relative(process.cwd(), dataDir) || "."})`);
+      }),
+    );
+  if (!config.REDIS_URL) track(startRedis({ dataDir }));
+  if (!config.DATABASE_URL) track(startPostgres({ dataDir }));
+  if (!config.S3_ENDPOINT) {
+    track(
+      startS3rver({ dataDir, corsOrigins: [config.PUBLIC_URL] }).then((s3) => ({
+        name: "s3",
+        stop: s3.stop,
+        env: {
+          S3_ENDPOINT: s3.endpoint,
+          S3_ACCESS_KEY_ID: s3.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          S3_FORCE_PATH_STYLE: "true",
+        },
+      })),
+    );
+  }
+  const results = await Promise.allSettled(startups);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+
+  const env = { ...processEnv(), ...childEnv, NEXTAUTH_URL: config.PUBLIC_URL } as Record<string, string>;
+  const admin = await prepareApp(env);
+  if (!dev) await buildIfStale(env, (m) => say(m));
+
+  const pretty = { LOG_FORMAT: env.LOG_FORMAT ?? "pretty" };
+  const nextBin = path.join(root, "node_modules", ".bin", "next");
+  const tsx = path.join(root, "node_modules", ".bin", "tsx");
+  const run = concurrently(
+    [
+      {
+        name: "web",
+        command: `${nextBin} ${dev ? "dev" : "start"} -p ${config.PORT} -H ${config.HOST}`,
+        env: { ...env, ...pretty, TEMPOFTP_PROCESS: "web", NODE_ENV: dev ? "development" : "production" },
+        prefixColor: "cyan",
+      },
+      { name: "worker", command: `${tsx} workers/index.ts`, env: { ...env, ...pretty, TEMPOFTP_PROCESS: "worker" }, prefixColor: "magenta" },
+      { name: "ftp", command: `${tsx} workers/ftp.ts`, env: { ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
+    ],
+    { cwd: root, prefix: "[{name}]", killOthersOn: [], handleInput: false },
+  );
+  apps = run.commands;
+  run.result.catch(() => undefined);
+  for (const c of apps) {
+    c.close.subscribe((ev) => {
+      if (!stopping) {
+        console.error(`[tempoftp] ${c.name} exited unexpectedly (code ${ev.exitCode}); stopping everything`);
+        void stopAll(1);
+      }
+    });
+  }
+
+  await waitForHealthy(`http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${config.PORT}/api/health`);
+  say(`ready: ${config.PUBLIC_URL}  (FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT})`);
+  if (admin.created) {
+    say(`admin account created: ${admin.created.email}`);
+    if (admin.created.password) say(`admin password (shown once, change it after signing in): ${admin.created.password}`);
+  }
+}
+
+async function waitForHealthy(url: string) {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && !stopping) {
+    const res = await fetch(url).catch(() => undefined);
+    if (res?.status === 200) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  if (!stopping) throw new Error(`the web app did not report healthy at ${url} within 120s`);
+}
+
+main().catch((err) => {
+  console.error(`[tempoftp] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+  void stopAll(1);
+});

@@ -1,0 +1,50 @@
+import { Worker, type Processor } from "bullmq";
+import { closeDb } from "../lib/db";
+import { log } from "../lib/log";
+import { closeQueues, queue, QUEUE_PREFIX, queueDefs, type QueueName } from "../lib/queues";
+import { bullConnection, closeRedis } from "../lib/redis";
+import { expireOverdueShares } from "../lib/shares/sweep";
+
+// Thin processors over lib/: each validates its payload with the queue's schema, then calls one function.
+const processors: Partial<Record<QueueName, Processor>> = {
+  sweep: async (job) => {
+    queueDefs.sweep.payload.parse(job.data);
+    const expired = await expireOverdueShares();
+    return { expired: expired.length };
+  },
+};
+
+const SWEEP_EVERY_MS = 60_000;
+
+async function main() {
+  const workers = Object.entries(processors).map(
+    ([name, processor]) =>
+      new Worker(name, processor, { connection: bullConnection(), prefix: QUEUE_PREFIX, concurrency: 4 }),
+  );
+  for (const w of workers) {
+    w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err }, "job failed"));
+    w.on("error", (err) => log.error({ queue: w.name, err }, "worker error"));
+  }
+  await queue("sweep").upsertJobScheduler("sweep", { every: SWEEP_EVERY_MS }, { name: "sweep", data: {} });
+  log.info({ queues: workers.map((w) => w.name) }, "worker ready");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "worker shutting down: finishing active jobs");
+    // Worker.close() waits for active jobs; a job cut short by a hard kill is retried by BullMQ's stall check.
+    await Promise.all(workers.map((w) => w.close()));
+    await closeQueues();
+    await closeRedis();
+    await closeDb();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  log.fatal({ err }, "worker failed to start");
+  process.exit(1);
+});
