@@ -1,18 +1,26 @@
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
-// Unit and integration tests. Integration tests get a real Redis, PostgreSQL and S3 server from the global
-// setup (isolated, on free ports) unless REDIS_URL / DATABASE_URL / S3_ENDPOINT point elsewhere.
+// Two projects: unit tests need nothing; integration tests get a real Redis, PostgreSQL and S3 server from the
+// global setup (isolated, on free ports) unless REDIS_URL / DATABASE_URL / S3_ENDPOINT point elsewhere.
+const alias = { "@": path.resolve(import.meta.dirname) };
+
 export default defineConfig({
-  resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
   test: {
-    include: ["tests/**/*.test.ts"],
-    globalSetup: ["tests/setup/global.ts"],
     pool: "forks",
-    testTimeout: 30_000,
-    hookTimeout: 180_000,
-    fileParallelism: true,
     maxWorkers: 2,
-    reporters: ["default"],
+    projects: [
+      { resolve: { alias }, test: { name: "unit", include: ["tests/unit/**/*.test.ts"], testTimeout: 20_000 } },
+      {
+        resolve: { alias },
+        test: {
+          name: "integration",
+          include: ["tests/integration/**/*.test.ts", "tests/system/**/*.test.ts"],
+          globalSetup: ["tests/setup/global.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
   },
 });

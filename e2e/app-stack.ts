@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "../scripts/services/free-port";
+
+export type AppStack = { url: string; ftpPort: number; dataDir: string; child: ChildProcess; output: () => string; stop(): Promise<number | null> };
+
+const root = path.resolve(import.meta.dirname, "..");
+
+/** Runs `scripts/start.ts` (what `npm start` runs) in a fresh DATA_DIR on free ports and waits until it is ready. */
+export async function startAppStack(extraEnv: Record<string, string> = {}, dataDir?: string): Promise<AppStack> {
+  const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-stack-"));
+  const [port, ftpPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${port}`;
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(REDIS_URL|DATABASE_URL|S3_|ADMIN_|MASTER_KEY|AUTH_SECRET|PUBLIC_URL|PORT|FTP_)/.test(k)),
+  );
+  const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
+    cwd: root,
+    env: { ...base, DATA_DIR: dir, PORT: String(port), PUBLIC_URL: url, FTP_PORT: String(ftpPort), LOG_FORMAT: "json", ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d.toString()));
+  child.stderr!.on("data", (d) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+  const deadline = Date.now() + 600_000;
+  while (!/\[tempoftp\]\S* ready: /.test(out)) {
+    if (child.exitCode !== null) throw new Error(`the app exited during start-up:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`the app did not start within 10 minutes:\n${out}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    ftpPort,
+    dataDir: dir,
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
