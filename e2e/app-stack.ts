@@ -18,7 +18,7 @@ export async function startAppStack(extraEnv: Record<string, string> = {}, dataD
   );
   const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
     cwd: root,
-    env: { ...base, DATA_DIR: dir, PORT: String(port), PUBLIC_URL: url, FTP_PORT: String(ftpPort), LOG_FORMAT: "json", ...extraEnv },
+    env: { ...base, DATA_DIR: dir, PORT: String(port), PUBLIC_URL: url, FTP_PORT: String(ftpPort), LOG_FORMAT: "json", ...extraEnv } as unknown as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
