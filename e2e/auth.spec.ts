@@ -22,7 +22,7 @@ test("signed-out visitors are sent to the sign-in page", async ({ page }) => {
 
 test("a wrong password is refused with a message", async ({ page }) => {
   await signIn(page, ADMIN.email, "not-the-password-at-all");
-  await expect(page.getByRole("alert")).toHaveText("Wrong email or password");
+  await expect(page.getByTestId("alert-error")).toHaveText("Wrong email or password");
   await expect(page).toHaveURL(/\/signin/);
   await shot(page, "02-wrong-password");
 });
@@ -58,7 +58,7 @@ test("an admin creates a user, who signs in and is refused the admin page; disab
   // The same email twice is refused with a specific message.
   await admin.getByLabel("Email").fill(email);
   await admin.getByRole("button", { name: "Create user" }).click();
-  await expect(admin.getByRole("alert")).toContainText("already exists");
+  await expect(admin.getByTestId("alert-error")).toContainText("already exists");
 
   const userCtx = await browser.newContext();
   const user = await userCtx.newPage();
@@ -75,7 +75,7 @@ test("an admin creates a user, who signs in and is refused the admin page; disab
   await user.goto(`${base()}/`);
   await expect(user).toHaveURL(/\/signin/);
   await signIn(user, email, password);
-  await expect(user.getByRole("alert")).toContainText("disabled");
+  await expect(user.getByTestId("alert-error")).toContainText("disabled");
   await shot(user, "07-disabled-user");
   await adminCtx.close();
   await userCtx.close();

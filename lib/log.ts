@@ -5,7 +5,7 @@ import { env } from "./env";
 // Structured JSON logs; secrets are redacted by path so a careless log call cannot leak them.
 const destination =
   env.LOG_FORMAT === "pretty"
-    ? pretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname,proc", translateTime: "SYS:HH:MM:ss", sync: true })
+    ? pretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname,proc", translateTime: "SYS:HH:MM:ss", singleLine: true, sync: true })
     : undefined;
 
 export const log = pino(

@@ -32,11 +32,13 @@ try {
 const services: Service[] = [];
 let apps: Command[] = [];
 let stopping: Promise<void> | undefined;
+// concurrently never sets `exited`; its state is the reliable signal.
+const running = (c: Command) => c.state === "started";
 
 function stopAll(code: number): Promise<void> {
   stopping ??= (async () => {
     say("stopping…");
-    for (const c of apps) if (!c.exited) c.kill("SIGTERM");
+    for (const c of apps) if (running(c)) c.kill("SIGTERM");
     await waitForApps(15_000);
     for (const svc of services.reverse()) {
       await svc.stop().catch((err) => console.error(`[tempoftp] stopping ${svc.name} failed: ${err}`));
@@ -49,8 +51,8 @@ function stopAll(code: number): Promise<void> {
 
 async function waitForApps(ms: number) {
   const deadline = Date.now() + ms;
-  while (apps.some((c) => !c.exited) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const c of apps) if (!c.exited) c.kill("SIGKILL");
+  while (apps.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const c of apps) if (running(c)) c.kill("SIGKILL");
 }
 
 process.on("SIGINT", () => void stopAll(0));
@@ -76,7 +78,7 @@ async function main() {
       p.then((svc) => {
         services.push(svc);
         set(svc.env);
-        say(`${svc.name} started (embedded, data in ${path.relative(process.cwd(), dataDir) || "."})`);
+        say(`${svc.name} started (embedded, data in ${dataDir})`);
       }),
     );
   if (!config.REDIS_URL) track(startRedis({ dataDir }));
@@ -99,7 +101,8 @@ async function main() {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
 
-  const env = { ...processEnv(), ...childEnv, NEXTAUTH_URL: config.PUBLIC_URL } as Record<string, string>;
+  // The SDK warns once per process that Node 20 support ends in 2027; it is noise in every log line here.
+  const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...processEnv(), ...childEnv, NEXTAUTH_URL: config.PUBLIC_URL } as Record<string, string>;
   const admin = await prepareApp(env);
   if (!dev) await buildIfStale(env, (m) => say(m));
 

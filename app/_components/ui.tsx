@@ -33,7 +33,7 @@ export function Alert({ kind = "error", children, ...props }: { kind?: "error" |
     info: "bg-sky-50 text-sky-800 ring-sky-200",
   }[kind];
   return (
-    <div role={kind === "error" ? "alert" : "status"} className={`rounded-md px-3 py-2 text-sm ring-1 ring-inset ${styles}`} {...props}>
+    <div role={kind === "error" ? "alert" : "status"} data-testid={`alert-${kind}`} className={`rounded-md px-3 py-2 text-sm ring-1 ring-inset ${styles}`} {...props}>
       {children}
     </div>
   );

@@ -41,21 +41,19 @@ export default async function setup() {
     });
   }
   await applyMigrations(process.env.DATABASE_URL!);
-  await ensureBucket(
-    makeS3Client({
+  const client = makeS3Client({
       endpoint: process.env.S3_ENDPOINT,
       region: process.env.S3_REGION ?? "us-east-1",
       bucket: process.env.S3_BUCKET!,
       accessKeyId: process.env.S3_ACCESS_KEY_ID!,
       secretAccessKey: process.env.S3_SECRET_ACCESS_KEY!,
       forcePathStyle: true,
-    }),
-    process.env.S3_BUCKET!,
-    ["http://localhost:3000"],
-  );
-}
+  });
+  await ensureBucket(client, process.env.S3_BUCKET!, ["http://localhost:3000"]);
+  client.destroy();
 
-export async function teardown() {
-  await Promise.allSettled(started.reverse().map((s) => s.stop()));
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  return async () => {
+    await Promise.allSettled(started.reverse().map((s) => s.stop()));
+    fs.rmSync(dataDir!, { recursive: true, force: true });
+  };
 }
