@@ -12,6 +12,7 @@ export function formatBytes(n: number): string {
 export function formatRelative(to: Date, now = new Date()): string {
   const s = Math.round((to.getTime() - now.getTime()) / 1000);
   const abs = Math.abs(s);
+  if (abs < 5) return "just now";
   const [v, unit] =
     abs < 60 ? [abs, "s"] : abs < 3600 ? [Math.round(abs / 60), "min"] : abs < 86400 ? [Math.round(abs / 3600), "h"] : [Math.round(abs / 86400), "d"];
   return s >= 0 ? `in ${v} ${unit}` : `${v} ${unit} ago`;
