@@ -1,11 +1,23 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { required } from "./env";
+import { log } from "./log";
 
 // The one module for Redis. BullMQ needs its own connections (maxRetriesPerRequest: null), made here too.
 let shared: Redis | undefined;
 
 export function createRedis(opts: RedisOptions = {}): Redis {
-  return new Redis(required("REDIS_URL"), { lazyConnect: false, enableAutoPipelining: true, ...opts });
+  const client = new Redis(required("REDIS_URL"), { lazyConnect: false, enableAutoPipelining: true, ...opts });
+  // ioredis retries by itself; log each outage once instead of an unhandled error per attempt.
+  let down = false;
+  client.on("error", (err) => {
+    if (!down) log.error({ err: err.message }, "redis connection error; retrying");
+    down = true;
+  });
+  client.on("ready", () => {
+    if (down) log.info("redis connection restored");
+    down = false;
+  });
+  return client;
 }
 
 export function redis(): Redis {

@@ -5,14 +5,19 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { PrismaPg } from "@prisma/adapter-pg";
 import { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } from "@prisma/driver-adapter-utils";
 import * as bg from "@prisma/schema-engine-wasm/schema_engine_bg";
 
 // Node 20 cannot import .wasm as an ES module: instantiate it by hand, as the package's entry would.
-async function loadEngine(): Promise<typeof import("@prisma/schema-engine-wasm")["SchemaEngine"]> {
+let engineClass: ReturnType<typeof instantiateEngine> | undefined;
+const loadEngine = () => (engineClass ??= instantiateEngine());
+
+async function instantiateEngine(): Promise<typeof import("@prisma/schema-engine-wasm")["SchemaEngine"]> {
   const bgPath = createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg");
   const wasmPath = path.join(path.dirname(bgPath), "schema_engine_bg.wasm");
+  // The engine reports panics through this global, as Prisma's CLI sets it up.
+  const registry = { message: "", set_message: (m: string) => void (registry.message = `RuntimeError: ${m}`) };
+  (globalThis as { PRISMA_WASM_PANIC_REGISTRY?: unknown }).PRISMA_WASM_PANIC_REGISTRY ??= registry;
   const { instance } = await WebAssembly.instantiate(fs.readFileSync(wasmPath), { "./schema_engine_bg.js": bg as never });
   (bg as unknown as { __wbg_set_wasm(w: unknown): void }).__wbg_set_wasm(instance.exports);
   (instance.exports as { __wbindgen_start(): void }).__wbindgen_start();
@@ -24,7 +29,8 @@ const migrationsDir = path.join(root, "prisma", "migrations");
 const schemaPath = path.join(root, "prisma", "schema.prisma");
 
 // The engine connects at start-up and asks the server's version; a diff between schema files runs no other
-// query, so offline a stub answering that one question stands in for PostgreSQL. A real URL reads a live database.
+// query, so offline a stub answering that one question stands in for PostgreSQL. (Reading a live database
+// through @prisma/adapter-pg fails on PostgreSQL's internal "char" columns, so drift is checked with pg_dump.)
 function stubConnection() {
   return {
     provider: "postgres" as const,
@@ -49,8 +55,7 @@ function stubConnection() {
   };
 }
 
-function adapterFor(databaseUrl?: string) {
-  if (databaseUrl) return bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }));
+function stubAdapter() {
   const stub = { provider: "postgres" as const, adapterName: "@prisma/adapter-pg", connect: async () => stubConnection(), connectToShadowDb: async () => stubConnection() };
   return bindMigrationAwareSqlAdapterFactory(stub as never);
 }
@@ -65,15 +70,15 @@ export function committedMigrations(): Array<{ path: string; content: string }> 
     .map((name) => ({ path: `${name}/migration.sql`, content: fs.readFileSync(path.join(migrationsDir, name, "migration.sql"), "utf8") }));
 }
 
-type Source = { tag: "empty" } | { tag: "schemaDatamodel"; files: Array<{ path: string; content: string }> } | { tag: "url"; url: string };
+type Source = { tag: "empty" } | { tag: "schemaDatamodel"; files: Array<{ path: string; content: string }> };
 
 export const schemaSource = (content: string): Source => ({ tag: "schemaDatamodel", files: [{ path: schemaPath, content }] });
 
 /** The SQL that turns `from` into `to`; Prisma's "empty migration" comment when they already match. */
-export async function schemaDiff(from: Source, to: Source, databaseUrl?: string): Promise<string> {
+export async function schemaDiff(from: Source, to: Source): Promise<string> {
   const SchemaEngine = await loadEngine();
   const current = fs.readFileSync(schemaPath, "utf8");
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, current]] }, () => undefined, adapterFor(databaseUrl));
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, current]] }, () => undefined, stubAdapter());
   try {
     const result = await engine.diff({
       from: from as never,

@@ -133,7 +133,20 @@ async function main() {
     });
   }
 
-  await waitForHealthy(`http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${config.PORT}/api/health`);
+  // Ready means all three answer: the web app's health check, and each worker's own "ready" log line.
+  const saidReady = (name: string, text: string) =>
+    new Promise<void>((resolve) => {
+      const cmd = apps.find((c) => c.name === name)!;
+      const sub = cmd.stdout.subscribe((chunk) => {
+        if (chunk.toString().includes(text)) (sub.unsubscribe(), resolve());
+      });
+    });
+  await Promise.all([
+    waitForHealthy(`http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${config.PORT}/api/health`),
+    saidReady("worker", "worker ready"),
+    saidReady("ftp", "ftp gateway listening"),
+  ]);
+  if (stopping) return;
   say(`ready: ${config.PUBLIC_URL}  (FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT})`);
   if (admin.created) {
     say(`admin account created: ${admin.created.email}`);

@@ -43,6 +43,14 @@ let exit = 0;
 const total: Tally = { passed: 0, failed: 0, skipped: 0 };
 const add = (t: Tally) => ((total.passed += t.passed), (total.failed += t.failed), (total.skipped += t.skipped));
 
+// Strict TypeScript over the whole tree (app, lib, workers, scripts, tests) before anything runs.
+if (!only) {
+  const code = await run(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
+  add(code === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 });
+  console.log(code === 0 ? "typecheck: passed" : "typecheck: FAILED");
+  exit ||= code;
+}
+
 if (only !== "--e2e") {
   const out = path.join(reports, "vitest.json");
   fs.rmSync(out, { force: true });

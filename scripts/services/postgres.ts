@@ -7,7 +7,7 @@ import { persistentSecret, spawnLogged, stopChild, waitFor, type Service } from 
 import { freePort } from "./free-port";
 import { ensurePackages } from "./system-packages";
 
-function pgBinDir(): string | undefined {
+export function pgBinDir(): string | undefined {
   const root = "/usr/lib/postgresql";
   if (!fs.existsSync(root)) return undefined;
   const versions = fs

@@ -24,7 +24,7 @@ async function getBytes(client: S3Client, bucket: string, k: string): Promise<Bu
 }
 
 /** What the browser does with a presigned part URL: a plain PUT of the bytes, reading back the ETag. */
-async function putPart(url: string, body: Buffer): Promise<string> {
+async function putPart(url: string, body: Buffer<ArrayBuffer>): Promise<string> {
   const res = await fetch(url, { method: "PUT", body });
   expect(res.status, await res.clone().text()).toBe(200);
   const etag = res.headers.get("etag");
