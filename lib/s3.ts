@@ -1,4 +1,6 @@
+import crypto from "node:crypto";
 import {
+  type BucketLocationConstraint,
   CreateBucketCommand,
   HeadBucketCommand,
   PutBucketCorsCommand,
@@ -32,6 +34,8 @@ export function s3ConfigFromEnv(): S3Config {
   };
 }
 
+type BuildRequest = { path?: string; headers?: Record<string, string>; body?: unknown };
+
 export function makeS3Client(cfg: S3Config): S3Client {
   const client = new S3Client({
     endpoint: cfg.endpoint,
@@ -45,17 +49,30 @@ export function makeS3Client(cfg: S3Config): S3Client {
   // SDK v3 signs bucket-level calls as `/bucket/`; s3rver signs `/bucket`. Harmless against every other store.
   client.middlewareStack.add(
     (next) => async (args) => {
-      const req = args.request as { path?: string };
+      const req = args.request as BuildRequest;
       if (cfg.forcePathStyle && req.path && /^\/[^/]+\/$/.test(req.path)) req.path = req.path.slice(0, -1);
       return next(args);
     },
     { step: "build", name: "stripBucketTrailingSlash", priority: "low" },
+  );
+  // DeleteObjects must carry a body checksum; Swift accepts only Content-MD5, which the SDK no longer sends.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const req = args.request as BuildRequest;
+      const hasMd5 = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === "content-md5");
+      if (context.commandName === "DeleteObjectsCommand" && req.headers && !hasMd5 && typeof req.body === "string") {
+        req.headers["content-md5"] = crypto.createHash("md5").update(req.body).digest("base64");
+      }
+      return next(args);
+    },
+    { step: "build", name: "deleteObjectsContentMd5", priority: "low" },
   );
   return client;
 }
 
 let shared: S3Client | undefined;
 
+/** The app's client, configured from env on first use. */
 export function s3(): S3Client {
   shared ??= makeS3Client(s3ConfigFromEnv());
   return shared;
@@ -63,16 +80,27 @@ export function s3(): S3Client {
 
 export const bucket = () => env.S3_BUCKET;
 
-const isStatus = (err: unknown, ...codes: number[]) =>
-  err instanceof S3ServiceException && codes.includes(err.$metadata.httpStatusCode ?? 0);
+const status = (err: unknown) => (err instanceof S3ServiceException ? (err.$metadata.httpStatusCode ?? 0) : 0);
 
 /** Creates the bucket when absent and applies the browser-upload CORS rule where the store supports it. */
 export async function ensureBucket(client: S3Client, name: string, corsOrigins: string[]): Promise<void> {
   try {
     await client.send(new HeadBucketCommand({ Bucket: name }));
   } catch (err) {
-    if (!isStatus(err, 404)) throw err;
-    await client.send(new CreateBucketCommand({ Bucket: name }));
+    if (status(err) !== 404) throw err;
+    const region = await client.config.region();
+    try {
+      await client.send(
+        new CreateBucketCommand({
+          Bucket: name,
+          // Outside us-east-1, AWS refuses a CreateBucket that does not name its region.
+          ...(region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+        }),
+      );
+    } catch (createErr) {
+      // Another process created it between our HEAD and CREATE.
+      if ((createErr as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw createErr;
+    }
   }
   if (!corsOrigins.length) return;
   try {
@@ -94,12 +122,13 @@ export async function ensureBucket(client: S3Client, name: string, corsOrigins: 
     );
   } catch (err) {
     // Swift answers 501: its CORS comes from the proxy configuration instead.
-    if (!isStatus(err, 501)) throw err;
+    if (status(err) !== 501) throw err;
   }
 }
 
-export async function checkStorage(client: S3Client, name: string): Promise<true> {
-  await client.send(new HeadBucketCommand({ Bucket: name }), { abortSignal: AbortSignal.timeout(2000) });
+/** Health probe: true when the bucket answers within the timeout, otherwise throws. */
+export async function checkStorage(client: S3Client, name: string, timeoutMs = 2000): Promise<true> {
+  await client.send(new HeadBucketCommand({ Bucket: name }), { abortSignal: AbortSignal.timeout(timeoutMs) });
   return true;
 }
 
@@ -117,15 +146,22 @@ export function presignPut(
   );
 }
 
+/** A presigned UploadPart for exactly contentLength bytes (parts carry no content type: the upload has it). */
 export function presignUploadPart(
   client: S3Client,
   name: string,
   key: string,
-  opts: { uploadId: string; partNumber: number; contentLength?: number; expiresIn: number },
+  opts: { uploadId: string; partNumber: number; contentLength: number; expiresIn: number },
 ): Promise<string> {
   return getSignedUrl(
     client,
-    new UploadPartCommand({ Bucket: name, Key: key, UploadId: opts.uploadId, PartNumber: opts.partNumber, ContentLength: opts.contentLength }),
-    { expiresIn: opts.expiresIn, ...(opts.contentLength === undefined ? {} : { signableHeaders: new Set(["content-length"]) }) },
+    new UploadPartCommand({
+      Bucket: name,
+      Key: key,
+      UploadId: opts.uploadId,
+      PartNumber: opts.partNumber,
+      ContentLength: opts.contentLength,
+    }),
+    { expiresIn: opts.expiresIn, signableHeaders: new Set(["content-length"]) },
   );
 }

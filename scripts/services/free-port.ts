@@ -1,14 +1,29 @@
 import net from "node:net";
 
-/** A port the OS says is free on loopback right now. */
-export function freePort(host = "127.0.0.1"): Promise<number> {
+function listen(host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", reject);
+    srv.listen(0, host, () => resolve(srv));
   });
+}
+
+const close = (srv: net.Server) => new Promise<void>((resolve) => srv.close(() => resolve()));
+
+/** A port the OS says is free on loopback right now. */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const [port] = await freePorts(1, host);
+  return port!;
+}
+
+/** n distinct free ports: all are held open together so the OS cannot hand out one twice. */
+export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) servers.push(await listen(host));
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map(close));
+  }
 }

@@ -3,13 +3,15 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
+  PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeS3Client, presignPut, presignUploadPart, type S3Config } from "../../lib/s3";
+import { checkStorage, ensureBucket, makeS3Client, presignPut, presignUploadPart, type S3Config } from "../../lib/s3";
 
 export type S3Target = S3Config & { corsOrigin: string };
 export type S3Caps = { listParts: boolean; abortMultipart: boolean; partEtagCheck: boolean };
@@ -85,13 +87,29 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
       for (const u of [otherKey, otherSig, longer]) expect((await put(u)).status).toBe(403);
     });
 
+    it("refuses an unsigned request", async () => {
+      const k = key("anonymous.bin");
+      const res = await fetch(`${t.endpoint}/${t.bucket}/${k}`, { method: "PUT", body: Buffer.from("anon") });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      await expect(client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: k }))).rejects.toThrow();
+    });
+
+    it("refuses a part of another length than signed", async () => {
+      const k = key("part-length.bin");
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: k }));
+      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, contentLength: 1024, expiresIn: 300 });
+      expect((await fetch(url, { method: "PUT", body: crypto.randomBytes(1025) })).status).toBe(403);
+      expect((await fetch(url, { method: "PUT", body: crypto.randomBytes(1023) })).status).toBe(403);
+      if (caps.abortMultipart) await client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: k, UploadId }));
+    });
+
     it("multipart upload with presigned part URLs, completed with the returned ETags", async () => {
       const k = key("big.bin");
       const parts = [crypto.randomBytes(5 * MiB), crypto.randomBytes(5 * MiB), crypto.randomBytes(1234)];
       const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: k, ContentType: "application/octet-stream" }));
       const etags = await Promise.all(
         parts.map(async (body, i) => {
-          const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: i + 1, expiresIn: 300 });
+          const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: i + 1, contentLength: body.length, expiresIn: 300 });
           return { PartNumber: i + 1, ETag: await putPart(url, body) };
         }),
       );
@@ -105,9 +123,9 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
       const k = key("listed.bin");
       const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: k }));
       const body = crypto.randomBytes(5 * MiB);
-      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, expiresIn: 300 });
+      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, contentLength: body.length, expiresIn: 300 });
       const etag = await putPart(url, body);
-      const url3 = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 3, expiresIn: 300 });
+      const url3 = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 3, contentLength: 4, expiresIn: 300 });
       const etag3 = await putPart(url3, Buffer.from("tail"));
       const listed = await client.send(new ListPartsCommand({ Bucket: t.bucket, Key: k, UploadId }));
       expect(listed.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag])).toEqual([
@@ -120,7 +138,7 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
     it.skipIf(!caps.abortMultipart)("AbortMultipartUpload discards the upload and its parts", async () => {
       const k = key("aborted.bin");
       const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: k }));
-      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, expiresIn: 300 });
+      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, contentLength: 1024, expiresIn: 300 });
       const etag = await putPart(url, crypto.randomBytes(1024));
       await client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: k, UploadId }));
       await expect(client.send(new ListPartsCommand({ Bucket: t.bucket, Key: k, UploadId }))).rejects.toThrow();
@@ -133,7 +151,7 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
     it.skipIf(!caps.partEtagCheck)("refuses to complete with a wrong part ETag", async () => {
       const k = key("wrong-etag.bin");
       const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: k }));
-      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, expiresIn: 300 });
+      const url = await presignUploadPart(client, t.bucket, k, { uploadId: UploadId!, partNumber: 1, contentLength: 1024, expiresIn: 300 });
       await putPart(url, crypto.randomBytes(1024));
       const wrong = `"${crypto.createHash("md5").update("something else").digest("hex")}"`;
       const err = await client
@@ -165,6 +183,20 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
       const other = await preflight("https://evil.example");
       const allowed = other.status === 200 && ["https://evil.example", "*"].includes(other.headers.get("access-control-allow-origin") ?? "");
       expect(allowed).toBe(false);
+    });
+
+    it("health check answers for the bucket and throws for a missing one; ensureBucket is idempotent", async () => {
+      await ensureBucket(client, t.bucket, [t.corsOrigin]);
+      expect(await checkStorage(client, t.bucket)).toBe(true);
+      await expect(checkStorage(client, `missing-${crypto.randomUUID()}`)).rejects.toThrow();
+    });
+
+    it("DeleteObjects removes a batch of keys", async () => {
+      const keys = [key("d1"), key("d2")];
+      for (const k of keys) await client.send(new PutObjectCommand({ Bucket: t.bucket, Key: k, Body: "x" }));
+      const res = await client.send(new DeleteObjectsCommand({ Bucket: t.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+      expect(res.Errors ?? []).toEqual([]);
+      for (const k of keys) await expect(client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: k }))).rejects.toThrow();
     });
   });
 }
