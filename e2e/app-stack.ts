@@ -27,10 +27,18 @@ export async function startAppStack(extraEnv: Record<string, string> = {}, dataD
   child.stderr!.on("data", (d) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
 
-  const deadline = Date.now() + 600_000;
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    return exited;
+  };
+  // A launcher that fails to start is stopped here, so a failed start never leaves services behind.
+  const deadline = Date.now() + 280_000;
   while (!/\[tempoftp\]\S* ready: /.test(out)) {
     if (child.exitCode !== null) throw new Error(`the app exited during start-up:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`the app did not start within 10 minutes:\n${out}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the app did not start within 280 s:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return {
@@ -39,9 +47,6 @@ export async function startAppStack(extraEnv: Record<string, string> = {}, dataD
     dataDir: dir,
     child,
     output: () => out,
-    stop: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      return exited;
-    },
+    stop,
   };
 }

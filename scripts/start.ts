@@ -3,11 +3,15 @@
 // web, worker and ftp processes. Ctrl-C / SIGTERM stops everything it started.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
+import { Queue } from "bullmq";
 import concurrently, { type Command } from "concurrently";
+import { Redis } from "ioredis";
 import { ConfigError, parseEnv, processEnv, type Env } from "../lib/env";
+import { QUEUE_PREFIX } from "../lib/queues";
 import type { Service } from "./services/child";
-import { persistentSecret } from "./services/child";
+import { dieWithParent, persistentSecret } from "./services/child";
 import { buildIfStale } from "./build";
 import { prepareApp } from "./prepare";
 import { startPostgres } from "./services/postgres";
@@ -109,16 +113,19 @@ async function main() {
   const pretty = { LOG_FORMAT: env.LOG_FORMAT ?? "pretty" };
   const nextBin = path.join(root, "node_modules", ".bin", "next");
   const tsx = path.join(root, "node_modules", ".bin", "tsx");
+  // `exec` replaces concurrently's shell, so signals reach the process itself and none is orphaned on stop.
+  const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+  const command = (cmd: string, args: string[]) => `exec ${dieWithParent(cmd, args).flat().map(quote).join(" ")}`;
   const run = concurrently(
     [
       {
         name: "web",
-        command: `${nextBin} ${dev ? "dev" : "start"} -p ${config.PORT} -H ${config.HOST}`,
+        command: command(nextBin, [dev ? "dev" : "start", "-p", String(config.PORT), "-H", config.HOST]),
         env: { ...env, ...pretty, TEMPOFTP_PROCESS: "web", NODE_ENV: dev ? "development" : "production" },
         prefixColor: "cyan",
       },
-      { name: "worker", command: `${tsx} workers/index.ts`, env: { ...env, ...pretty, TEMPOFTP_PROCESS: "worker" }, prefixColor: "magenta" },
-      { name: "ftp", command: `${tsx} workers/ftp.ts`, env: { ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
+      { name: "worker", command: command(tsx, ["workers/index.ts"]), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "worker" }, prefixColor: "magenta" },
+      { name: "ftp", command: command(tsx, ["workers/ftp.ts"]), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
     ],
     { cwd: root, prefix: "[{name}]", killOthersOn: [], handleInput: false },
   );
@@ -133,18 +140,13 @@ async function main() {
     });
   }
 
-  // Ready means all three answer: the web app's health check, and each worker's own "ready" log line.
-  const saidReady = (name: string, text: string) =>
-    new Promise<void>((resolve) => {
-      const cmd = apps.find((c) => c.name === name)!;
-      const sub = cmd.stdout.subscribe((chunk) => {
-        if (chunk.toString().includes(text)) (sub.unsubscribe(), resolve());
-      });
-    });
+  // Ready means all three answer for real: the web app's health check, a BullMQ worker connected to Redis,
+  // and the FTP gateway's greeting. None depends on the log level.
+  const local = (host: string) => (host === "0.0.0.0" ? "127.0.0.1" : host);
   await Promise.all([
-    waitForHealthy(`http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${config.PORT}/api/health`),
-    saidReady("worker", "worker ready"),
-    saidReady("ftp", "ftp gateway listening"),
+    waitFor("the web app", () => webHealthy(`http://${local(config.HOST)}:${config.PORT}/api/health`)),
+    waitFor("the worker", workerConnected(env.REDIS_URL!)),
+    waitFor("the ftp gateway", () => ftpGreets(local(config.FTP_HOST), config.FTP_PORT)),
   ]);
   if (stopping) return;
   say(`ready: ${config.PUBLIC_URL}  (FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT})`);
@@ -154,14 +156,38 @@ async function main() {
   }
 }
 
-async function waitForHealthy(url: string) {
+async function waitFor(what: string, probe: () => Promise<boolean>) {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && !stopping) {
-    const res = await fetch(url).catch(() => undefined);
-    if (res?.status === 200) return;
+    if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 300));
   }
-  if (!stopping) throw new Error(`the web app did not report healthy at ${url} within 120s`);
+  if (!stopping) throw new Error(`${what} did not become ready within 120 s`);
+}
+
+async function webHealthy(url: string) {
+  return (await fetch(url)).status === 200;
+}
+
+/** True once a BullMQ worker holds a connection on the sweep queue (BullMQ names worker connections). */
+function workerConnected(redisUrl: string) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+  redis.on("error", () => undefined);
+  const sweep = new Queue("sweep", { connection: redis, prefix: QUEUE_PREFIX });
+  return async () => {
+    const ready = (await sweep.getWorkersCount()) > 0;
+    if (ready) await sweep.close().then(() => redis.quit());
+    return ready;
+  };
+}
+
+function ftpGreets(host: string, port: number) {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, host);
+    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
+    socket.once("data", (d) => (resolve(d.toString().startsWith("220")), socket.end("QUIT\r\n")));
+    socket.once("error", () => resolve(false));
+  });
 }
 
 main().catch((err) => {

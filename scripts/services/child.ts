@@ -3,10 +3,17 @@ import fs from "node:fs";
 
 export type Service = { name: string; env: Record<string, string>; stop(): Promise<void> };
 
+const SETPRIV = "/usr/bin/setpriv";
+
+/** The command prefixed so the kernel sends it SIGTERM when its parent dies uncleanly (kill -9, OOM). */
+export function dieWithParent(cmd: string, args: string[]): [string, string[]] {
+  return fs.existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "TERM", "--", cmd, ...args]] : [cmd, args];
+}
+
 /** Spawns a long-running child whose output goes to a log file, and knows how to stop it and wait. */
 export function spawnLogged(cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}): ChildProcess {
   const out = fs.openSync(logFile, "a");
-  const child = spawn(cmd, args, { ...opts, stdio: ["ignore", out, out] });
+  const child = spawn(...dieWithParent(cmd, args), { ...opts, stdio: ["ignore", out, out] });
   fs.closeSync(out);
   return child;
 }

@@ -10,18 +10,46 @@ import { startAppStack, type AppStack } from "../../e2e/app-stack";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-launcher-"));
-let stack: AppStack | undefined;
 
-afterAll(async () => {
-  await stack?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-/** Every process whose command line mentions the data dir (redis, postgres, s3 server) or the stack's pid tree. */
+/** Starts the launcher and always stops it, even when an assertion fails, so no stack outlives its test. */
+async function withStack(env: Record<string, string>, dir: string, use: (stack: AppStack) => Promise<void>) {
+  const stack = await startAppStack(env, dir);
+  try {
+    await use(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Every process whose command line mentions the data dir (postgres, the S3 server). */
 function processesUsing(dir: string): string[] {
   const out = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).stdout;
   return out.split("\n").filter((l) => l.includes(dir) && !l.includes("ps -eo"));
 }
+
+/** The launcher's whole process tree: services and apps, and the shells and wrappers between. */
+function descendants(root: number): { pid: number; args: string }[] {
+  const rows = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
+    .stdout.split("\n")
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+  const found: { pid: number; args: string }[] = [];
+  const walk = (pid: number) => rows.filter((r) => r.ppid === pid).forEach((r) => (found.push(r), walk(r.pid)));
+  walk(root);
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function ftpGreeting(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -33,7 +61,7 @@ function ftpGreeting(port: number): Promise<string> {
 }
 
 // The launcher's own environment must not inherit the integration stack's services.
-const isolated = { REDIS_URL: "", DATABASE_URL: "", S3_ENDPOINT: "", S3_ACCESS_KEY_ID: "", S3_SECRET_ACCESS_KEY: "", S3_BUCKET: "" };
+const isolated = { LOG_LEVEL: "info", REDIS_URL: "", DATABASE_URL: "", S3_ENDPOINT: "", S3_ACCESS_KEY_ID: "", S3_SECRET_ACCESS_KEY: "", S3_BUCKET: "" };
 
 describe("npm start (scripts/start.ts)", () => {
   it("refuses a malformed variable, naming it, before starting anything", () => {
@@ -51,7 +79,7 @@ describe("npm start (scripts/start.ts)", () => {
   it(
     "starts every embedded service and the three processes, prints the URL and the admin password once",
     async () => {
-      stack = await startAppStack(isolated, dataDir);
+      await withStack(isolated, dataDir, async (stack) => {
       const out = stack.output();
       expect(out).toContain(`ready: ${stack.url}`);
       const pw = /admin password \(shown once[^)]*\): (\S+)/.exec(out)?.[1];
@@ -75,12 +103,17 @@ describe("npm start (scripts/start.ts)", () => {
       const csrf = await (await fetch(`${stack.url}/api/auth/csrf`)).json();
       expect(csrf.csrfToken).toBeTruthy();
 
-      expect(processesUsing(dataDir).length).toBeGreaterThanOrEqual(3);
+      const tree = descendants(stack.child.pid!);
+      const commands = tree.map((p) => p.args).join("\n");
+      for (const name of ["redis-server", "postgres -D", "s3rver-entry", "next-server", "workers/index.ts", "workers/ftp.ts"]) {
+        expect(commands).toContain(name);
+      }
       const code = await stack.stop();
       expect(code).toBe(0);
       await new Promise((r) => setTimeout(r, 500));
+      expect(tree.filter((p) => alive(p.pid))).toEqual([]);
       expect(processesUsing(dataDir)).toEqual([]);
-      expect(spawnSync("ps", ["--ppid", String(stack.child.pid)], { encoding: "utf8" }).stdout.split("\n").length).toBeLessThanOrEqual(2);
+      });
     },
     900_000,
   );
@@ -88,13 +121,15 @@ describe("npm start (scripts/start.ts)", () => {
   it(
     "keeps its data between runs and does not print a password again",
     async () => {
-      stack = await startAppStack(isolated, dataDir);
-      expect(stack.output()).not.toContain("admin password");
-      const health = await fetch(`${stack.url}/api/health`);
-      expect(health.status).toBe(200);
-      expect(await stack.stop()).toBe(0);
-      await new Promise((r) => setTimeout(r, 500));
-      expect(processesUsing(dataDir)).toEqual([]);
+      await withStack(isolated, dataDir, async (stack) => {
+        expect(stack.output()).not.toContain("admin password");
+        expect(stack.output()).not.toContain("applying migration");
+        const health = await fetch(`${stack.url}/api/health`);
+        expect(health.status).toBe(200);
+        expect(await stack.stop()).toBe(0);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(processesUsing(dataDir)).toEqual([]);
+      });
     },
     300_000,
   );
@@ -114,14 +149,18 @@ describe("npm start (scripts/start.ts)", () => {
         ADMIN_PASSWORD: "external-admin-pass-1",
       };
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-ext-"));
-      stack = await startAppStack(ext, dir);
-      expect(stack.output()).not.toMatch(/(redis|postgres|s3) started \(embedded/);
-      expect(fs.existsSync(path.join(dir, "redis"))).toBe(false);
-      expect(fs.existsSync(path.join(dir, "postgres"))).toBe(false);
-      expect(stack.output()).not.toContain("admin password");
-      expect((await fetch(`${stack.url}/api/health`)).status).toBe(200);
-      expect(await stack.stop()).toBe(0);
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        await withStack(ext, dir, async (stack) => {
+          expect(stack.output()).not.toMatch(/(redis|postgres|s3) started \(embedded/);
+          expect(fs.existsSync(path.join(dir, "redis"))).toBe(false);
+          expect(fs.existsSync(path.join(dir, "postgres"))).toBe(false);
+          expect(stack.output()).not.toContain("admin password");
+          expect((await fetch(`${stack.url}/api/health`)).status).toBe(200);
+          expect(await stack.stop()).toBe(0);
+        });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
     300_000,
   );
