@@ -110,7 +110,8 @@ describe("npm start (scripts/start.ts)", () => {
       }
       const code = await stack.stop();
       expect(code).toBe(0);
-      await new Promise((r) => setTimeout(r, 500));
+      // Helpers such as tsx's esbuild service exit when their pipe closes, a moment after their parent.
+      for (let i = 0; i < 50 && tree.some((p) => alive(p.pid)); i++) await new Promise((r) => setTimeout(r, 200));
       expect(tree.filter((p) => alive(p.pid))).toEqual([]);
       expect(processesUsing(dataDir)).toEqual([]);
       });
