@@ -1,8 +1,13 @@
 import crypto from "node:crypto";
 import {
+  AbortMultipartUploadCommand,
   type BucketLocationConstraint,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   PutBucketCorsCommand,
   PutObjectCommand,
   S3Client,
@@ -164,4 +169,52 @@ export function presignUploadPart(
     }),
     { expiresIn: opts.expiresIn, signableHeaders: new Set(["content-length"]) },
   );
+}
+
+/** Starts a multipart upload and returns its id. */
+export async function createMultipartUpload(client: S3Client, name: string, key: string, contentType: string): Promise<string> {
+  const res = await client.send(new CreateMultipartUploadCommand({ Bucket: name, Key: key, ContentType: contentType }));
+  if (!res.UploadId) throw new Error("storage returned no UploadId");
+  return res.UploadId;
+}
+
+export async function completeMultipartUpload(
+  client: S3Client,
+  name: string,
+  key: string,
+  uploadId: string,
+  parts: { partNumber: number; etag: string }[],
+): Promise<void> {
+  await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: name,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+    }),
+  );
+}
+
+/** Aborts a multipart upload; one that is already gone is not an error. */
+export async function abortMultipartUpload(client: S3Client, name: string, key: string, uploadId: string): Promise<void> {
+  try {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: name, Key: key, UploadId: uploadId }));
+  } catch (err) {
+    if (![404, 405, 501].includes(status(err))) throw err;
+  }
+}
+
+/** The object's size, or null when it does not exist. */
+export async function objectSize(client: S3Client, name: string, key: string): Promise<number | null> {
+  try {
+    const res = await client.send(new HeadObjectCommand({ Bucket: name, Key: key }));
+    return res.ContentLength ?? 0;
+  } catch (err) {
+    if (status(err) === 404) return null;
+    throw err;
+  }
+}
+
+export async function deleteObject(client: S3Client, name: string, key: string): Promise<void> {
+  await client.send(new DeleteObjectCommand({ Bucket: name, Key: key }));
 }

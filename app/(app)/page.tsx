@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { formatBytes, formatRelative } from "@/lib/format";
-import { listSharesForUser } from "@/lib/shares/list-shares";
+import { listShares } from "@/lib/shares/shares";
 import { requireUser } from "../_lib/session";
 import { Card } from "../_components/ui";
 
@@ -17,7 +17,7 @@ const statusStyle: Record<string, string> = {
 
 export default async function Dashboard() {
   const user = await requireUser();
-  const shares = await listSharesForUser(user.id);
+  const shares = await listShares(user);
   return (
     <div className="space-y-6">
       <div>

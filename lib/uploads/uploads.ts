@@ -1,0 +1,241 @@
+import { audit } from "../audit/record";
+import { db } from "../db";
+import { env } from "../env";
+import { AppError } from "../errors";
+import { Prisma, type File as FileRow } from "../generated/prisma/client";
+import { log } from "../log";
+import { enqueue } from "../queues";
+import {
+  abortMultipartUpload,
+  bucket,
+  completeMultipartUpload,
+  createMultipartUpload,
+  deleteObject,
+  objectSize,
+  presignPut,
+  presignUploadPart,
+  s3,
+} from "../s3";
+import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "../shares/schemas";
+import { findShare, fileView, LIVE_STATUSES, type Actor, type FileView } from "../shares/shares";
+import { checkFileName } from "./file-name";
+import * as sessions from "./session";
+
+// The browser uploads straight to storage; this module only decides, signs and checks.
+
+export const SINGLE_PUT_MAX_BYTES = 64 * 1024 * 1024;
+export const URL_TTL_SECONDS = 15 * 60;
+
+export type UploadPlan =
+  | { method: "single"; url: string; headers: Record<string, string> }
+  | { method: "multipart"; partSize: number; partCount: number };
+
+export type DeclaredFile = { file: FileView; upload: UploadPlan };
+
+const stagingKey = (shareId: string, fileId: string) => `staging/${shareId}/${fileId}`;
+const contentTypeOf = (t: string | undefined) => (t && /^[\w.+-]+\/[\w.+-]+(;.*)?$/.test(t) ? t : "application/octet-stream");
+
+/** The share when the actor owns it and it still takes files. */
+async function openShareOf(actor: Actor, shareId: string) {
+  const share = await findShare(actor, shareId);
+  if (share.ownerId !== actor.id) throw new AppError("forbidden", "Only the share's owner can change its files");
+  if (share.status !== "open" || share.expiresAt <= new Date()) {
+    throw new AppError("share_not_open", `This share is ${share.status === "open" ? "expired" : share.status} and takes no more files`);
+  }
+  return share;
+}
+
+async function fileOf(actor: Actor, shareId: string, fileId: string): Promise<FileRow> {
+  const share = await findShare(actor, shareId);
+  const file = share.files.find((f) => f.id === fileId);
+  if (!file) throw new AppError("not_found", "No such file in this share");
+  if (share.ownerId !== actor.id) throw new AppError("forbidden", "Only the share's owner can change its files");
+  return file;
+}
+
+async function liveSession(fileId: string) {
+  const session = await sessions.loadSession(fileId);
+  if (!session) throw new AppError("upload_expired", "This upload's session expired; remove the file and add it again");
+  return session;
+}
+
+async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
+  const url = await presignPut(s3(), bucket(), s.key, { contentLength: s.size, contentType: s.contentType, expiresIn: URL_TTL_SECONDS });
+  return { method: "single", url, headers: { "content-type": s.contentType } };
+}
+
+/** Step 2 of the flow: validates the file against the share and the limits, then opens its upload. */
+export async function declareFile(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<DeclaredFile> {
+  const input = declareFileSchema.parse(raw);
+  const name = checkFileName(input.name);
+  const share = await openShareOf(actor, shareId);
+  if (input.size > env.MAX_FILE_BYTES) {
+    throw new AppError("file_too_large", `"${name}" is larger than this server's limit per file`, { limit: env.MAX_FILE_BYTES });
+  }
+  const contentType = contentTypeOf(input.contentType);
+
+  // Limits are checked and the row created under a per-user lock, so parallel declarations cannot overshoot.
+  const file = await db()
+    .$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${actor.id}))`;
+      const count = await tx.file.count({ where: { shareId } });
+      if (count >= env.MAX_FILES_PER_SHARE) {
+        throw new AppError("too_many_files", `A share holds at most ${env.MAX_FILES_PER_SHARE} files`, { limit: env.MAX_FILES_PER_SHARE });
+      }
+      const used = await tx.file.aggregate({ _sum: { size: true }, where: { share: { ownerId: actor.id, status: { in: LIVE_STATUSES } } } });
+      const usedBytes = Number(used._sum.size ?? 0n);
+      if (usedBytes + input.size > env.USER_QUOTA_BYTES) {
+        throw new AppError("quota_exceeded", `"${name}" does not fit in your storage quota`, {
+          quota: env.USER_QUOTA_BYTES,
+          used: usedBytes,
+        });
+      }
+      const created = await tx.file.create({ data: { shareId, name, size: BigInt(input.size), contentType, status: "pending" } });
+      return tx.file.update({ where: { id: created.id }, data: { stagingKey: stagingKey(shareId, created.id) } });
+    })
+    .catch((err: unknown) => {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
+        throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      }
+      throw err;
+    });
+
+  try {
+    const multipart = input.size > SINGLE_PUT_MAX_BYTES;
+    const layout = multipart ? sessions.partLayout(input.size) : { partSize: input.size, partCount: 1 };
+    const uploadId = multipart ? await createMultipartUpload(s3(), bucket(), file.stagingKey!, contentType) : null;
+    if (uploadId) await db().file.update({ where: { id: file.id }, data: { uploadId } });
+    const session: sessions.UploadSession = {
+      fileId: file.id,
+      shareId,
+      ownerId: share.ownerId,
+      key: file.stagingKey!,
+      method: multipart ? "multipart" : "single",
+      uploadId,
+      size: input.size,
+      contentType,
+      ...layout,
+    };
+    await sessions.saveSession(session);
+    await audit({ type: "file.declared", actorId: actor.id, shareId, ip, data: { fileId: file.id, name, size: input.size } });
+    const upload: UploadPlan = multipart ? { method: "multipart", ...layout } : await singleUrl(session);
+    return { file: fileView(file), upload };
+  } catch (err) {
+    // Nothing half-made stays behind: the name is free again for a retry.
+    await db().file.delete({ where: { id: file.id } }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Presigned URLs for the given parts (part 1 of a single upload is its PUT URL), valid for 15 minutes. */
+export async function signParts(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ urls: Record<string, string> }> {
+  const { partNumbers } = signPartsSchema.parse(raw);
+  const file = await fileOf(actor, shareId, fileId);
+  if (file.status !== "pending" && file.status !== "uploading") {
+    throw new AppError("conflict", `"${file.name}" is already ${file.status}`);
+  }
+  await openShareOf(actor, shareId);
+  const s = await liveSession(fileId);
+  const beyond = partNumbers.filter((n) => n > s.partCount);
+  if (beyond.length) {
+    throw new AppError("validation_failed", `This upload has ${s.partCount} part(s); no part ${beyond.join(", ")}`);
+  }
+  const urls: Record<string, string> = {};
+  for (const n of new Set(partNumbers)) {
+    urls[n] =
+      s.method === "single"
+        ? ((await singleUrl(s)) as { url: string }).url
+        : await presignUploadPart(s3(), bucket(), s.key, {
+            uploadId: s.uploadId!,
+            partNumber: n,
+            contentLength: sessions.partLength(s, n),
+            expiresIn: URL_TTL_SECONDS,
+          });
+  }
+  if (file.status === "pending") await db().file.updateMany({ where: { id: fileId, status: "pending" }, data: { status: "uploading" } });
+  return { urls };
+}
+
+/** Remembers a finished part (its ETag from storage) so a resumed upload skips it. */
+export async function recordPart(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ parts: number }> {
+  const { partNumber, etag } = recordPartSchema.parse(raw);
+  await fileOf(actor, shareId, fileId);
+  const s = await liveSession(fileId);
+  if (s.method !== "multipart") throw new AppError("not_multipart", "A single-request upload has no parts to record");
+  if (partNumber > s.partCount) throw new AppError("validation_failed", `This upload has ${s.partCount} part(s); no part ${partNumber}`);
+  await sessions.recordPart(fileId, partNumber, etag);
+  return { parts: (await sessions.finishedParts(fileId)).length };
+}
+
+export type ResumeState = {
+  file: FileView;
+  method: "single" | "multipart";
+  partSize: number;
+  partCount: number;
+  parts: { partNumber: number; etag: string; size: number }[];
+};
+
+/** What a page needs to continue an upload after a reload: its layout and the parts already stored. */
+export async function resumeState(actor: Actor, shareId: string, fileId: string): Promise<ResumeState> {
+  const file = await fileOf(actor, shareId, fileId);
+  const s = await liveSession(fileId);
+  const parts = (await sessions.finishedParts(fileId)).map((p) => ({ ...p, size: sessions.partLength(s, p.partNumber) }));
+  return { file: fileView(file), method: s.method, partSize: s.partSize, partCount: s.partCount, parts };
+}
+
+/** Step 4: completes the upload, checks the stored size against the declared one and queues processing. */
+export async function completeFile(actor: Actor, shareId: string, fileId: string, raw: unknown, ip?: string): Promise<FileView> {
+  const { parts: given } = completeFileSchema.parse(raw);
+  const file = await fileOf(actor, shareId, fileId);
+  // Completing twice (a retried request) answers with the file as it is now.
+  if (["uploaded", "processing", "ready"].includes(file.status)) return fileView(file);
+  if (file.status === "failed") throw new AppError("conflict", `"${file.name}" failed: ${file.failureReason ?? "see its status"}`);
+  const s = await liveSession(fileId);
+
+  if (s.method === "multipart") {
+    const parts = given?.length ? [...given].sort((a, b) => a.partNumber - b.partNumber) : await sessions.finishedParts(fileId);
+    const have = new Set(parts.map((p) => p.partNumber));
+    const missing = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !have.has(n));
+    if (missing.length || parts.length !== s.partCount) {
+      throw new AppError("upload_incomplete", `${missing.length} of ${s.partCount} parts are not uploaded yet`, { missing: missing.slice(0, 100) });
+    }
+    try {
+      await completeMultipartUpload(s3(), bucket(), s.key, s.uploadId!, parts);
+    } catch (err) {
+      const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      if ((e.$metadata?.httpStatusCode ?? 500) >= 500) throw err;
+      throw new AppError("upload_incomplete", `Storage refused to assemble the parts: ${e.message ?? e.name}`);
+    }
+  }
+
+  const stored = await objectSize(s3(), bucket(), s.key);
+  if (stored === null) throw new AppError("upload_incomplete", `"${file.name}" has not been uploaded yet`);
+  if (stored !== s.size) {
+    const reason = `stored size ${stored} differs from the declared ${s.size} bytes`;
+    await deleteObject(s3(), bucket(), s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
+    await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
+    await sessions.dropSession(fileId);
+    throw new AppError("size_mismatch", `"${file.name}": ${reason}; remove it and upload it again`, { stored, declared: s.size });
+  }
+
+  const { count } = await db().file.updateMany({ where: { id: fileId, status: { in: ["pending", "uploading"] } }, data: { status: "uploaded" } });
+  if (count) {
+    await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
+    await audit({ type: "file.uploaded", actorId: actor.id, shareId, ip, data: { fileId, name: file.name, size: s.size } });
+  }
+  await sessions.dropSession(fileId);
+  return fileView(await db().file.findUniqueOrThrow({ where: { id: fileId } }));
+}
+
+/** Cancels or removes a file of an open share: its upload is aborted and its bytes deleted. */
+export async function removeFile(actor: Actor, shareId: string, fileId: string, ip?: string): Promise<void> {
+  const file = await fileOf(actor, shareId, fileId);
+  await openShareOf(actor, shareId);
+  const session = await sessions.loadSession(fileId);
+  const uploadId = session?.uploadId ?? file.uploadId;
+  if (uploadId && file.stagingKey) await abortMultipartUpload(s3(), bucket(), file.stagingKey, uploadId);
+  for (const key of [file.stagingKey, file.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
+  await db().file.delete({ where: { id: fileId } });
+  await sessions.dropSession(fileId);
+  await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
+}
