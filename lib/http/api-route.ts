@@ -25,7 +25,16 @@ export function json(data: unknown, status = 200, headers: Record<string, string
   });
 }
 
-export function errorResponse(err: unknown, requestId: string): Response {
+/** A zod failure outside the body (query strings, lib-level checks) is a validation error, not a crash. */
+function asAppError(err: unknown): unknown {
+  if (!(err instanceof z.ZodError)) return err;
+  const first = err.issues[0];
+  const where = first?.path.length ? `${first.path.join(".")}: ` : "";
+  return new AppError("validation_failed", `${where}${first?.message ?? "invalid request"}`, z.flattenError(err));
+}
+
+export function errorResponse(thrown: unknown, requestId: string): Response {
+  const err = asAppError(thrown);
   if (isAppError(err)) {
     const headers: Record<string, string> = { "x-request-id": requestId };
     if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="tempoftp"';
@@ -44,13 +53,7 @@ async function readBody<S extends z.ZodType>(req: Request, schema: S): Promise<z
   } catch {
     throw new AppError("invalid_json", "Request body is not valid JSON");
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first?.path.length ? `${first.path.join(".")}: ` : "";
-    throw new AppError("validation_failed", `${where}${first?.message ?? "invalid request"}`, z.flattenError(parsed.error));
-  }
-  return parsed.data;
+  return schema.parse(raw);
 }
 
 /** An authenticated (bearer token) JSON route with an optional zod-validated body. */

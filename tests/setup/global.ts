@@ -17,6 +17,8 @@ export default async function setup() {
   process.env.DATA_DIR = dataDir;
   Object.assign(process.env, { NODE_ENV: "test" });
   process.env.LOG_LEVEL ??= "warn";
+  // The SDK warns once per process that Node 20 support ends in 2027: noise in every test worker.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   process.env.AUTH_SECRET ??= "test-secret-test-secret-test-secret-0123456789";
 
   const use = (svc: Service) => {
