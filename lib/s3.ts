@@ -218,3 +218,11 @@ export async function objectSize(client: S3Client, name: string, key: string): P
 export async function deleteObject(client: S3Client, name: string, key: string): Promise<void> {
   await client.send(new DeleteObjectCommand({ Bucket: name, Key: key }));
 }
+
+/** Origins the bucket's CORS rule allows: the app's public URL, and on loopback its other local spellings. */
+export function corsOriginsFor(publicUrl: string): string[] {
+  const url = new URL(publicUrl);
+  if (!["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) return [url.origin];
+  const port = url.port ? `:${url.port}` : "";
+  return ["localhost", "127.0.0.1", "[::1]"].map((h) => `${url.protocol}//${h}${port}`);
+}

@@ -7,7 +7,7 @@ import { closeDb } from "../lib/db";
 import { env, required } from "../lib/env";
 import { applyMigrations } from "../lib/migrate";
 import { closeRedis } from "../lib/redis";
-import { ensureBucket, makeS3Client, s3ConfigFromEnv } from "../lib/s3";
+import { corsOriginsFor, ensureBucket, makeS3Client, s3ConfigFromEnv } from "../lib/s3";
 import { bootstrapAdmin, type BootstrapResult } from "../lib/users/bootstrap";
 
 export async function prepareApp(childEnv: Record<string, string>): Promise<BootstrapResult> {
@@ -27,7 +27,7 @@ async function main() {
   const { applied } = await applyMigrations(required("DATABASE_URL"), { log: (m: string) => console.log(m) });
   if (applied.length) console.log(`applied migrations: ${applied.join(", ")}`);
   const cfg = s3ConfigFromEnv();
-  await ensureBucket(makeS3Client(cfg), cfg.bucket, [env.PUBLIC_URL]);
+  await ensureBucket(makeS3Client(cfg), cfg.bucket, corsOriginsFor(env.PUBLIC_URL));
   const result = await bootstrapAdmin({ email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD, apiToken: env.ADMIN_API_TOKEN });
   await closeDb();
   await closeRedis();

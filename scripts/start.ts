@@ -10,6 +10,7 @@ import concurrently, { type Command } from "concurrently";
 import { Redis } from "ioredis";
 import { ConfigError, parseEnv, processEnv, type Env } from "../lib/env";
 import { QUEUE_PREFIX } from "../lib/queues";
+import { corsOriginsFor } from "../lib/s3";
 import type { Service } from "./services/child";
 import { dieWithParent, persistentSecret } from "./services/child";
 import { buildIfStale } from "./build";
@@ -89,7 +90,7 @@ async function main() {
   if (!config.DATABASE_URL) track(startPostgres({ dataDir }));
   if (!config.S3_ENDPOINT) {
     track(
-      startS3rver({ dataDir, corsOrigins: [config.PUBLIC_URL] }).then((s3) => ({
+      startS3rver({ dataDir, corsOrigins: corsOriginsFor(config.PUBLIC_URL) }).then((s3) => ({
         name: "s3",
         stop: s3.stop,
         env: {

@@ -4,13 +4,15 @@ import { log } from "../lib/log";
 import { closeQueues, queue, QUEUE_PREFIX, queueDefs, type QueueName } from "../lib/queues";
 import { bullConnection, closeRedis } from "../lib/redis";
 import { expireOverdueShares } from "../lib/shares/sweep";
+import { failAbandonedUploads } from "../lib/uploads/uploads";
 
 // Thin processors over lib/: each validates its payload with the queue's schema, then calls one function.
 const processors: Partial<Record<QueueName, Processor>> = {
   sweep: async (job) => {
     queueDefs.sweep.payload.parse(job.data);
     const expired = await expireOverdueShares();
-    return { expired: expired.length };
+    const abandoned = await failAbandonedUploads();
+    return { expired: expired.length, abandoned: abandoned.length };
   },
 };
 

@@ -82,7 +82,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
       if (count >= env.MAX_FILES_PER_SHARE) {
         throw new AppError("too_many_files", `A share holds at most ${env.MAX_FILES_PER_SHARE} files`, { limit: env.MAX_FILES_PER_SHARE });
       }
-      const used = await tx.file.aggregate({ _sum: { size: true }, where: { share: { ownerId: actor.id, status: { in: LIVE_STATUSES } } } });
+      const used = await tx.file.aggregate({ _sum: { size: true }, where: { status: { not: "failed" }, share: { ownerId: actor.id, status: { in: LIVE_STATUSES } } } });
       const usedBytes = Number(used._sum.size ?? 0n);
       if (usedBytes + input.size > env.USER_QUOTA_BYTES) {
         throw new AppError("quota_exceeded", `"${name}" does not fit in your storage quota`, {
@@ -131,9 +131,8 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
 export async function signParts(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ urls: Record<string, string> }> {
   const { partNumbers } = signPartsSchema.parse(raw);
   const file = await fileOf(actor, shareId, fileId);
-  if (file.status !== "pending" && file.status !== "uploading") {
-    throw new AppError("conflict", `"${file.name}" is already ${file.status}`);
-  }
+  if (file.status === "failed") throw new AppError("conflict", `"${file.name}" failed (${file.failureReason}); remove it and add it again`);
+  if (file.status !== "pending" && file.status !== "uploading") throw new AppError("conflict", `"${file.name}" is already ${file.status}`);
   await openShareOf(actor, shareId);
   const s = await liveSession(fileId);
   const beyond = partNumbers.filter((n) => n > s.partCount);
@@ -238,4 +237,29 @@ export async function removeFile(actor: Actor, shareId: string, fileId: string, 
   await db().file.delete({ where: { id: fileId } });
   await sessions.dropSession(fileId);
   await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
+}
+
+/**
+ * Uploads left unfinished for longer than their session lives: the multipart upload is aborted, any bytes are
+ * deleted and the file is marked failed, so it neither holds quota nor lingers in storage. Returns their ids.
+ */
+export async function failAbandonedUploads(now = new Date()): Promise<string[]> {
+  const stale = await db().file.findMany({
+    where: { status: { in: ["pending", "uploading"] }, updatedAt: { lt: new Date(now.getTime() - sessions.SESSION_TTL_SECONDS * 1000) } },
+    take: 500,
+  });
+  const failed: string[] = [];
+  for (const file of stale) {
+    // A session still alive means the upload is only slow (its TTL is refreshed on every part).
+    if (await sessions.loadSession(file.id)) continue;
+    if (file.uploadId && file.stagingKey) await abortMultipartUpload(s3(), bucket(), file.stagingKey, file.uploadId);
+    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    const { count } = await db().file.updateMany({
+      where: { id: file.id, status: { in: ["pending", "uploading"] } },
+      data: { status: "failed", failureReason: "upload abandoned: nothing arrived for a day" },
+    });
+    if (count) failed.push(file.id);
+  }
+  if (failed.length) log.info({ count: failed.length }, "sweep failed abandoned uploads");
+  return failed;
 }

@@ -62,3 +62,11 @@ describe("allowed client IP ranges", () => {
     }
   });
 });
+
+describe("bucket CORS origins", () => {
+  it("allows the public URL, and every loopback spelling of it locally", async () => {
+    const { corsOriginsFor } = await import("../../lib/s3");
+    expect(corsOriginsFor("https://files.example.com/")).toEqual(["https://files.example.com"]);
+    expect(corsOriginsFor("http://localhost:3000")).toEqual(["http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000"]);
+  });
+});

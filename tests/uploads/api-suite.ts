@@ -13,6 +13,7 @@ import { closeDb, db } from "@/lib/db";
 import { closeQueues, queue } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
 import { bucket, s3, s3ConfigFromEnv } from "@/lib/s3";
+import { failAbandonedUploads } from "@/lib/uploads/uploads";
 import { createUser } from "@/lib/users/users";
 
 // The REST API's upload flow against a real Redis, PostgreSQL and S3 server, through the route handlers the
@@ -361,6 +362,25 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
       const asAdmin = await declare(share.id, { name: "admin.txt", size: 1 }, admin);
       expect([asAdmin.status, asAdmin.body.error.code]).toEqual([403, "forbidden"]);
       expect((await getShare(share.id)).files.map((f: Json) => f.name)).toEqual(["private.txt"]);
+    });
+
+    it("fails uploads abandoned for longer than their session, freeing their quota, and keeps slow ones", async () => {
+      const share = await newShare();
+      const abandoned = await declare(share.id, { name: "abandoned.iso", size: 80 * MiB });
+      const slow = await declare(share.id, { name: "slow.iso", size: 80 * MiB });
+      const ids = { id: share.id, fileId: abandoned.body.file.id };
+      const { body } = await call(partsRoute.POST, alice, ids, { partNumbers: [1] });
+      expect((await fetch(body.urls[1], { method: "PUT", body: raw(crypto.randomBytes(8 * MiB)) })).status).toBe(200);
+      const longAgo = new Date(Date.now() - 2 * 86400_000);
+      await db().file.updateMany({ where: { id: { in: [ids.fileId, slow.body.file.id] } }, data: { updatedAt: longAgo } });
+      await redis().del(`tft:upload:${ids.fileId}`, `tft:upload:${ids.fileId}:parts`);
+
+      expect(await failAbandonedUploads()).toContain(ids.fileId);
+      const files = (await getShare(share.id)).files;
+      expect(files.find((f: Json) => f.name === "abandoned.iso")).toMatchObject({ status: "failed", failureReason: expect.stringMatching(/abandoned/) });
+      expect(files.find((f: Json) => f.name === "slow.iso")).toMatchObject({ status: "pending" });
+      const gone = await call(partsRoute.POST, alice, ids, { partNumbers: [2] });
+      expect(gone.status).toBe(409);
     });
 
     it("takes no files once a share is no longer open", async () => {
