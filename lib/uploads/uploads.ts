@@ -1,6 +1,7 @@
 import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
+import { publish } from "../events/publish";
 import { AppError } from "../errors";
 import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
@@ -118,6 +119,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
     };
     await sessions.saveSession(session);
     await audit({ type: "file.declared", actorId: actor.id, shareId, ip, data: { fileId: file.id, name, size: input.size } });
+    await publish({ type: "file.declared", shareId, data: { fileId: file.id, name, size: input.size } }, share.expiresAt);
     const upload: UploadPlan = multipart ? { method: "multipart", ...layout } : await singleUrl(session);
     return { file: fileView(file), upload };
   } catch (err) {
@@ -163,7 +165,10 @@ export async function recordPart(actor: Actor, shareId: string, fileId: string, 
   if (s.method !== "multipart") throw new AppError("not_multipart", "A single-request upload has no parts to record");
   if (partNumber > s.partCount) throw new AppError("validation_failed", `This upload has ${s.partCount} part(s); no part ${partNumber}`);
   await sessions.recordPart(fileId, partNumber, etag);
-  return { parts: (await sessions.finishedParts(fileId)).length };
+  const parts = (await sessions.finishedParts(fileId)).length;
+  const bytes = Math.min(s.size, parts * s.partSize);
+  await publish({ type: "file.upload-progress", shareId, data: { fileId, parts, partCount: s.partCount, bytes, size: s.size } });
+  return { parts };
 }
 
 export type ResumeState = {
@@ -214,6 +219,7 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     await deleteObject(s3(), bucket(), s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
     await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
     await sessions.dropSession(fileId);
+    await publish({ type: "file.failed", shareId, data: { fileId, reason } });
     throw new AppError("size_mismatch", `"${file.name}": ${reason}; remove it and upload it again`, { stored, declared: s.size });
   }
 
@@ -221,6 +227,7 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
   if (count) {
     await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
     await audit({ type: "file.uploaded", actorId: actor.id, shareId, ip, data: { fileId, name: file.name, size: s.size } });
+    await publish({ type: "file.uploaded", shareId, data: { fileId, size: s.size } });
   }
   await sessions.dropSession(fileId);
   return fileView(await db().file.findUniqueOrThrow({ where: { id: fileId } }));
@@ -237,6 +244,7 @@ export async function removeFile(actor: Actor, shareId: string, fileId: string, 
   await db().file.delete({ where: { id: fileId } });
   await sessions.dropSession(fileId);
   await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
+  await publish({ type: "file.removed", shareId, data: { fileId } });
 }
 
 /**

@@ -10,6 +10,7 @@ import * as shareRoute from "@/app/api/v1/shares/[id]/route";
 import * as sharesRoute from "@/app/api/v1/shares/route";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
+import { shareStreamKey } from "@/lib/events/publish";
 import { closeQueues, queue } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
 import { bucket, s3, s3ConfigFromEnv } from "@/lib/s3";
@@ -175,6 +176,9 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
         ["empty file.txt", "uploaded"],
       ]);
       expect(view.totalBytes).toBe(bytes.length);
+      // Each step is published on the share's event stream, for live pages.
+      const events = (await redis().xrange(shareStreamKey(share.id), "-", "+")).map(([, f]) => JSON.parse(f[1]!).type);
+      expect(events).toEqual(["share.created", "file.declared", "file.uploaded", "file.declared", "file.uploaded"]);
     });
 
     it("signs a PUT that storage refuses for another length or content type", async () => {
@@ -202,6 +206,8 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
         expect((await put(partRoute.PUT, alice, { ...ids, partNumber: String(n) }, { etag: res.headers.get("etag") })).status).toBe(200);
       };
       for (const n of [1, 2, 3]) await sendPart(n);
+      const [, fields] = (await redis().xrevrange(shareStreamKey(share.id), "+", "-", "COUNT", 1))[0]!;
+      expect(JSON.parse(fields[1]!)).toMatchObject({ type: "file.upload-progress", fileId, parts: 3, partCount: 9, bytes: 24 * MiB });
       expect((await getShare(share.id)).files[0].status).toBe("uploading");
 
       // A client that lost everything asks what is stored, then sends only the rest.
