@@ -13,6 +13,7 @@ import {
   S3Client,
   S3ServiceException,
   UploadPartCommand,
+  GetObjectCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { env, required } from "./env";
@@ -225,4 +226,101 @@ export function corsOriginsFor(publicUrl: string): string[] {
   if (!["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) return [url.origin];
   const port = url.port ? `:${url.port}` : "";
   return ["localhost", "127.0.0.1", "[::1]"].map((h) => `${url.protocol}//${h}${port}`);
+}
+
+export type PutStreamOptions = {
+  contentType?: string;
+  partSize?: number;
+  /** Parts in flight at once; memory is about (concurrency + 1) × partSize. */
+  concurrency?: number;
+  /** Called once a multipart upload exists, so a crashed writer's upload can be aborted by whoever retries. */
+  onUploadId?: (uploadId: string) => Promise<void>;
+};
+
+/**
+ * Writes a stream of unknown length to one object with flat memory: one PUT when it fits in a part, otherwise a
+ * multipart upload with a few parts in flight. A failure aborts the multipart upload before rethrowing.
+ */
+export async function putStream(
+  client: S3Client,
+  name: string,
+  key: string,
+  source: AsyncIterable<Buffer>,
+  opts: PutStreamOptions = {},
+): Promise<{ size: number }> {
+  const partSize = opts.partSize ?? 8 * 1024 * 1024;
+  const concurrency = opts.concurrency ?? 2;
+  const contentType = opts.contentType ?? "application/octet-stream";
+  let uploadId: string | undefined;
+  let started: Promise<string> | undefined;
+  const parts: { partNumber: number; etag: string }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let nextPart = 0;
+  let failure: unknown;
+  let size = 0;
+
+  const sendPart = async (partNumber: number, body: Buffer) => {
+    started ??= createMultipartUpload(client, name, key, contentType).then(async (id) => {
+      uploadId = id;
+      await opts.onUploadId?.(id);
+      return id;
+    });
+    const id = await started;
+    const res = await client.send(new UploadPartCommand({ Bucket: name, Key: key, UploadId: id, PartNumber: partNumber, Body: body, ContentLength: body.length }));
+    parts.push({ partNumber, etag: res.ETag! });
+  };
+  const queue = async (body: Buffer) => {
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const p: Promise<void> = sendPart(++nextPart, body).then(
+      () => void inFlight.delete(p),
+      (err) => {
+        inFlight.delete(p);
+        failure ??= err;
+      },
+    );
+    inFlight.add(p);
+  };
+
+  let chunk = Buffer.allocUnsafe(partSize);
+  let filled = 0;
+  try {
+    for await (const data of source) {
+      let offset = 0;
+      while (offset < data.length) {
+        const n = Math.min(partSize - filled, data.length - offset);
+        data.copy(chunk, filled, offset, offset + n);
+        filled += n;
+        offset += n;
+        if (filled === partSize) {
+          await queue(chunk);
+          chunk = Buffer.allocUnsafe(partSize);
+          filled = 0;
+        }
+      }
+      size += data.length;
+    }
+    if (nextPart === 0) {
+      await client.send(new PutObjectCommand({ Bucket: name, Key: key, Body: chunk.subarray(0, filled), ContentLength: filled, ContentType: contentType }));
+      return { size };
+    }
+    if (filled > 0) await queue(chunk.subarray(0, filled));
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    parts.sort((a, b) => a.partNumber - b.partNumber);
+    await completeMultipartUpload(client, name, key, uploadId!, parts);
+    return { size };
+  } catch (err) {
+    await Promise.allSettled([...inFlight, started]);
+    if (uploadId) await abortMultipartUpload(client, name, key, uploadId).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The object's bytes as a stream, optionally a byte range (inclusive end). */
+export async function getStream(client: S3Client, name: string, key: string, range?: { start: number; end?: number }) {
+  const res = await client.send(
+    new GetObjectCommand({ Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined }),
+  );
+  return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
 }
