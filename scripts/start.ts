@@ -74,6 +74,14 @@ async function main() {
     set({ AUTH_SECRET: persistentSecret(path.join(dataDir, "auth-secret"), () => crypto.randomBytes(32).toString("base64url")) });
   }
   if (!config.MASTER_KEY) {
+    // A key kept beside the data it protects is only acceptable for the all-embedded local default.
+    const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
+    if (external.length) {
+      throw new ConfigError([
+        `MASTER_KEY is required when services are external (${external.join(", ")} set); generate one with ` +
+          "`echo k1:$(openssl rand -base64 32)` and keep it outside DATA_DIR",
+      ]);
+    }
     set({ MASTER_KEY: persistentSecret(path.join(dataDir, "master-key"), () => `k1:${crypto.randomBytes(32).toString("base64")}`) });
   }
 

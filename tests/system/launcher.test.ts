@@ -76,6 +76,18 @@ describe("npm start (scripts/start.ts)", () => {
     expect(processesUsing(dataDir)).toEqual([]);
   });
 
+  it("refuses external services without MASTER_KEY, naming it, before starting anything", () => {
+    const res = spawnSync(path.join(root, "node_modules/.bin/tsx"), ["scripts/start.ts"], {
+      cwd: root,
+      env: { ...process.env, ...isolated, DATA_DIR: dataDir, MASTER_KEY: "", REDIS_URL: "redis://127.0.0.1:1" },
+      encoding: "utf8",
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/MASTER_KEY is required when services are external \(REDIS_URL set\)/);
+    expect(processesUsing(dataDir)).toEqual([]);
+    expect(fs.existsSync(path.join(dataDir, "master-key"))).toBe(false);
+  });
+
   it(
     "starts every embedded service and the three processes, prints the URL and the admin password once",
     async () => {
@@ -146,6 +158,7 @@ describe("npm start (scripts/start.ts)", () => {
         S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID!,
         S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY!,
         S3_BUCKET: "tempoftp-external",
+        MASTER_KEY: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
         ADMIN_EMAIL: "ext-admin@example.test",
         ADMIN_PASSWORD: "external-admin-pass-1",
       };
