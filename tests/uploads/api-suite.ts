@@ -7,6 +7,7 @@ import * as partRoute from "@/app/api/v1/shares/[id]/files/[fileId]/parts/[partN
 import * as partsRoute from "@/app/api/v1/shares/[id]/files/[fileId]/parts/route";
 import * as filesRoute from "@/app/api/v1/shares/[id]/files/route";
 import * as shareRoute from "@/app/api/v1/shares/[id]/route";
+import * as sealRoute from "@/app/api/v1/shares/[id]/seal/route";
 import * as sharesRoute from "@/app/api/v1/shares/route";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
@@ -14,6 +15,8 @@ import { shareStreamKey } from "@/lib/events/publish";
 import { closeQueues, queue } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
 import { bucket, s3, s3ConfigFromEnv } from "@/lib/s3";
+import { checkCredentials } from "@/lib/shares/credentials";
+import { promoteIfReady } from "@/lib/shares/seal";
 import { failAbandonedUploads } from "@/lib/uploads/uploads";
 import { createUser } from "@/lib/users/users";
 
@@ -387,6 +390,42 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
       expect(files.find((f: Json) => f.name === "slow.iso")).toMatchObject({ status: "pending" });
       const gone = await call(partsRoute.POST, alice, ids, { partNumbers: [2] });
       expect(gone.status).toBe(409);
+    });
+
+    it("seals a share: refuses it empty, with a failed file or an upload in progress; returns the password once", async () => {
+      const share = await newShare();
+      const seal = () => call(sealRoute.POST, alice, { id: share.id }, {});
+      expect((await seal()).body.error.code).toBe("no_files");
+      const a = await upload(share.id, "a.bin", Buffer.from("aaaa"));
+      const pending = await declare(share.id, { name: "pending.bin", size: 5 });
+      const inProgress = await seal();
+      expect([inProgress.status, inProgress.body.error.code]).toEqual([409, "upload_in_progress"]);
+      await db().file.update({ where: { id: pending.body.file.id }, data: { status: "failed", failureReason: "test" } });
+      const withFailed = await seal();
+      expect([withFailed.status, withFailed.body.error.code]).toEqual([409, "file_failed"]);
+      expect(withFailed.body.error.message).toContain('"pending.bin"');
+      expect((await del(shareFileRoute.DELETE, alice, { id: share.id, fileId: pending.body.file.id })).status).toBe(200);
+      expect((await call(sealRoute.POST, bob, { id: share.id }, {})).status).toBe(404);
+
+      const sealed = await seal();
+      expect(sealed.status).toBe(200);
+      const { credentials } = sealed.body;
+      expect(credentials.username).toMatch(/^t[a-z2-7]{12}$/);
+      expect(credentials.password).toMatch(/^[A-Za-z0-9]{24}$/);
+      expect(sealed.body.share).toMatchObject({ status: "processing", ftp: { username: credentials.username, port: credentials.port } });
+      expect(await checkCredentials(credentials.username, credentials.password)).toBe(share.id);
+      expect(await checkCredentials(credentials.username, credentials.password + "x")).toBeNull();
+      expect(await redis().pttl(`tft:ftp:cred:${credentials.username}`)).toBeGreaterThan(86_000_000);
+      // The password is never shown again, and the share takes no more files.
+      expect(JSON.stringify(await getShare(share.id))).not.toContain(credentials.password);
+      expect((await seal()).body.error.code).toBe("share_not_open");
+      expect((await declare(share.id, { name: "late.bin", size: 1 })).body.error.code).toBe("share_not_open");
+
+      // Once the worker has made every file ready, the share is ready (once).
+      await db().file.update({ where: { id: a.fileId }, data: { status: "ready" } });
+      expect(await promoteIfReady(share.id)).toBe(true);
+      expect(await promoteIfReady(share.id)).toBe(false);
+      expect((await getShare(share.id)).status).toBe("ready");
     });
 
     it("takes no files once a share is no longer open", async () => {

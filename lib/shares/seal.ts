@@ -1,0 +1,62 @@
+import { audit } from "../audit/record";
+import { db } from "../db";
+import { env } from "../env";
+import { AppError } from "../errors";
+import { publish } from "../events/publish";
+import { log } from "../log";
+import { deleteCredentials, generateCredentials, storeCredentials, type FtpCredentials } from "./credentials";
+import { findShare, getShare, type Actor, type ShareView } from "./shares";
+
+export type SealResult = { share: ShareView; credentials: FtpCredentials & { host: string; port: number } };
+
+/**
+ * Step 6: no more files; FTP credentials are issued and the password returned this once. The share is `ready`
+ * when every file is, else `processing` until the worker finishes the last one.
+ */
+export async function sealShare(actor: Actor, shareId: string, ip?: string): Promise<SealResult> {
+  const share = await findShare(actor, shareId);
+  if (share.ownerId !== actor.id) throw new AppError("forbidden", "Only the share's owner can seal it");
+  if (share.status !== "open" || share.expiresAt <= new Date()) {
+    throw new AppError("share_not_open", `This share is ${share.status === "open" ? "expired" : share.status}; it cannot be sealed`);
+  }
+  if (!share.files.length) throw new AppError("no_files", "Add at least one file before sealing the share");
+  const failed = share.files.filter((f) => f.status === "failed");
+  if (failed.length) {
+    throw new AppError("file_failed", `Remove or re-upload the failed file${failed.length > 1 ? "s" : ""} first: ${failed.map((f) => `"${f.name}"`).join(", ")}`);
+  }
+  const unfinished = share.files.filter((f) => f.status === "pending" || f.status === "uploading");
+  if (unfinished.length) {
+    throw new AppError("upload_in_progress", `Wait for ${unfinished.length} upload${unfinished.length > 1 ? "s" : ""} to finish first`, {
+      files: unfinished.map((f) => f.id),
+    });
+  }
+
+  const creds = generateCredentials();
+  await storeCredentials(shareId, creds, share.expiresAt);
+  const allReady = share.files.every((f) => f.status === "ready");
+  // Conditional on `open`, so two concurrent seals issue one set of credentials.
+  const { count } = await db().share.updateMany({
+    where: { id: shareId, status: "open" },
+    data: { status: allReady ? "ready" : "processing", sealedAt: new Date(), ftpUsername: creds.username },
+  });
+  if (!count) {
+    await deleteCredentials(creds.username);
+    throw new AppError("share_not_open", "This share was sealed or ended meanwhile");
+  }
+  await audit({ type: "share.sealed", actorId: actor.id, shareId, ip, data: { ftpUsername: creds.username } });
+  if (allReady) await publish({ type: "share.ready", shareId }, share.expiresAt);
+  return { share: await getShare(actor, shareId), credentials: { host: env.FTP_PUBLIC_HOST, port: env.FTP_PORT, ...creds } };
+}
+
+/** After a file turns ready: a sealed share whose files are all ready becomes `ready` (once). */
+export async function promoteIfReady(shareId: string): Promise<boolean> {
+  const pending = await db().file.count({ where: { shareId, status: { not: "ready" } } });
+  if (pending) return false;
+  const { count } = await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "ready" } });
+  if (!count) return false;
+  const share = await db().share.findUnique({ where: { id: shareId }, select: { expiresAt: true } });
+  await publish({ type: "share.ready", shareId }, share?.expiresAt);
+  await audit({ type: "share.ready", shareId });
+  log.info({ shareId }, "share ready");
+  return true;
+}
