@@ -3,11 +3,16 @@ import { closeDb } from "../lib/db";
 import { log } from "../lib/log";
 import { closeQueues, queue, QUEUE_PREFIX, queueDefs, type QueueName } from "../lib/queues";
 import { bullConnection, closeRedis } from "../lib/redis";
+import { endShare } from "../lib/shares/lifecycle";
 import { expireOverdueShares } from "../lib/shares/sweep";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 
 // Thin processors over lib/: each validates its payload with the queue's schema, then calls one function.
 const processors: Partial<Record<QueueName, Processor>> = {
+  "expire-share": async (job) => {
+    const { shareId, reason } = queueDefs["expire-share"].payload.parse(job.data);
+    return { ended: await endShare(shareId, reason) };
+  },
   sweep: async (job) => {
     queueDefs.sweep.payload.parse(job.data);
     const expired = await expireOverdueShares();

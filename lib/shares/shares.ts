@@ -2,6 +2,7 @@ import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
 import { publish } from "../events/publish";
+import { scheduleExpiry } from "./expiry-job";
 import { AppError } from "../errors";
 import type { File as FileRow, Share, ShareStatus } from "../generated/prisma/client";
 import { createShareSchema, listSharesQuerySchema } from "./schemas";
@@ -100,6 +101,7 @@ export async function createShare(actor: Actor, raw: unknown, ip?: string): Prom
     },
     include: { files: true },
   });
+  await scheduleExpiry(share.id, share.expiresAt);
   await audit({ type: "share.created", actorId: actor.id, shareId: share.id, ip, data: { name: share.name, expiresAt: share.expiresAt } });
   await publish({ type: "share.created", shareId: share.id, data: { name: share.name, ownerId: actor.id } }, share.expiresAt);
   return shareView(share);

@@ -8,6 +8,7 @@ import * as partsRoute from "@/app/api/v1/shares/[id]/files/[fileId]/parts/route
 import * as filesRoute from "@/app/api/v1/shares/[id]/files/route";
 import * as shareRoute from "@/app/api/v1/shares/[id]/route";
 import * as sealRoute from "@/app/api/v1/shares/[id]/seal/route";
+import * as extendRoute from "@/app/api/v1/shares/[id]/extend/route";
 import * as sharesRoute from "@/app/api/v1/shares/route";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
@@ -17,6 +18,7 @@ import { closeRedis, redis } from "@/lib/redis";
 import { bucket, s3, s3ConfigFromEnv } from "@/lib/s3";
 import { checkCredentials } from "@/lib/shares/credentials";
 import { promoteIfReady } from "@/lib/shares/seal";
+import { expireOverdueShares } from "@/lib/shares/sweep";
 import { failAbandonedUploads } from "@/lib/uploads/uploads";
 import { createUser } from "@/lib/users/users";
 
@@ -426,6 +428,56 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
       expect(await promoteIfReady(share.id)).toBe(true);
       expect(await promoteIfReady(share.id)).toBe(false);
       expect((await getShare(share.id)).status).toBe("ready");
+    });
+
+    it("revokes a share (owner or admin): credentials, key and objects destroyed, the record kept", async () => {
+      const share = await newShare();
+      const { fileId } = await upload(share.id, "secret.bin", Buffer.from("secret"));
+      await db().file.update({ where: { id: fileId }, data: { status: "ready" } });
+      await db().share.update({ where: { id: share.id }, data: { wrappedKey: Buffer.alloc(60, 1), masterKeyId: "k1" } });
+      const { credentials } = (await call(sealRoute.POST, alice, { id: share.id }, {})).body;
+      expect((await del(shareRoute.DELETE, bob, { id: share.id })).status).toBe(404);
+
+      const revoked = await del(shareRoute.DELETE, admin, { id: share.id });
+      expect(revoked.status).toBe(200);
+      expect(revoked.body).toMatchObject({ id: share.id, status: "revoked", ftp: null });
+      expect(await checkCredentials(credentials.username, credentials.password)).toBeNull();
+      const row = await db().share.findUniqueOrThrow({ where: { id: share.id } });
+      expect([row.wrappedKey, row.endedAt instanceof Date]).toEqual([null, true]);
+      await expect(s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${fileId}` }))).rejects.toThrow();
+      expect(await queue("expire-share").getJob(`expire-${share.id}`)).toBeUndefined();
+      const again = await del(shareRoute.DELETE, alice, { id: share.id });
+      expect([again.status, again.body.error.code]).toEqual([409, "conflict"]);
+      const types = (await redis().xrange(shareStreamKey(share.id), "-", "+")).map(([, f]) => JSON.parse(f[1]!).type);
+      expect(types.at(-1)).toBe("share.revoked");
+    });
+
+    it("extends a share and its credentials, and schedules its end; refuses over the maximum", async () => {
+      const share = await newShare(alice, { name: "extend me", expiresInSeconds: 600 });
+      const job = await queue("expire-share").getJob(`expire-${share.id}`);
+      expect(job?.opts.delay).toBeGreaterThan(590_000);
+      const { fileId } = await upload(share.id, "f.bin", Buffer.from("f"));
+      await db().file.update({ where: { id: fileId }, data: { status: "ready" } });
+      const { credentials } = (await call(sealRoute.POST, alice, { id: share.id }, {})).body;
+
+      const res = await call(extendRoute.POST, alice, { id: share.id }, { expiresInSeconds: 7200 });
+      expect(res.status).toBe(200);
+      expect(Math.abs(new Date(res.body.expiresAt).getTime() - Date.now() - 7200_000)).toBeLessThan(10_000);
+      expect(await redis().pttl(`tft:ftp:cred:${credentials.username}`)).toBeGreaterThan(7_000_000);
+      expect((await queue("expire-share").getJob(`expire-${share.id}`))?.opts.delay).toBeGreaterThan(7_000_000);
+      const tooLong = await call(extendRoute.POST, alice, { id: share.id }, { expiresInSeconds: 40 * 86400 });
+      expect([tooLong.status, tooLong.body.error.code]).toEqual([422, "validation_failed"]);
+      expect((await call(extendRoute.POST, bob, { id: share.id }, { expiresInSeconds: 7200 })).status).toBe(404);
+    });
+
+    it("the sweep ends overdue shares like the expiry job would", async () => {
+      const share = await newShare();
+      const { fileId } = await upload(share.id, "old.bin", Buffer.from("old"));
+      await db().share.update({ where: { id: share.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      expect(await expireOverdueShares()).toContain(share.id);
+      expect((await getShare(share.id)).status).toBe("expired");
+      await expect(s3().send(new HeadObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${fileId}` }))).rejects.toThrow();
+      expect(await expireOverdueShares()).not.toContain(share.id);
     });
 
     it("takes no files once a share is no longer open", async () => {
