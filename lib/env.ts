@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 
@@ -34,6 +35,40 @@ const portRange = z
 
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 
+/** A key-encryption key for share keys; `key` is a KeyObject so it serialises as `{}` and cannot reach a log line. */
+export type MasterKey = { id: string; key: KeyObject };
+
+// Variables whose value must never be echoed in a configuration error.
+const SECRET_VARS = new Set(["MASTER_KEY"]);
+
+// MASTER_KEY="k2:<base64 32 bytes>,k1:<base64 32 bytes>": newest first (it wraps), all of them unwrap.
+const masterKeyRing = z.string().transform((value, ctx): MasterKey[] => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  };
+  const entries = value.split(",").map((e) => e.trim());
+  const ring: MasterKey[] = [];
+  for (const [n, entry] of entries.entries()) {
+    const match = /^([A-Za-z0-9._-]{1,64}):([A-Za-z0-9+/_-]{43}=?)$/.exec(entry);
+    if (!match) return fail(`entry ${n + 1} must look like k1:<32 bytes in base64>, entries separated by commas, newest first`);
+    const [, id, b64] = match as unknown as [string, string, string];
+    if (ring.some((k) => k.id === id)) return fail(`key id "${id}" appears twice`);
+    const bytes = Buffer.from(b64, "base64");
+    if (bytes.length !== 32) return fail(`key "${id}" must be 32 bytes in base64`);
+    ring.push({ id, key: createSecretKey(bytes) });
+    bytes.fill(0);
+  }
+  return ring;
+});
+
+/** Parses a MASTER_KEY value on its own (for tools and tests); throws ConfigError naming MASTER_KEY. */
+export function parseMasterKeys(value: string): MasterKey[] {
+  const result = masterKeyRing.safeParse(value);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((i) => `MASTER_KEY (value not shown): ${i.message}`));
+}
+
 export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
@@ -52,7 +87,7 @@ export const envSchema = z
     FTP_PASV_PORTS: portRange.default({ from: 30000, to: 30099 }),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
-    MASTER_KEY: z.string().optional(),
+    MASTER_KEY: masterKeyRing.optional(),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
 
@@ -79,6 +114,8 @@ export const envSchema = z
     MAX_FILES_PER_SHARE: int(1000, 1),
     MAX_EXPIRY_SECONDS: int(30 * 24 * 3600, 60),
     USER_QUOTA_BYTES: int(200 * GiB, 0),
+    // Files the worker encrypts at once; each holds about 3 × 8 MiB of buffers.
+    PROCESS_CONCURRENCY: int(2, 1, 64),
   })
   .transform((e) => ({
     ...e,
@@ -104,6 +141,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   throw new ConfigError(
     result.error.issues.map((i) => {
       const name = i.path.join(".");
+      if (SECRET_VARS.has(name)) return `${name} (value not shown): ${i.message}`;
       return `${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`;
     }),
   );

@@ -15,6 +15,8 @@ export const log = pino(
   redact: {
     paths: [
       "password",
+      "MASTER_KEY",
+      "*.MASTER_KEY",
       "*.password",
       "token",
       "*.token",
