@@ -1,7 +1,9 @@
+import crypto from "node:crypto";
 import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
 import { publish } from "../events/publish";
+import { generateShareKey, wrapShareKey } from "../vault/keys";
 import { scheduleExpiry } from "./expiry-job";
 import { AppError } from "../errors";
 import type { File as FileRow, Share, ShareStatus } from "../generated/prisma/client";
@@ -90,8 +92,14 @@ export async function getShare(actor: Actor, id: string): Promise<ShareView> {
 
 export async function createShare(actor: Actor, raw: unknown, ip?: string): Promise<ShareView> {
   const input = createShareSchema.parse(raw);
+  // The share key exists only wrapped under the master key, bound to this share's id.
+  const id = crypto.randomUUID();
+  const { wrappedKey, masterKeyId } = wrapShareKey(generateShareKey(), id);
   const share = await db().share.create({
     data: {
+      id,
+      wrappedKey,
+      masterKeyId,
       ownerId: actor.id,
       name: input.name,
       expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000),

@@ -19,6 +19,8 @@ export default async function setup() {
   process.env.LOG_LEVEL ??= "warn";
   // The SDK warns once per process that Node 20 support ends in 2027: noise in every test worker.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  // A fixed test master key: shares created by tests get real wrapped keys.
+  process.env.MASTER_KEY ??= `k1:${Buffer.alloc(32, 42).toString("base64")}`;
   process.env.AUTH_SECRET ??= "test-secret-test-secret-test-secret-0123456789";
 
   const use = (svc: Service) => {

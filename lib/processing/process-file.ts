@@ -1,0 +1,106 @@
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { audit } from "../audit/record";
+import { db } from "../db";
+import { publish, throttled } from "../events/publish";
+import { log } from "../log";
+import { redis } from "../redis";
+import { abortMultipartUpload, bucket, deleteObject, getStream, objectSize, putStream, s3 } from "../s3";
+import { promoteIfReady } from "../shares/seal";
+import { LIVE_STATUSES } from "../shares/shares";
+import { encryptStream } from "../vault/format";
+import { unwrapShareKey } from "../vault/keys";
+
+// Flow step 5: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
+
+/** A failure no retry can fix (the input itself is wrong): the file is failed at once with this reason. */
+export class PermanentFailure extends Error {
+  override name = "PermanentFailure";
+}
+
+export type ProcessResult = { status: "ready" | "skipped"; sha256?: string; bytes?: number; reason?: string };
+
+export const vaultKeyFor = (shareId: string, fileId: string) => `vault/${shareId}/${fileId}`;
+const vaultUploadKey = (fileId: string) => `tft:vault-upload:${fileId}`;
+
+export async function processFile({ shareId, fileId }: { shareId: string; fileId: string }): Promise<ProcessResult> {
+  const file = await db().file.findUnique({ where: { id: fileId }, include: { share: true } });
+  if (!file || file.shareId !== shareId) return { status: "skipped", reason: "file removed" };
+  const { share } = file;
+  if (!LIVE_STATUSES.includes(share.status)) {
+    // The share ended while this waited: nothing may be kept for it.
+    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    return { status: "skipped", reason: `share ${share.status}` };
+  }
+  if (file.status === "ready") {
+    // A retry after the work was recorded but before the staging object was deleted.
+    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    return { status: "skipped", reason: "already ready" };
+  }
+  if (!["uploaded", "processing"].includes(file.status) || !file.stagingKey) return { status: "skipped", reason: `file ${file.status}` };
+  if (!share.wrappedKey || !share.masterKeyId) throw new PermanentFailure("the share has no encryption key");
+
+  await db().file.updateMany({ where: { id: fileId, status: "uploaded" }, data: { status: "processing" } });
+  const size = Number(file.size);
+  const stored = await objectSize(s3(), bucket(), file.stagingKey);
+  if (stored === null) throw new PermanentFailure("the uploaded object is missing from storage");
+  if (stored !== size) throw new PermanentFailure(`the uploaded object holds ${stored} bytes, not the declared ${size}`);
+
+  // A previous attempt that died mid-file left a multipart upload: abort it so exactly one vault object remains.
+  const previous = await redis().get(vaultUploadKey(fileId));
+  const vaultKey = vaultKeyFor(shareId, fileId);
+  if (previous) await abortMultipartUpload(s3(), bucket(), vaultKey, previous);
+
+  const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
+  const progress = throttled(300);
+  let done = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } }, share.expiresAt);
+      cb(null, chunk);
+    },
+  });
+  const encrypt = encryptStream(shareKey, fileId);
+  const { body } = await getStream(s3(), bucket(), file.stagingKey);
+  const upload = putStream(s3(), bucket(), vaultKey, encrypt as AsyncIterable<Buffer>, {
+    onUploadId: async (id) => void (await redis().set(vaultUploadKey(fileId), id, "EX", 7 * 86400)),
+  }).catch((err: unknown) => {
+    // Unblock the reading side, which would otherwise wait forever on a consumer that stopped.
+    encrypt.destroy(err as Error);
+    throw err;
+  });
+  await Promise.all([pipeline(body, counter, encrypt), upload]);
+  const { plaintextSha256: sha256, plaintextBytes } = encrypt.result();
+  if (plaintextBytes !== size) throw new Error(`read ${plaintextBytes} bytes of ${size}; retrying`);
+  const vaultSize = await objectSize(s3(), bucket(), vaultKey);
+
+  const { count } = await db().file.updateMany({
+    where: { id: fileId, status: "processing" },
+    data: { status: "ready", sha256, vaultKey, vaultSize: BigInt(vaultSize ?? 0), stagingKey: null, uploadId: null },
+  });
+  await redis().del(vaultUploadKey(fileId));
+  if (!count) {
+    // Removed or ended meanwhile: do not leave its vault object behind.
+    await deleteObject(s3(), bucket(), vaultKey);
+    return { status: "skipped", reason: "file changed while processing" };
+  }
+  await deleteObject(s3(), bucket(), file.stagingKey);
+  await progress.flush(share.expiresAt);
+  await publish({ type: "file.ready", shareId, data: { fileId, sha256, size } }, share.expiresAt);
+  await audit({ type: "file.ready", shareId, data: { fileId, name: file.name, size, sha256 } });
+  await promoteIfReady(shareId);
+  return { status: "ready", sha256, bytes: size };
+}
+
+/** The last word on a file that could not be processed: failed, with the reason, and its plaintext deleted. */
+export async function failFile(shareId: string, fileId: string, reason: string): Promise<void> {
+  const file = await db().file.findUnique({ where: { id: fileId } });
+  if (!file || file.status === "ready") return;
+  await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
+  if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
+  await publish({ type: "file.failed", shareId, data: { fileId, reason } });
+  await audit({ type: "file.failed", shareId, data: { fileId, name: file.name, reason } });
+  // A sealed share with a failed file can never become ready.
+  await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "failed", failureReason: `"${file.name}" failed: ${reason}` } });
+}
