@@ -9,7 +9,7 @@ import { createApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
 import { shareStreamKey } from "@/lib/events/publish";
 import { failFile, PermanentFailure, processFile, vaultKeyFor } from "@/lib/processing/process-file";
-import { closeQueues } from "@/lib/queues";
+import { closeQueues, queue } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
 import { bucket, getStream, objectSize, s3, s3ConfigFromEnv } from "@/lib/s3";
 import { revokeShare } from "@/lib/shares/lifecycle";
@@ -49,6 +49,26 @@ export function describeProcessing(label: string, caps: ProcessingCaps) {
       await closeRedis();
       await closeDb();
     });
+
+    const startWorker = (env: Record<string, string> = {}): { child: ChildProcess; output: () => string } => {
+      let out = "";
+      // Node itself with tsx's loader: one process, so SIGKILL hits the worker and not a wrapper around it.
+      const child = spawn(process.execPath, ["--import", "tsx", "workers/index.ts"], {
+        cwd: root,
+        env: { ...process.env, TEMPOFTP_PROCESS: "worker", LOG_LEVEL: "info", PROCESS_CONCURRENCY: "1", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (out += d));
+      return { child, output: () => out };
+    };
+    const until = async (what: string, check: () => Promise<boolean>, ms: number, out: () => string) => {
+      const deadline = Date.now() + ms;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms / 1000} s; worker said:\n${out().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
 
     /** A share with one uploaded file, written to staging as the browser would have. */
     async function staged(bytes: Buffer | { size: number; write: (file: string) => Promise<void> }, name = "data.bin") {
@@ -170,7 +190,34 @@ export function describeProcessing(label: string, caps: ProcessingCaps) {
       }
     });
 
+    it("retries storage errors with backoff while the file shows processing, then finishes", async () => {
+      // Earlier tests' jobs (processed in-process above) would otherwise queue ahead of this one.
+      await queue("process-file").drain(true);
+      const bytes = crypto.randomBytes(2 * MiB);
+      const f = await staged(bytes);
+      // A worker whose storage is unreachable: every attempt fails, none may fail the file.
+      const broken = startWorker({ S3_ENDPOINT: "http://127.0.0.1:9" });
+      const job = async () => queue("process-file").getJob(f.fileId);
+      try {
+        await until("two failed attempts", async () => ((await job())?.attemptsMade ?? 0) >= 2, 60_000, broken.output);
+      } finally {
+        broken.child.kill("SIGTERM");
+        await new Promise((r) => broken.child.once("exit", r));
+      }
+      expect((await db().file.findUniqueOrThrow({ where: { id: f.fileId } })).status).toBe("processing");
+      expect(await job().then((j) => j?.getState())).toBe("delayed");
+      const good = startWorker();
+      try {
+        await until("the file to be ready", async () => (await db().file.findUniqueOrThrow({ where: { id: f.fileId } })).status === "ready", 60_000, good.output);
+      } finally {
+        good.child.kill("SIGTERM");
+        await new Promise((r) => good.child.once("exit", r));
+      }
+      expect((await db().file.findUniqueOrThrow({ where: { id: f.fileId } })).sha256).toBe(sha256(bytes));
+    }, 180_000);
+
     it("survives a worker killed with SIGKILL mid-file: restarted, the file ends ready with the right SHA-256", async () => {
+      await queue("process-file").drain(true);
       const size = 300 * MiB;
       const hash = crypto.createHash("sha256");
       // Deterministic content, streamed to disk (never held whole).
@@ -188,31 +235,11 @@ export function describeProcessing(label: string, caps: ProcessingCaps) {
       const f = await staged({ size, write }, "firmware.img");
       const expected = hash.digest("hex");
 
-      const startWorker = (): { child: ChildProcess; output: () => string } => {
-        let out = "";
-        // Node itself with tsx's loader: one process, so SIGKILL hits the worker and not a wrapper around it.
-        const child = spawn(process.execPath, ["--import", "tsx", "workers/index.ts"], {
-          cwd: root,
-          env: { ...process.env, TEMPOFTP_PROCESS: "worker", LOG_LEVEL: "info", PROCESS_CONCURRENCY: "1" },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        child.stdout!.on("data", (d) => (out += d));
-        child.stderr!.on("data", (d) => (out += d));
-        return { child, output: () => out };
-      };
       const progress = async () => {
         const last = await redis().xrevrange(shareStreamKey(f.shareId), "+", "-", "COUNT", 20);
         const p = last.map(([, fl]) => JSON.parse(fl[1]!)).find((e) => e.type === "file.progress");
         return (p?.bytes as number | undefined) ?? 0;
       };
-      const until = async (what: string, check: () => Promise<boolean>, ms: number, out: () => string) => {
-        const deadline = Date.now() + ms;
-        while (!(await check())) {
-          if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms / 1000} s; worker said:\n${out().slice(-3000)}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
-
       const first = startWorker();
       await until("processing to pass 20%", async () => (await progress()) > size / 5, 120_000, first.output);
       first.child.kill("SIGKILL");
