@@ -44,6 +44,8 @@ if (forTests) {
     ["redis-server", "redis-server"],
     ["curl", "curl"],
     ["lftp", "lftp"],
+    // The FTP tests drive Debian's Python (its ftplib), not whatever python3 comes first on PATH.
+    ["/usr/bin/python3", "python3"],
     ["memcached", "memcached"],
   ].filter(([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0);
   if (!fs.existsSync("/usr/lib/postgresql")) need.push(["postgres", "postgresql"]);

@@ -1,0 +1,16 @@
+// The FTP/FTPS gateway as a library: a read-only protocol server over a pluggable, storage-independent backend.
+//
+// Contract (see types.ts):
+// - backend.login(user, pass, ip, secure) → one share's FtpSession, or null (530). The server enforces around it:
+//   wrong-password throttling (LoginLimiter: in memory by default, per user name and per IP; implement the three
+//   methods over Redis to share it between gateways), the share's requireTls (530 on a plain control channel, 521
+//   for data without PROT P), and a per-connection cap on wrong passwords.
+// - backend.onLogin(event): every PASS outcome (ok, bad-credentials, throttled, tls-required, error) with the IP.
+// - session.onDownloadComplete(file, bytes, {ip, offset, secure}): a RETR that reached the end of the file; awaited
+//   before the next command runs, so a download limit can revoke the share before another RETR starts.
+// - Cutting live sessions of a revoked/expired share (within 2 s): call server.cutShare(shareId) (e.g. from a Redis
+//   pub/sub message), and/or implement backend.isAlive(shareId), polled once a second per share with sessions.
+export { createFtpServer, type FtpServer, type FtpServerStats } from "./server";
+export { createMemoryLimiter, type MemoryLimiterOptions } from "./throttle";
+export { loadTlsMaterial, type TlsMaterial } from "./tls";
+export type * from "./types";

@@ -1,0 +1,167 @@
+import net from "node:net";
+import tls from "node:tls";
+import type { Logger } from "../log";
+import type { PortRange } from "./types";
+
+// Passive data connections: one listener per PASV/EPSV on a port from the configured range, accepting exactly
+// one connection from the control connection's IP. The port stays reserved until that connection closes.
+
+export const normalizeIp = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+
+export class PortPool {
+  private readonly used = new Set<number>();
+  private cursor: number;
+
+  constructor(readonly range: PortRange) {
+    this.cursor = range.from;
+  }
+
+  get capacity() {
+    return this.range.to - this.range.from + 1;
+  }
+
+  get inUse() {
+    return this.used.size;
+  }
+
+  /** A listener on the next free port, or null when every port in the range is reserved or taken by others. */
+  async listen(host: string): Promise<{ server: net.Server; port: number } | null> {
+    for (let tried = 0; tried < this.capacity; tried++) {
+      const port = this.cursor;
+      this.cursor = port >= this.range.to ? this.range.from : port + 1;
+      if (this.used.has(port)) continue;
+      this.used.add(port);
+      const server = net.createServer({ pauseOnConnect: false });
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen({ port, host, exclusive: true, backlog: 8 }, () => resolve(true));
+      });
+      if (ok) return { server, port };
+      // Held by another process: skip it this round, try the next one.
+      this.used.delete(port);
+    }
+    return null;
+  }
+
+  release(port: number) {
+    this.used.delete(port);
+  }
+}
+
+type Deferred<T> = { promise: Promise<T>; resolve(v: T): void; reject(e: Error): void };
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+export type DataSocket = net.Socket | tls.TLSSocket;
+
+export type PassiveOptions = {
+  expectedIp: string;
+  /** Read when the connection arrives: a context means PROT P, and the handshake starts right then. */
+  tlsContext: () => tls.SecureContext | undefined;
+  /** Nothing used the channel for this long: give the port back. */
+  idleMs: number;
+  log: Logger;
+};
+
+export class PassiveChannel {
+  private socket?: DataSocket;
+  private raw?: net.Socket;
+  private readonly ready = deferred<DataSocket>();
+  private closed = false;
+  private idleTimer?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly pool: PortPool,
+    private readonly server: net.Server,
+    readonly port: number,
+    private readonly opts: PassiveOptions,
+  ) {
+    server.on("connection", (sock) => this.onConnection(sock));
+    server.on("error", (err) => opts.log.warn({ err, port }, "passive listener error"));
+    // 'close' comes once the listener is closed and its one accepted connection has ended: then the port is free.
+    server.once("close", () => pool.release(port));
+    this.idleTimer = setTimeout(() => this.close(), opts.idleMs);
+    this.idleTimer.unref();
+  }
+
+  static async open(pool: PortPool, host: string, opts: PassiveOptions): Promise<PassiveChannel | null> {
+    const got = await pool.listen(host);
+    return got ? new PassiveChannel(pool, got.server, got.port, opts) : null;
+  }
+
+  private onConnection(sock: net.Socket) {
+    const ip = normalizeIp(sock.remoteAddress);
+    if (ip !== this.opts.expectedIp || this.socket || this.closed) {
+      // Only the control connection's own client may use the port (no FXP, no port stealing).
+      if (ip !== this.opts.expectedIp) this.opts.log.warn({ ip, expected: this.opts.expectedIp, port: this.port }, "data connection from a foreign IP refused");
+      sock.destroy();
+      return;
+    }
+    this.server.close();
+    this.raw = sock;
+    sock.setNoDelay(true);
+    const ctx = this.opts.tlsContext();
+    if (!ctx) {
+      sock.on("error", (err) => this.ready.reject(err));
+      this.socket = sock;
+      sock.resume();
+      this.ready.resolve(sock);
+      return;
+    }
+    // PROT P: the handshake is accepted whenever the client starts it, before or after our 150 reply.
+    const secure = new tls.TLSSocket(sock, { isServer: true, secureContext: ctx });
+    this.socket = secure;
+    secure.on("error", (err) => {
+      this.ready.reject(err);
+      sock.destroy();
+    });
+    secure.once("secure", () => this.ready.resolve(secure));
+    secure.once("close", () => this.ready.reject(new Error("data connection closed during the TLS handshake")));
+    // Reading drains anything the client sends and lets the peer's FIN close the socket.
+    secure.resume();
+  }
+
+  /** The connected (and, with PROT P, secured) data socket. */
+  async take(timeoutMs: number, signal: AbortSignal): Promise<DataSocket> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.closed && !this.socket) throw new Error("passive channel closed");
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no data connection within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      onAbort = () => reject(new Error("aborted"));
+      if (signal.aborted) onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.ready.promise, stop]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Cuts the data connection with a TCP reset: the client stops now instead of draining what is in flight. */
+  reset() {
+    try {
+      this.raw?.resetAndDestroy();
+    } catch {
+      this.raw?.destroy();
+    }
+    this.close();
+  }
+
+  /** Gives the port back: stops listening and destroys any data socket. Idempotent. */
+  close() {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.closed = true;
+    this.ready.reject(new Error("passive channel closed"));
+    if (this.server.listening) this.server.close();
+    this.socket?.destroy();
+  }
+}

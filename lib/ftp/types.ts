@@ -1,0 +1,84 @@
+import type { Logger } from "../log";
+
+// The FTP server knows nothing about storage: a backend turns a login into one read-only share.
+
+export type FtpFile = { name: string; size: number; modifiedAt: Date; sha256?: string };
+
+export type TransferInfo = { ip: string; offset: number; secure: boolean };
+
+/** What a successful login yields: one share, read-only, its files at the root. */
+export type FtpSession = {
+  shareId: string;
+  /** A login on a plain control channel is refused (530) and data needs PROT P. */
+  requireTls: boolean;
+  /** The share's ready files, at the root. Called for every listing and transfer, so it may re-check state. */
+  list(): Promise<FtpFile[]>;
+  /** Plaintext from `offset` (REST), streamed; the server consumes it with backpressure and calls `return()` on abort. */
+  open(name: string, offset: number): Promise<AsyncIterable<Buffer>>;
+  /** A RETR that reached the end of the file (`bytes` sent by this transfer; `info.offset` > 0 for a resumed one). */
+  onDownloadComplete?(file: FtpFile, bytes: number, info: TransferInfo): Promise<void>;
+  /** Every RETR that started sending, whether it completed, failed or was aborted. */
+  onTransferEnd?(info: TransferInfo & { file: string; bytes: number; completed: boolean }): void;
+  /** The control connection closed (quit, idle, cut, error). */
+  onClose?(): void;
+};
+
+export type LoginOutcome = "ok" | "bad-credentials" | "throttled" | "tls-required" | "error";
+
+/** Every PASS, whatever decided it: the backend's audit hook (passwords are never part of it). */
+export type LoginEvent = { user: string; ip: string; secure: boolean; outcome: LoginOutcome; shareId?: string };
+
+export type FtpBackend = {
+  /** null → 530. Throttling and the FTPS requirement are enforced by the server around this call. */
+  login(user: string, pass: string, ip: string, secure: boolean): Promise<FtpSession | null>;
+  /** Audit hook for every login outcome, including the ones the server decides alone (throttled, tls-required). */
+  onLogin?(event: LoginEvent): void | Promise<void>;
+  /**
+   * Polled once per `aliveCheckMs` (1 s) per share with live sessions; false cuts them with a 421. A thrown
+   * error keeps the sessions (a storage hiccup must not kill transfers). Alternative: call `server.cutShare`.
+   */
+  isAlive?(shareId: string): Promise<boolean>;
+};
+
+/**
+ * Wrong-password throttling per user name and per IP. `check` answers how long (ms) the pair must still wait,
+ * 0 when it may try. In memory by default (one process); back it with Redis to share state across gateways.
+ */
+export type LoginLimiter = {
+  check(user: string, ip: string): Promise<number>;
+  failure(user: string, ip: string): Promise<void>;
+  success(user: string, ip: string): Promise<void>;
+};
+
+export type PortRange = { from: number; to: number };
+
+export type FtpServerOptions = {
+  /** Control listener; the data listeners bind the same host. */
+  host: string;
+  port: number;
+  /** The address told to clients in 227 replies; an IPv4 literal or a name resolved to IPv4. Default: the local address. */
+  publicHost?: string;
+  pasvPorts: PortRange;
+  /** PEM; without it AUTH TLS is refused and FEAT does not offer it. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  backend: FtpBackend;
+  limiter?: LoginLimiter;
+  logger?: Logger;
+  /** Control connection idle time before a 421 (never during a transfer). Default 300 s. */
+  idleTimeoutMs?: number;
+  /** Time for the client to open (and secure) the data connection. Default 30 s. */
+  dataConnectTimeoutMs?: number;
+  /** A data connection that moves no byte this long is aborted. Default 300 s. */
+  dataStallTimeoutMs?: number;
+  /** An unused passive port is given back after this long. Default 60 s. */
+  passiveIdleMs?: number;
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  maxLineBytes?: number;
+  /** Delay before answering a wrong password (slows guessing on one connection). Default 1 s. */
+  failedLoginDelayMs?: number;
+  /** Wrong passwords on one connection before it is closed. Default 3. */
+  maxLoginFailuresPerConnection?: number;
+  aliveCheckMs?: number;
+  greeting?: string;
+};
