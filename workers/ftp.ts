@@ -1,12 +1,10 @@
 import { env } from "../lib/env";
-import { createFtpServer, loadTlsMaterial, type FtpBackend } from "../lib/ftp";
+import { createShareBackend, redisLoginLimiter } from "../lib/downloads/ftp-backend";
+import { createFtpServer, loadTlsMaterial } from "../lib/ftp";
 import { log } from "../lib/log";
+import { closeDb } from "../lib/db";
 import { closeRedis } from "../lib/redis";
 
-// Until the share store is wired in, every login fails closed (530); the protocol, TLS and limits are live.
-const backend: FtpBackend = {
-  login: async () => null,
-};
 
 async function main() {
   const tls = await loadTlsMaterial({
@@ -22,14 +20,15 @@ async function main() {
     publicHost: env.FTP_PUBLIC_HOST,
     pasvPorts: env.FTP_PASV_PORTS,
     tls,
-    backend,
+    backend: createShareBackend(),
+    limiter: redisLoginLimiter,
   });
   await server.listen();
 
   const shutdown = () => {
     void server
       .close()
-      .then(() => closeRedis())
+      .then(() => Promise.all([closeRedis(), closeDb()]))
       .finally(() => process.exit(0));
     // Transfers get a moment to see their 421; then the process goes regardless.
     setTimeout(() => process.exit(0), 5000).unref();

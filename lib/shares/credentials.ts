@@ -43,3 +43,7 @@ export async function extendCredentials(username: string, expiresAt: Date): Prom
 export async function deleteCredentials(username: string | null | undefined): Promise<void> {
   if (username) await redis().del(key(username));
 }
+
+export async function credentialsExist(username: string): Promise<boolean> {
+  return (await redis().exists(key(username))) === 1;
+}
