@@ -1,0 +1,6 @@
+import { sessionRoute } from "@/app/_lib/session-route";
+import { adminEvents } from "@/lib/events/sse";
+
+export const dynamic = "force-dynamic";
+
+export const GET = sessionRoute(async ({ req, user }) => adminEvents(user, req));

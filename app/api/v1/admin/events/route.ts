@@ -1,0 +1,6 @@
+import { adminEvents } from "@/lib/events/sse";
+import { apiRoute } from "@/lib/http/api-route";
+
+export const dynamic = "force-dynamic";
+
+export const GET = apiRoute({}, async ({ req, caller }) => adminEvents(caller, req));

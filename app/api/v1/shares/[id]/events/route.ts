@@ -1,0 +1,6 @@
+import { shareEvents } from "@/lib/events/sse";
+import { apiRoute } from "@/lib/http/api-route";
+
+export const dynamic = "force-dynamic";
+
+export const GET = apiRoute<{ id: string }>({}, async ({ req, params, caller }) => shareEvents(caller, params.id, req));

@@ -1,0 +1,77 @@
+import { AppError } from "../errors";
+import { findShare, type Actor } from "../shares/shares";
+import { ADMIN_STREAM_KEY, shareStreamKey } from "./publish";
+import { eventHub } from "./hub";
+
+// Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
+// reconnect (Last-Event-ID) resumes exactly after the last event it saw.
+
+const KEEPALIVE_MS = 15_000;
+const encoder = new TextEncoder();
+
+export function sseResponse(key: string, lastEventId: string | null, signal: AbortSignal, keepaliveMs = KEEPALIVE_MS): Response {
+  let cleanup = () => undefined as void;
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const write = (text: string) => {
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          cleanup();
+        }
+      };
+      write(`retry: 2000\n: connected\n\n`);
+      const unsubscribe = await eventHub().subscribe(key, lastEventId, (e) => {
+        const type = (JSON.parse(e.data) as { type?: string }).type ?? "message";
+        write(`id: ${e.id}\nevent: ${type}\ndata: ${e.data}\n\n`);
+      });
+      const ping = setInterval(() => write(`: keepalive\n\n`), keepaliveMs);
+      let done = false;
+      cleanup = () => {
+        if (done) return;
+        done = true;
+        clearInterval(ping);
+        unsubscribe();
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      };
+      // The connection is released as soon as the client leaves.
+      if (signal.aborted) cleanup();
+      else signal.addEventListener("abort", cleanup, { once: true });
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
+  });
+}
+
+const STREAM_ID = /^\d+-\d+$/;
+
+/** Last-Event-ID from the header EventSource sends, or `?lastEventId=` for clients that cannot set headers. */
+export function lastEventIdOf(req: Request): string | null {
+  const id = req.headers.get("last-event-id") ?? new URL(req.url).searchParams.get("lastEventId");
+  return id && STREAM_ID.test(id) ? id : null;
+}
+
+/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist). */
+export async function shareEvents(actor: Actor, shareId: string, req: Request): Promise<Response> {
+  const share = await findShare(actor, shareId);
+  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal);
+}
+
+/** Every share's changes, for the admin page. */
+export async function adminEvents(actor: Actor, req: Request): Promise<Response> {
+  if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
+  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal);
+}
