@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { db } from "../db";
+import { AppError } from "../errors";
+import type { Prisma } from "../generated/prisma/client";
+import { queue, queueNames, type QueueName } from "../queues";
+import { LIVE_STATUSES, shareView, type Actor, type ShareView } from "../shares/shares";
+
+// What the admin page shows: every share (active by default) with its owner, each share's audit trail, and the
+// health of every queue.
+
+function requireAdmin(actor: Actor) {
+  if (actor.role !== "admin") throw new AppError("forbidden", "Admins only");
+}
+
+export const adminSharesQuerySchema = z.object({
+  q: z.string().trim().max(200).optional(),
+  status: z.enum(["active", "all", "open", "processing", "ready", "expired", "revoked", "failed"]).optional().default("active"),
+  owner: z.string().trim().max(254).optional(),
+  sort: z.enum(["expiresAt", "createdAt", "name", "size", "downloads", "lastAccessAt"]).optional().default("expiresAt"),
+  dir: z.enum(["asc", "desc"]).optional().default("asc"),
+});
+export type AdminSharesQuery = z.input<typeof adminSharesQuerySchema>;
+
+export type AdminShare = ShareView & { owner: { id: string; email: string; name: string | null }; lastAccessAt: Date | null };
+
+export async function listAllShares(actor: Actor, raw: unknown = {}): Promise<AdminShare[]> {
+  requireAdmin(actor);
+  const q = adminSharesQuerySchema.parse(raw);
+  const where: Prisma.ShareWhereInput = {
+    ...(q.status === "active" ? { status: { in: LIVE_STATUSES } } : q.status === "all" ? {} : { status: q.status }),
+    ...(q.owner ? { owner: { email: { contains: q.owner, mode: "insensitive" } } } : {}),
+    ...(q.q
+      ? {
+          OR: [
+            { name: { contains: q.q, mode: "insensitive" } },
+            { ftpUsername: { contains: q.q } },
+            { owner: { email: { contains: q.q, mode: "insensitive" } } },
+            { files: { some: { name: { contains: q.q, mode: "insensitive" } } } },
+          ],
+        }
+      : {}),
+  };
+  const orderBy: Prisma.ShareOrderByWithRelationInput =
+    q.sort === "size" ? { createdAt: q.dir } : { [q.sort]: q.dir };
+  const rows = await db().share.findMany({ where, orderBy, take: 1000, include: { files: true, owner: { select: { id: true, email: true, name: true } } } });
+  const shares = rows.map((s) => ({ ...shareView(s), owner: s.owner, lastAccessAt: s.lastAccessAt }));
+  // Size is a sum over files, so it is sorted here.
+  if (q.sort === "size") shares.sort((a, b) => (q.dir === "asc" ? a.totalBytes - b.totalBytes : b.totalBytes - a.totalBytes));
+  return shares;
+}
+
+export type AuditEntry = { id: string; at: Date; type: string; actor: string | null; ip: string | null; data: unknown };
+
+/** A share's audit trail, newest first. */
+export async function shareAudit(actor: Actor, shareId: string): Promise<AuditEntry[]> {
+  requireAdmin(actor);
+  const rows = await db().auditEvent.findMany({
+    where: { shareId },
+    orderBy: { at: "desc" },
+    take: 500,
+    include: { actor: { select: { email: true } } },
+  });
+  return rows.map((r) => ({ id: String(r.id), at: r.at, type: r.type, actor: r.actor?.email ?? null, ip: r.ip, data: r.data }));
+}
+
+export type QueueHealth = { name: QueueName; waiting: number; active: number; delayed: number; failed: number; completed: number; prioritized: number };
+
+export async function queueHealth(actor: Actor): Promise<QueueHealth[]> {
+  requireAdmin(actor);
+  return Promise.all(
+    queueNames.map(async (name) => {
+      const c = await queue(name).getJobCounts("waiting", "active", "delayed", "failed", "completed", "prioritized");
+      return { name, waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0, prioritized: c.prioritized ?? 0 };
+    }),
+  );
+}
+
+export type FailedJob = { id: string; name: string; failedReason: string; attemptsMade: number; finishedOn: number | null; data: unknown };
+
+export async function failedJobs(actor: Actor, name: QueueName, limit = 50): Promise<FailedJob[]> {
+  requireAdmin(actor);
+  const jobs = await queue(name).getFailed(0, limit - 1);
+  return jobs.map((j) => ({ id: j.id ?? "", name: j.name, failedReason: j.failedReason, attemptsMade: j.attemptsMade, finishedOn: j.finishedOn ?? null, data: j.data }));
+}
+
+/** Retries failed jobs of a queue (one, or all of them); returns how many were retried. */
+export async function retryFailed(actor: Actor, name: QueueName, jobId?: string): Promise<number> {
+  requireAdmin(actor);
+  const q = queue(name);
+  const jobs = jobId ? [await q.getJob(jobId)].filter((j) => j !== undefined) : await q.getFailed(0, 999);
+  let n = 0;
+  for (const job of jobs) {
+    if ((await job.getState()) !== "failed") continue;
+    await job.retry("failed");
+    n++;
+  }
+  return n;
+}
