@@ -9,9 +9,10 @@ export type AppStack = { url: string; ftpPort: number; dataDir: string; child: C
 const root = path.resolve(import.meta.dirname, "..");
 
 /** Runs `scripts/start.ts` (what `npm start` runs) in a fresh DATA_DIR on free ports and waits until it is ready. */
-export async function startAppStack(extraEnv: Record<string, string> = {}, dataDir?: string): Promise<AppStack> {
+export async function startAppStack(extraEnv: Record<string, string> = {}, dataDir?: string, opts: { port?: number } = {}): Promise<AppStack> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-stack-"));
-  const [port, ftpPort] = [await freePort(), await freePort()];
+  // A caller that must know the address first (e.g. to allow it as a storage CORS origin) passes the port.
+  const [port, ftpPort] = [opts.port ?? (await freePort()), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(REDIS_URL|DATABASE_URL|S3_|ADMIN_|MASTER_KEY|AUTH_SECRET|PUBLIC_URL|PORT|FTP_)/.test(k)),

@@ -1,0 +1,163 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from "@aws-sdk/client-s3";
+import { corsOriginsFor, makeS3Client } from "../lib/s3";
+import { freePort } from "../scripts/services/free-port";
+import { startS3rver } from "../scripts/services/s3rver";
+import { startSwift } from "../scripts/services/swift";
+import { startAppStack, type AppStack } from "./app-stack";
+
+// The whole service (scripts/start.ts) against a given object store, with a small MAX_FILE_BYTES so that a
+// refusal for size needs no huge file, and an API token for checks the browser cannot make.
+
+export type Storage = "embedded" | "swift";
+
+export const MiB = 1024 * 1024;
+export const MAX_FILE_BYTES = 256 * MiB;
+export const BUCKET = "tempoftp";
+
+export type UploadEnv = {
+  url: string;
+  admin: { email: string; password: string };
+  token: string;
+  s3: S3Client;
+  storage: Storage;
+  stack: AppStack;
+  api<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+};
+
+export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tempoftp-e2e-${storage}-`));
+  // PostgreSQL runs as its own user when we are root: it must be able to reach its data dir below this one.
+  fs.chmodSync(dir, 0o755);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // The browser PUTs straight to storage: the app's origin must be allowed there before anything starts.
+  const store =
+    storage === "swift"
+      ? await startSwift({ dataDir: dir, corsOrigins: corsOriginsFor(url) })
+      : await startS3rver({ dataDir: dir, corsOrigins: corsOriginsFor(url) });
+  const admin = { email: `uploader-${storage}@example.test`, password: "e2e-uploader-password-123" };
+  const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
+  let stack: AppStack;
+  try {
+    stack = await startAppStack(
+      {
+        ADMIN_EMAIL: admin.email,
+        ADMIN_PASSWORD: admin.password,
+        ADMIN_API_TOKEN: token,
+        S3_ENDPOINT: store.endpoint,
+        S3_REGION: "us-east-1",
+        S3_BUCKET: BUCKET,
+        S3_ACCESS_KEY_ID: store.accessKeyId,
+        S3_SECRET_ACCESS_KEY: store.secretAccessKey,
+        S3_FORCE_PATH_STYLE: "true",
+        MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
+        MAX_FILE_BYTES: String(MAX_FILE_BYTES),
+      },
+      path.join(dir, "app"),
+      { port },
+    );
+  } catch (err) {
+    await store.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const s3 = makeS3Client({
+    endpoint: store.endpoint,
+    region: "us-east-1",
+    bucket: BUCKET,
+    accessKeyId: store.accessKeyId,
+    secretAccessKey: store.secretAccessKey,
+    forcePathStyle: true,
+  });
+  return {
+    url,
+    admin,
+    token,
+    s3,
+    storage,
+    stack,
+    async api<T>(method: string, route: string, body?: unknown) {
+      const res = await fetch(`${url}/api/v1${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    },
+    async stop() {
+      s3.destroy();
+      const code = await stack.stop();
+      await store.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) throw new Error(`the app did not stop cleanly (exit ${code}):\n${stack.output().slice(-4000)}`);
+    },
+  };
+}
+
+export type TestFile = { path: string; name: string; size: number; sha256: string };
+
+/** A file of random bytes, streamed to disk in 1 MiB chunks (never whole in memory), with its SHA-256. */
+export async function randomFile(dir: string, name: string, size: number): Promise<TestFile> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  const hash = crypto.createHash("sha256");
+  const out = fs.createWriteStream(file);
+  for (let written = 0; written < size; ) {
+    const chunk = crypto.randomBytes(Math.min(MiB, size - written));
+    hash.update(chunk);
+    written += chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return { path: file, name, size, sha256: hash.digest("hex") };
+}
+
+/** A sparse file: its size is what matters (the server refuses it before a byte is sent). */
+export function sparseFile(dir: string, name: string, size: number): TestFile {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  fs.closeSync(fs.openSync(file, "w"));
+  fs.truncateSync(file, size);
+  return { path: file, name, size, sha256: "" };
+}
+
+const status = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+/** SHA-256 of a stored object, or null when there is no such object. */
+export async function objectSha256(s3: S3Client, key: string): Promise<string | null> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const hash = crypto.createHash("sha256");
+    for await (const chunk of res.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+    return hash.digest("hex");
+  } catch (err) {
+    if (status(err) === 404 || (err as { name?: string }).name === "NoSuchKey") return null;
+    throw err;
+  }
+}
+
+export async function objectExists(s3: S3Client, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    return true;
+  } catch (err) {
+    if (status(err) === 404) return false;
+    throw err;
+  }
+}
+
+/** Multipart uploads still open under a key, or null where the store cannot list them (the embedded one). */
+export async function openMultipartUploads(s3: S3Client, key: string): Promise<number | null> {
+  try {
+    const res = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: key }));
+    return (res.Uploads ?? []).filter((u) => u.Key === key).length;
+  } catch (err) {
+    if ([400, 404, 405, 501].includes(status(err) ?? 0)) return null;
+    throw err;
+  }
+}
