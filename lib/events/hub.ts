@@ -100,7 +100,8 @@ class EventHub {
         for (const [key, entries] of res ?? []) {
           for (const [id, fields] of entries) {
             if (this.cursors.has(key)) this.cursors.set(key, id);
-            for (const sub of this.subs.get(key) ?? []) this.deliver(sub, { id, data: fields[1] ?? "{}" });
+            const event = { id, data: fields[1] ?? "{}" };
+            for (const sub of this.subs.get(key) ?? []) this.deliver(sub, event);
           }
         }
       } catch (err) {

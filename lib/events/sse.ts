@@ -1,13 +1,25 @@
 import { AppError } from "../errors";
 import { findShare, type Actor } from "../shares/shares";
 import { ADMIN_STREAM_KEY, shareStreamKey } from "./publish";
-import { eventHub } from "./hub";
+import { eventHub, type StreamEvent } from "./hub";
 
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
 // reconnect (Last-Event-ID) resumes exactly after the last event it saw.
 
 const KEEPALIVE_MS = 15_000;
 const encoder = new TextEncoder();
+
+// The hub hands the same event object to every subscriber: its frame is built and encoded once, not per client.
+const frames = new WeakMap<StreamEvent, Uint8Array>();
+function frameOf(e: StreamEvent): Uint8Array {
+  let frame = frames.get(e);
+  if (!frame) {
+    const type = (JSON.parse(e.data) as { type?: string }).type ?? "message";
+    frame = encoder.encode(`id: ${e.id}\nevent: ${type}\ndata: ${e.data}\n\n`);
+    frames.set(e, frame);
+  }
+  return frame;
+}
 
 export function sseResponse(key: string, lastEventId: string | null, signal: AbortSignal, keepaliveMs = KEEPALIVE_MS): Response {
   let cleanup = () => undefined as void;
@@ -22,8 +34,11 @@ export function sseResponse(key: string, lastEventId: string | null, signal: Abo
       };
       write(`retry: 2000\n: connected\n\n`);
       const unsubscribe = await eventHub().subscribe(key, lastEventId, (e) => {
-        const type = (JSON.parse(e.data) as { type?: string }).type ?? "message";
-        write(`id: ${e.id}\nevent: ${type}\ndata: ${e.data}\n\n`);
+        try {
+          controller.enqueue(frameOf(e));
+        } catch {
+          cleanup();
+        }
       });
       const ping = setInterval(() => write(`: keepalive\n\n`), keepaliveMs);
       let done = false;

@@ -1,0 +1,156 @@
+// `npx tsx bench/sse.ts [--clients 1000] [--events 50]`: N concurrent SSE clients on ONE web process (the real
+// `npm start` stack); events published on the share's stream; prints delivery latency (p50, p99, max), the web
+// process's RSS and its Redis connection count. Baseline in the same run: the same clients reading the same events
+// straight from Redis is not meaningful per client, so the reference printed is Redis's own XADD→XREAD latency
+// for one reader.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { startAppStack } from "../e2e/app-stack";
+import { startRedis } from "../scripts/services/redis";
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const CLIENTS = arg("clients", 1000);
+const EVENTS = arg("events", 50);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const hwmOf = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+function descendants(root: number): { pid: number; args: string }[] {
+  const rows = fs
+    .readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return { pid: Number(d), ppid, args: fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ") };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((r) => r !== undefined);
+  const out: { pid: number; args: string }[] = [];
+  const walk = (p: number) => rows.filter((r) => r.ppid === p).forEach((r) => (out.push(r), walk(r.pid)));
+  walk(root);
+  return out;
+}
+
+async function main() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-sse-"));
+  // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
+  fs.chmodSync(dataDir, 0o755);
+  const redisSvc = await startRedis({ dataDir });
+  const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
+  const stack = await startAppStack(
+    {
+      REDIS_URL: redisSvc.env.REDIS_URL!,
+      MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
+      ADMIN_EMAIL: "bench@example.test",
+      ADMIN_PASSWORD: "bench-password-123",
+      ADMIN_API_TOKEN: token,
+      LOG_LEVEL: "warn",
+    },
+    path.join(dataDir, "app"),
+  );
+  const redis = new Redis(redisSvc.env.REDIS_URL!);
+  try {
+    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const share = (await (await fetch(`${stack.url}/api/v1/shares`, { method: "POST", headers: auth, body: JSON.stringify({ name: "sse bench" }) })).json()) as { id: string };
+    const web = descendants(stack.child.pid!).find((p) => p.args.startsWith("next-server"))!;
+    const rssBefore = rssOf(web.pid);
+    const baseConns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
+
+    // Raw HTTP clients (a browser's EventSource is the same request); one agent socket each.
+    const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+    const latencies: number[] = [];
+    let received = 0;
+    const url = new URL(`/api/v1/shares/${share.id}/events`, stack.url);
+    const connected: Promise<void>[] = [];
+    const requests: http.ClientRequest[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      connected.push(
+        new Promise((resolve, reject) => {
+          const req = http.get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+            let buf = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              buf += chunk;
+              if (buf.includes(": connected")) resolve();
+              let end: number;
+              while ((end = buf.indexOf("\n\n")) >= 0) {
+                const frame = buf.slice(0, end);
+                buf = buf.slice(end + 2);
+                const data = /^data: (.*)$/m.exec(frame)?.[1];
+                if (!data) continue;
+                const sent = (JSON.parse(data) as { sentAt?: number }).sentAt;
+                if (sent) latencies.push(Date.now() - sent), received++;
+              }
+            });
+          });
+          req.on("error", reject);
+          requests.push(req);
+        }),
+      );
+    }
+    const t0 = Date.now();
+    await Promise.all(connected);
+    console.log(`${CLIENTS} SSE clients connected in ${Date.now() - t0} ms`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssConnected = rssOf(web.pid);
+    const conns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
+
+    const key = `tft:events:share:${share.id}`;
+    for (let i = 0; i < EVENTS; i++) {
+      await redis.xadd(key, "*", "e", JSON.stringify({ type: "file.progress", shareId: share.id, sentAt: Date.now(), n: i }));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const deadline = Date.now() + 30_000;
+    while (received < CLIENTS * EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+
+    // Reference: one plain Redis reader's XADD→XREAD latency in the same run.
+    const reader = new Redis(redisSvc.env.REDIS_URL!);
+    const refKey = `bench:ref:${crypto.randomUUID()}`;
+    const ref: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const read = reader.xread("BLOCK", 5000, "STREAMS", refKey, "$");
+      await new Promise((r) => setTimeout(r, 5));
+      const sent = Date.now();
+      await redis.xadd(refKey, "*", "e", "x");
+      await read;
+      ref.push(Date.now() - sent);
+    }
+    reader.disconnect();
+
+    console.log("");
+    console.log(`| measure | value |`);
+    console.log(`|---|---|`);
+    console.log(`| clients × events delivered | ${received} of ${CLIENTS * EVENTS} |`);
+    console.log(`| delivery latency p50 / p99 / max | ${pct(latencies, 50)} / ${pct(latencies, 99)} / ${Math.max(...latencies)} ms |`);
+    console.log(`| reference: one Redis reader XADD→XREAD p50 / p99 | ${pct(ref, 50)} / ${pct(ref, 99)} ms |`);
+    console.log(`| web RSS before / with clients / peak | ${rssBefore.toFixed(0)} / ${rssConnected.toFixed(0)} / ${hwmOf(web.pid).toFixed(0)} MiB |`);
+    console.log(`| Redis connections (all processes) before / with ${CLIENTS} clients | ${baseConns} / ${conns} |`);
+    for (const r of requests) r.destroy();
+    agent.destroy();
+  } finally {
+    redis.disconnect();
+    await stack.stop();
+    await redisSvc.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
