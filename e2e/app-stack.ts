@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../scripts/services/free-port";
+import { freePort, freePortRange } from "../scripts/services/free-port";
 
 export type AppStack = { url: string; ftpPort: number; dataDir: string; child: ChildProcess; output: () => string; stop(): Promise<number | null> };
 
@@ -13,13 +13,15 @@ export async function startAppStack(extraEnv: Record<string, string> = {}, dataD
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-stack-"));
   // A caller that must know the address first (e.g. to allow it as a storage CORS origin) passes the port.
   const [port, ftpPort] = [opts.port ?? (await freePort()), await freePort()];
+  // Its own passive range too, so stacks started side by side (or beside other FTP tests) never collide.
+  const pasv = await freePortRange(40);
   const url = `http://127.0.0.1:${port}`;
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(REDIS_URL|DATABASE_URL|S3_|ADMIN_|MASTER_KEY|AUTH_SECRET|PUBLIC_URL|PORT|FTP_)/.test(k)),
   );
   const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
     cwd: root,
-    env: { ...base, DATA_DIR: dir, PORT: String(port), PUBLIC_URL: url, FTP_PORT: String(ftpPort), LOG_FORMAT: "json", ...extraEnv } as unknown as NodeJS.ProcessEnv,
+    env: { ...base, DATA_DIR: dir, PORT: String(port), PUBLIC_URL: url, FTP_PORT: String(ftpPort), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`, LOG_FORMAT: "json", ...extraEnv } as unknown as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -27,3 +27,20 @@ export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]
     await Promise.all(servers.map(close));
   }
 }
+
+const canListen = (port: number, host: string) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+
+/** n consecutive free ports below Linux's ephemeral range (so outgoing connections do not take them meanwhile). */
+export async function freePortRange(n: number, host = "127.0.0.1"): Promise<{ from: number; to: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const from = 12000 + Math.floor(Math.random() * (20000 - n));
+    const ok = await Promise.all(Array.from({ length: n }, (_, i) => canListen(from + i, host)));
+    if (ok.every(Boolean)) return { from, to: from + n - 1 };
+  }
+  throw new Error("no free passive port range");
+}

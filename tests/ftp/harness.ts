@@ -8,6 +8,8 @@ import tls from "node:tls";
 import selfsigned from "selfsigned";
 import { createFtpServer, type FtpServer, type FtpServerOptions } from "../../lib/ftp";
 import type { MemoryBackend } from "./memory-backend";
+export { freePortRange as freeRange } from "../../scripts/services/free-port";
+import { freePortRange as freeRange } from "../../scripts/services/free-port";
 
 // Starts the gateway on free ports for a test file and runs real FTP clients (curl, lftp, Python) against it.
 
@@ -21,23 +23,6 @@ export function testTls() {
     .generate([{ name: "commonName", value: "localhost" }], { keyType: "ec", algorithm: "sha256" })
     .then((p) => ({ cert: p.cert, key: p.private }));
   return material;
-}
-
-const canListen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once("error", () => resolve(false));
-    s.listen({ port, host: HOST, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-
-/** n consecutive free ports below Linux's ephemeral range (so outgoing connections do not take them meanwhile). */
-export async function freeRange(n: number): Promise<{ from: number; to: number }> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const from = 12000 + Math.floor(Math.random() * (20000 - n));
-    const ok = await Promise.all(Array.from({ length: n }, (_, i) => canListen(from + i)));
-    if (ok.every(Boolean)) return { from, to: from + n - 1 };
-  }
-  throw new Error("no free passive port range");
 }
 
 export type Started = { server: FtpServer; port: number; pasv: { from: number; to: number }; url(user: string, pass: string, file?: string): string };
