@@ -47,6 +47,11 @@ if (forTests) {
     // The FTP tests drive Debian's Python (its ftplib), not whatever python3 comes first on PATH.
     ["/usr/bin/python3", "python3"],
     ["memcached", "memcached"],
+    // OpenStack Swift: the real S3 API the conformance, upload and processing tests also run against.
+    ["swift-proxy-server", "swift-proxy"],
+    ["swift-account-server", "swift-account"],
+    ["swift-container-server", "swift-container"],
+    ["swift-object-server", "swift-object"],
   ].filter(([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0);
   if (!fs.existsSync("/usr/lib/postgresql")) need.push(["postgres", "postgresql"]);
   if (need.length) {

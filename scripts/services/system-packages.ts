@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 
 // Installs Debian packages the embedded stack needs, once, when we may (root); otherwise says how.
 let updated = false;
+const APT_LOCK = "/tmp/tempoftp-apt.lock";
 
 export function hasCommand(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -15,10 +16,13 @@ export function ensurePackages(packages: string[], probe: () => boolean, what: s
   }
   console.log(`[setup] installing ${packages.join(" ")} from Debian's packages…`);
   const aptEnv = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  // Test files start services in parallel processes: one apt run at a time (flock), the others wait for it.
+  const apt = (args: string[]) => execFileSync("flock", [APT_LOCK, "apt-get", ...args], { stdio: "inherit", env: aptEnv });
   if (!updated) {
-    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env: aptEnv });
+    apt(["update", "-qq"]);
     updated = true;
   }
-  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env: aptEnv });
+  if (probe()) return;
+  apt(["install", "-y", "-qq", "--no-install-recommends", ...packages]);
   if (!probe()) throw new Error(`${what} still not available after installing ${packages.join(" ")}`);
 }
