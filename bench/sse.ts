@@ -1,11 +1,11 @@
-// `npx tsx bench/sse.ts [--clients 1000] [--events 50]`: N concurrent SSE clients on ONE web process (the real
+// `npx tsx bench/sse.ts [--clients 1000] [--events 50] [--client-procs 4]`: N concurrent SSE clients on ONE web process (the real
 // `npm start` stack); events published on the share's stream; prints delivery latency (p50, p99, max), the web
 // process's RSS and its Redis connection count. Baseline in the same run: the same clients reading the same events
 // straight from Redis is not meaningful per client, so the reference printed is Redis's own XADD→XREAD latency
 // for one reader.
 import crypto from "node:crypto";
 import fs from "node:fs";
-import http from "node:http";
+import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -18,6 +18,7 @@ const arg = (name: string, def: number) => {
 };
 const CLIENTS = arg("clients", 1000);
 const EVENTS = arg("events", 50);
+const CLIENT_PROCS = arg("client-procs", 4);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,41 +72,22 @@ async function main() {
     const rssBefore = rssOf(web.pid);
     const baseConns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
 
-    // Raw HTTP clients (a browser's EventSource is the same request); one agent socket each.
-    const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-    const latencies: number[] = [];
-    let received = 0;
-    const url = new URL(`/api/v1/shares/${share.id}/events`, stack.url);
-    const connected: Promise<void>[] = [];
-    const requests: http.ClientRequest[] = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      connected.push(
-        new Promise((resolve, reject) => {
-          const req = http.get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-            let buf = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => {
-              buf += chunk;
-              if (buf.includes(": connected")) resolve();
-              let end: number;
-              while ((end = buf.indexOf("\n\n")) >= 0) {
-                const frame = buf.slice(0, end);
-                buf = buf.slice(end + 2);
-                const data = /^data: (.*)$/m.exec(frame)?.[1];
-                if (!data) continue;
-                const sent = (JSON.parse(data) as { sentAt?: number }).sentAt;
-                if (sent) latencies.push(Date.now() - sent), received++;
-              }
-            });
-          });
-          req.on("error", reject);
-          requests.push(req);
-        }),
-      );
-    }
+    // The clients live in child processes (EventSource's request, raw), so their parsing never limits the run.
+    const url = new URL(`/api/v1/shares/${share.id}/events`, stack.url).toString();
+    const perChild = Math.ceil(CLIENTS / CLIENT_PROCS);
+    const children = Array.from({ length: CLIENT_PROCS }, (_, i) =>
+      fork(path.join(import.meta.dirname, "sse-clients.ts"), [url, token, String(Math.min(perChild, CLIENTS - i * perChild))], {
+        execArgv: ["--import", "tsx"],
+      }),
+    );
+    const next = (c: ChildProcess, type: string) =>
+      new Promise<{ type: string; message?: string; latencies?: number[] }>((resolve, reject) => {
+        c.on("message", (m: { type: string; message?: string }) => (m.type === "error" ? reject(new Error(m.message)) : m.type === type && resolve(m)));
+        c.on("exit", (code) => reject(new Error(`an SSE client process exited with ${code}`)));
+      });
     const t0 = Date.now();
-    await Promise.all(connected);
-    console.log(`${CLIENTS} SSE clients connected in ${Date.now() - t0} ms`);
+    await Promise.all(children.map((c) => next(c, "connected")));
+    console.log(`${CLIENTS} SSE clients in ${CLIENT_PROCS} processes connected in ${Date.now() - t0} ms`);
     await new Promise((r) => setTimeout(r, 1000));
     const rssConnected = rssOf(web.pid);
     const conns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
@@ -115,18 +97,23 @@ async function main() {
       await redis.xadd(key, "*", "e", JSON.stringify({ type: "file.progress", shareId: share.id, sentAt: Date.now(), n: i }));
       await new Promise((r) => setTimeout(r, 100));
     }
-    const deadline = Date.now() + 30_000;
-    while (received < CLIENTS * EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Give the last event time to arrive everywhere, then collect every client's latencies.
+    await new Promise((r) => setTimeout(r, 3000));
+    const reports = children.map((c) => next(c, "report"));
+    for (const c of children) c.send({ type: "report" });
+    const latencies = (await Promise.all(reports)).flatMap((r) => r.latencies ?? []);
+    const received = latencies.length;
 
     // Reference: one plain Redis reader's XADD→XREAD latency in the same run.
     const reader = new Redis(redisSvc.env.REDIS_URL!);
     const refKey = `bench:ref:${crypto.randomUUID()}`;
     const ref: number[] = [];
+    let lastRef = "0-0"; // read from the previous id, so a slow XREAD can never miss the entry it waits for
     for (let i = 0; i < 50; i++) {
-      const read = reader.xread("BLOCK", 5000, "STREAMS", refKey, "$");
+      const read = reader.xread("BLOCK", 5000, "STREAMS", refKey, lastRef);
       await new Promise((r) => setTimeout(r, 5));
       const sent = Date.now();
-      await redis.xadd(refKey, "*", "e", "x");
+      lastRef = (await redis.xadd(refKey, "*", "e", "x"))!;
       await read;
       ref.push(Date.now() - sent);
     }
@@ -140,8 +127,6 @@ async function main() {
     console.log(`| reference: one Redis reader XADD→XREAD p50 / p99 | ${pct(ref, 50)} / ${pct(ref, 99)} ms |`);
     console.log(`| web RSS before / with clients / peak | ${rssBefore.toFixed(0)} / ${rssConnected.toFixed(0)} / ${hwmOf(web.pid).toFixed(0)} MiB |`);
     console.log(`| Redis connections (all processes) before / with ${CLIENTS} clients | ${baseConns} / ${conns} |`);
-    for (const r of requests) r.destroy();
-    agent.destroy();
   } finally {
     redis.disconnect();
     await stack.stop();
