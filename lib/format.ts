@@ -18,7 +18,7 @@ export function formatRelative(to: Date, now = new Date()): string {
   return s >= 0 ? `in ${v} ${unit}` : `${v} ${unit} ago`;
 }
 
-/** Time left as a ticking countdown: "2d 03:14:07", "03:14:07"; "0:00:00" once it is over. */
+/** Time left as a ticking countdown: "2d 03:14:07", "03:14:07"; "00:00:00" once it is over. */
 export function formatCountdown(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
   const d = Math.floor(total / 86400);

@@ -71,23 +71,30 @@ export function AdminSharesTable({
   const now = useNow(renderedAt);
   const [search, setSearch] = useState(query.q);
   const [notice, setNotice] = useState<string | null>(null);
-  const go = (change: Partial<AdminQuery>) => router.replace(hrefFor({ ...query, ...change }), { scroll: false });
+  // What the user asked for last: a second change made before the first one's render arrives builds on it.
+  const intended = useRef(query);
+  const shown = hrefFor(query);
+  useEffect(() => {
+    intended.current = query;
+  }, [shown]);
+  const go = (change: Partial<AdminQuery>) => {
+    intended.current = { ...intended.current, ...change };
+    router.replace(hrefFor(intended.current), { scroll: false });
+  };
 
   // Typing searches after a short pause; the query lives in the URL, so a reload or a shared link keeps it.
   // (Keyed on q alone: live refreshes hand a new `query` object every second and must not restart the pause.)
-  const latest = useRef(query);
-  latest.current = query;
   useEffect(() => {
-    if (search.trim() === query.q) return;
-    const t = setTimeout(() => router.replace(hrefFor({ ...latest.current, q: search.trim() }), { scroll: false }), 300);
+    if (search.trim() === intended.current.q) return;
+    const t = setTimeout(() => go({ q: search.trim() }), 300);
     return () => clearTimeout(t);
-  }, [search, query.q, router]);
+  }, [search, query.q]);
 
   const sortHeader = (label: string, field: string, align = "text-left") => {
     const active = query.sort === field;
     const dir = active && query.dir === "asc" ? "desc" : "asc";
     return (
-      <th className={`whitespace-nowrap px-3 py-2 font-medium ${align}`} aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : "none"}>
+      <th className={`whitespace-nowrap px-2 py-2 font-medium ${align}`} aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : "none"}>
         <Link href={hrefFor({ ...query, sort: field, dir })} scroll={false} replace className={`inline-flex items-center gap-1 hover:text-slate-900 ${active ? "text-slate-900" : ""}`}>
           {label}
           <span aria-hidden className={`text-[10px] ${active ? "" : "opacity-0"}`}>
@@ -115,7 +122,7 @@ export function AdminSharesTable({
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Status</span>
-          <select data-testid="admin-status-filter" value={query.status} onChange={(e) => go({ status: e.target.value })} className={`mt-1 ${selectClass}`}>
+          <select data-testid="admin-status-filter" value={query.status} onChange={(e) => go({ status: e.target.value })} className={`mt-1 w-60 ${selectClass}`}>
             {STATUSES.map(([value, label]) => (
               <option key={value} value={value}>
                 {label}
@@ -125,7 +132,7 @@ export function AdminSharesTable({
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Owner</span>
-          <select data-testid="admin-owner-filter" value={query.owner} onChange={(e) => go({ owner: e.target.value })} className={`mt-1 ${selectClass}`}>
+          <select data-testid="admin-owner-filter" value={query.owner} onChange={(e) => go({ owner: e.target.value })} className={`mt-1 w-60 ${selectClass}`}>
             <option value="">Everyone</option>
             {[...new Set([...owners, ...(query.owner ? [query.owner] : [])])].map((email) => (
               <option key={email} value={email}>
@@ -154,20 +161,20 @@ export function AdminSharesTable({
       )}
 
       <div className="-mx-6 overflow-x-auto">
-        <table className="w-full min-w-[68rem] text-left text-sm" data-testid="admin-shares-table">
+        <table className="w-full min-w-[64rem] text-left text-sm" data-testid="admin-shares-table">
           <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-            <tr>
+            <tr className="[&>th:first-child]:pl-6">
               {sortHeader("Share", "name")}
-              <th className="px-3 py-2 font-medium">Owner</th>
-              <th className="px-3 py-2 font-medium">Status</th>
-              <th className="px-3 py-2 text-right font-medium">Files</th>
+              <th className="px-2 py-2 font-medium">Owner</th>
+              <th className="px-2 py-2 font-medium">Status</th>
+              <th className="px-2 py-2 text-right font-medium">Files</th>
               {sortHeader("Size", "size", "text-right")}
               {sortHeader("Created", "createdAt")}
               {sortHeader("Expires in", "expiresAt")}
-              <th className="px-3 py-2 font-medium">FTP user</th>
+              <th className="px-2 py-2 font-medium">FTP user</th>
               {sortHeader("Downloads", "downloads", "text-right")}
               {sortHeader("Last access", "lastAccessAt")}
-              <th className="px-3 py-2" />
+              <th className="px-2 py-2" />
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -182,45 +189,45 @@ export function AdminSharesTable({
               const left = new Date(s.expiresAt).getTime() - now;
               return (
                 <tr key={s.id} data-share-id={s.id} className="align-top hover:bg-slate-50">
-                  <td className="max-w-56 px-3 py-2.5">
+                  <td className="max-w-48 py-2.5 pl-6 pr-2">
                     <Link href={`/admin/shares/${s.id}`} className="block truncate font-medium text-indigo-700 hover:text-indigo-500 hover:underline" title={s.name}>
                       {s.name}
                     </Link>
                     {s.failureReason && <span className="block truncate text-xs text-red-700">{s.failureReason}</span>}
                   </td>
-                  <td className="max-w-48 px-3 py-2.5" title={s.ownerName ?? undefined}>
+                  <td className="max-w-40 px-2 py-2.5" title={s.ownerName ?? undefined}>
                     <span className="block truncate">{s.ownerEmail}</span>
                   </td>
-                  <td className="px-3 py-2.5" data-testid="admin-share-status">
+                  <td className="px-2 py-2.5" data-testid="admin-share-status">
                     <StatusBadge status={s.status} />
                   </td>
-                  <td className="px-3 py-2.5 text-right tabular-nums" data-testid="admin-share-files" title={`${s.readyCount} of ${s.fileCount} ready`}>
+                  <td className="px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-files" title={`${s.readyCount} of ${s.fileCount} ready`}>
                     {s.fileCount}
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2.5 text-right tabular-nums" data-testid="admin-share-size">
+                  <td className="whitespace-nowrap px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-size">
                     {formatBytes(s.totalBytes)}
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2.5 text-slate-600" title={s.createdAt}>
+                  <td className="whitespace-nowrap px-2 py-2.5 text-slate-600" title={s.createdAt}>
                     {formatRelative(new Date(s.createdAt), new Date(now))}
                   </td>
                   <td
-                    className={`whitespace-nowrap px-3 py-2.5 font-mono text-xs tabular-nums ${s.live && left < 3600_000 ? "text-amber-700" : "text-slate-700"}`}
+                    className={`whitespace-nowrap px-2 py-2.5 font-mono text-xs tabular-nums ${s.live && left < 3600_000 ? "text-amber-700" : "text-slate-700"}`}
                     data-testid="admin-share-expires"
                     data-expires-at={s.expiresAt}
                     title={s.expiresAt}
                   >
                     {s.live ? (left > 0 ? formatCountdown(left) : "expiring…") : "—"}
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2.5 font-mono text-xs" data-testid="admin-share-ftp-user">
+                  <td className="whitespace-nowrap px-2 py-2.5 font-mono text-xs" data-testid="admin-share-ftp-user">
                     {s.ftpUser ?? <span className="font-sans text-slate-400">—</span>}
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2.5 text-right tabular-nums" data-testid="admin-share-downloads">
+                  <td className="whitespace-nowrap px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-downloads">
                     {s.maxDownloads ? `${s.downloads} of ${s.maxDownloads}` : s.downloads}
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2.5 text-slate-600" data-testid="admin-share-last-access">
+                  <td className="whitespace-nowrap px-2 py-2.5 text-slate-600" data-testid="admin-share-last-access">
                     {s.lastAccessAt ? formatRelative(new Date(s.lastAccessAt), new Date(now)) : <span className="text-slate-400">never</span>}
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-right">
+                  <td className="whitespace-nowrap py-2 pl-2 pr-6 text-right">
                     {s.live && <ShareActions share={{ id: s.id, name: s.name, ownerEmail: s.ownerEmail, expiresAt: s.expiresAt }} limits={limits} onDone={setNotice} />}
                   </td>
                 </tr>
