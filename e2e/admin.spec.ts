@@ -96,7 +96,7 @@ test("admins watch every share live, filter, extend and revoke it, read its audi
     const row = admin.locator(`tr[data-share-id="${id}"]`);
     await expect(row).toBeVisible();
     await expect(row.getByTestId("admin-share-status")).toHaveText("open");
-    await expect(row).toContainText(annEmail);
+    await expect(row.getByTestId("admin-share-owner")).toHaveText(annEmail);
     await expect(row.getByTestId("admin-share-downloads")).toHaveText("0 of 3");
     await expect(row.getByTestId("admin-share-files")).toHaveText("0");
     // The countdown ticks every second, from about 24 hours.
@@ -221,6 +221,7 @@ test("admins watch every share live, filter, extend and revoke it, read its audi
     await expect(admin).toHaveURL(new RegExp(`/admin/shares/${annShare}$`));
     await expect(admin.getByTestId("admin-share-name")).toHaveText(`Firmware ${tag}`);
     await expect(admin.getByTestId("admin-share-status")).toHaveText("revoked");
+    await expect(admin.getByTestId("live-indicator")).toHaveAttribute("data-state", "connected");
     const trail = admin.getByTestId("audit-trail");
     const entry = (type: string) => trail.locator(`tr[data-audit-type="${type}"]`);
     await expect(entry("share.created")).toContainText(annEmail);

@@ -33,7 +33,7 @@ export type AdminQuery = { q: string; status: string; owner: string; sort: strin
 
 const DEFAULTS: AdminQuery = { q: "", status: "active", owner: "", sort: "expiresAt", dir: "asc" };
 const STATUSES = [
-  ["active", "Active (open, processing, ready)"],
+  ["active", "Active"],
   ["all", "All statuses"],
   ["open", "open"],
   ["processing", "processing"],
@@ -161,11 +161,10 @@ export function AdminSharesTable({
       )}
 
       <div className="-mx-6 overflow-x-auto">
-        <table className="w-full min-w-[64rem] text-left text-sm" data-testid="admin-shares-table">
+        <table className="w-full min-w-[60rem] text-left text-sm" data-testid="admin-shares-table">
           <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
             <tr className="[&>th:first-child]:pl-6">
               {sortHeader("Share", "name")}
-              <th className="px-2 py-2 font-medium">Owner</th>
               <th className="px-2 py-2 font-medium">Status</th>
               <th className="px-2 py-2 text-right font-medium">Files</th>
               {sortHeader("Size", "size", "text-right")}
@@ -180,7 +179,7 @@ export function AdminSharesTable({
           <tbody className="divide-y divide-slate-100">
             {rows.length === 0 && (
               <tr>
-                <td colSpan={11} className="px-3 py-10 text-center text-slate-500" data-testid="admin-no-shares">
+                <td colSpan={10} className="px-3 py-10 text-center text-slate-500" data-testid="admin-no-shares">
                   {filtered ? "No share matches these filters." : "No active shares right now."}
                 </td>
               </tr>
@@ -189,14 +188,14 @@ export function AdminSharesTable({
               const left = new Date(s.expiresAt).getTime() - now;
               return (
                 <tr key={s.id} data-share-id={s.id} className="align-top hover:bg-slate-50">
-                  <td className="max-w-48 py-2.5 pl-6 pr-2">
+                  <td className="max-w-64 py-2.5 pl-6 pr-2">
                     <Link href={`/admin/shares/${s.id}`} className="block truncate font-medium text-indigo-700 hover:text-indigo-500 hover:underline" title={s.name}>
                       {s.name}
                     </Link>
+                    <span className="block truncate text-xs text-slate-500" data-testid="admin-share-owner" title={s.ownerName ? `${s.ownerName} <${s.ownerEmail}>` : s.ownerEmail}>
+                      {s.ownerEmail}
+                    </span>
                     {s.failureReason && <span className="block truncate text-xs text-red-700">{s.failureReason}</span>}
-                  </td>
-                  <td className="max-w-40 px-2 py-2.5" title={s.ownerName ?? undefined}>
-                    <span className="block truncate">{s.ownerEmail}</span>
                   </td>
                   <td className="px-2 py-2.5" data-testid="admin-share-status">
                     <StatusBadge status={s.status} />

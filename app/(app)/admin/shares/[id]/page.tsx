@@ -153,7 +153,7 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
                   <td className="whitespace-nowrap px-3 py-2">
                     <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800">{e.type}</code>
                   </td>
-                  <td className="px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type === "share.download" ? "FTP client" : "system"}</span>}</td>
+                  <td className="whitespace-nowrap px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type === "share.download" ? "FTP client" : "system"}</span>}</td>
                   <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{e.ip ?? "—"}</td>
                   <td className="px-3 py-2 pr-6 text-xs text-slate-600">
                     {details(e.data).map(([k, v]) => (
