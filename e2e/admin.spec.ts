@@ -87,6 +87,9 @@ test("admins watch every share live, filter, extend and revoke it, read its audi
   await expect(admin.getByTestId("live-indicator")).toHaveText("Live");
   for (const q of QUEUES) await expect(admin.getByTestId("queue-health").locator(`[data-queue="${q}"]`)).toBeVisible();
   await admin.evaluate(() => ((window as unknown as { __sameDocument: string }).__sameDocument = "never reloaded"));
+  // Every connection the page opens to the admin stream: filtering must not drop and reopen it.
+  let streamsOpened = 0;
+  admin.on("request", (r) => void (r.url().includes("/api/admin/events") && streamsOpened++));
   const sameDocument = () => admin.evaluate(() => (window as unknown as { __sameDocument?: string }).__sameDocument);
 
   await test.step("a share created over the API appears, gets its file and turns ready, live", async () => {
@@ -160,6 +163,7 @@ test("admins watch every share live, filter, extend and revoke it, read its audi
     await expect(benRow).toBeVisible();
     await expect(benRow.getByTestId("admin-share-status")).toHaveText("open");
 
+    const streamsBefore = streamsOpened;
     await admin.getByTestId("admin-search").fill(`dataset ${tag}`);
     await expect(annRow).toHaveCount(0);
     await expect(benRow).toBeVisible();
@@ -187,6 +191,8 @@ test("admins watch every share live, filter, extend and revoke it, read its audi
     await expect(admin).toHaveURL(/dir=desc/);
     await expect(admin.locator("tr[data-share-id]").first()).toHaveAttribute("data-share-id", annShare);
     expect(await sameDocument()).toBe("never reloaded");
+    expect(streamsOpened).toBe(streamsBefore);
+    await expect(admin.getByTestId("live-indicator")).toHaveAttribute("data-state", "connected");
     await shot(admin, "32-admin-filtered");
   });
 
@@ -260,6 +266,7 @@ test("admins watch every share live, filter, extend and revoke it, read its audi
     expect(during.status).toBe(201);
     await admin.unroute("**/api/admin/events**");
     await expect(live).toHaveAttribute("data-state", "connected", { timeout: 20_000 });
+    expect(streamsOpened).toBeGreaterThanOrEqual(refused + 1); // the counter sees connections (so "unchanged" above means something)
     await expect(admin.locator(`tr[data-share-id="${during.body.id}"]`).getByTestId("admin-share-status")).toHaveText("open", { timeout: 10_000 });
     // And live updates flow again.
     const after = await api("POST", "/shares", { name: `After the outage ${tag}` });
