@@ -46,7 +46,7 @@ test("an admin creates a user, who signs in and is refused the admin page; disab
   const admin = await adminCtx.newPage();
   await signIn(admin, ADMIN.email, ADMIN.password);
   await admin.getByRole("link", { name: "Users" }).click();
-  await expect(admin.getByRole("heading", { name: "Users" })).toBeVisible();
+  await expect(admin.getByRole("heading", { name: "Users", exact: true })).toBeVisible();
   const email = `user-${Date.now()}@example.test`;
   await admin.getByLabel("Email").fill(email);
   await admin.getByRole("button", { name: "Create user" }).click();

@@ -17,3 +17,12 @@ export function formatRelative(to: Date, now = new Date()): string {
     abs < 60 ? [abs, "s"] : abs < 3600 ? [Math.round(abs / 60), "min"] : abs < 86400 ? [Math.round(abs / 3600), "h"] : [Math.round(abs / 86400), "d"];
   return s >= 0 ? `in ${v} ${unit}` : `${v} ${unit} ago`;
 }
+
+/** Time left as a ticking countdown: "2d 03:14:07", "03:14:07"; "00:00:00" once it is over. */
+export function formatCountdown(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(total / 86400);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const hms = `${pad(Math.floor((total % 86400) / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
+  return d ? `${d}d ${hms}` : hms;
+}

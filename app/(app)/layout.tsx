@@ -7,7 +7,13 @@ export default async function AppLayout({ children }: { children: React.ReactNod
   const nav = [
     { href: "/", label: "Shares" },
     { href: "/settings/tokens", label: "API tokens" },
-    ...(user.role === "admin" ? [{ href: "/admin/users", label: "Users" }] : []),
+    ...(user.role === "admin"
+      ? [
+          { href: "/admin/shares", label: "All shares" },
+          { href: "/admin/queues", label: "Queues" },
+          { href: "/admin/users", label: "Users" },
+        ]
+      : []),
   ];
   return (
     <div className="min-h-screen">

@@ -21,6 +21,11 @@ export const adminSharesQuerySchema = z.object({
 });
 export type AdminSharesQuery = z.input<typeof adminSharesQuerySchema>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A queue name from outside (a form, a URL), checked against the queues that exist. */
+export const queueNameSchema = z.enum(queueNames as [QueueName, ...QueueName[]]);
+
 export type AdminShare = ShareView & { owner: { id: string; email: string; name: string | null }; lastAccessAt: Date | null };
 
 export async function listAllShares(actor: Actor, raw: unknown = {}): Promise<AdminShare[]> {
@@ -47,6 +52,16 @@ export async function listAllShares(actor: Actor, raw: unknown = {}): Promise<Ad
   // Size is a sum over files, so it is sorted here.
   if (q.sort === "size") shares.sort((a, b) => (q.dir === "asc" ? a.totalBytes - b.totalBytes : b.totalBytes - a.totalBytes));
   return shares;
+}
+
+/** One share with its owner, for the admin's share page. */
+export async function getAdminShare(actor: Actor, shareId: string): Promise<AdminShare> {
+  requireAdmin(actor);
+  const s = UUID.test(shareId)
+    ? await db().share.findUnique({ where: { id: shareId }, include: { files: true, owner: { select: { id: true, email: true, name: true } } } })
+    : null;
+  if (!s) throw new AppError("not_found", "No such share");
+  return { ...shareView(s), owner: s.owner, lastAccessAt: s.lastAccessAt };
 }
 
 export type AuditEntry = { id: string; at: Date; type: string; actor: string | null; ip: string | null; data: unknown };

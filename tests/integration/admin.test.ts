@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { UnrecoverableError, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
-import { failedJobs, listAllShares, queueHealth, retryFailed, shareAudit } from "@/lib/admin/admin";
+import { failedJobs, getAdminShare, listAllShares, queueHealth, queueNameSchema, retryFailed, shareAudit } from "@/lib/admin/admin";
 import { closeDb } from "@/lib/db";
 import { closeQueues, enqueue, queue, QUEUE_PREFIX } from "@/lib/queues";
 import { bullConnection, closeRedis } from "@/lib/redis";
@@ -42,6 +42,19 @@ describe("admin overview", () => {
     const trail = await shareAudit(admin, b.id);
     expect(trail.map((e) => e.type)).toEqual(["share.extended", "share.created"]);
     expect(trail[0]!.actor).toBe(admin.email);
+  });
+
+  it("reads one share with its owner for admins only; an unknown or malformed id is not found", async () => {
+    const [admin, ann] = await Promise.all([actor("admin"), actor("user")]);
+    const s = await createShare(ann, { name: "one share", maxDownloads: 2 });
+    const got = await getAdminShare(admin, s.id);
+    expect(got).toMatchObject({ id: s.id, name: "one share", status: "open", maxDownloads: 2, lastAccessAt: null });
+    expect(got.owner.email).toBe(ann.email);
+    await expect(getAdminShare(ann, s.id)).rejects.toMatchObject({ code: "forbidden" });
+    await expect(getAdminShare(admin, crypto.randomUUID())).rejects.toMatchObject({ code: "not_found" });
+    await expect(getAdminShare(admin, "../etc")).rejects.toMatchObject({ code: "not_found" });
+    expect(queueNameSchema.safeParse("process-file").success).toBe(true);
+    expect(queueNameSchema.safeParse("nope").success).toBe(false);
   });
 
   it("shows queue health and retries failed jobs", async () => {

@@ -1,0 +1,14 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { queueNameSchema, retryFailed } from "@/lib/admin/admin";
+import { requireAdmin } from "../../../_lib/session";
+import { runAction, type ActionResult } from "../../../_lib/action-result";
+
+/** Retries one failed job of a queue, or every failed job of it when no job id is given. */
+export async function retryFailedAction(queueName: string, jobId?: string): Promise<ActionResult<{ retried: number }>> {
+  const admin = await requireAdmin();
+  const result = await runAction(async () => ({ retried: await retryFailed(admin, queueNameSchema.parse(queueName), jobId ? String(jobId) : undefined) }));
+  revalidatePath("/admin/queues");
+  return result;
+}

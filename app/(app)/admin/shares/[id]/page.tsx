@@ -1,0 +1,173 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { getAdminShare, shareAudit } from "@/lib/admin/admin";
+import { env } from "@/lib/env";
+import { isAppError } from "@/lib/errors";
+import { formatBytes, formatRelative } from "@/lib/format";
+import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
+import { LIVE_STATUSES } from "@/lib/shares/shares";
+import { requireAdmin } from "../../../../_lib/session";
+import { Card } from "../../../../_components/ui";
+import { StatusBadge } from "../../../../_components/status-badge";
+import { LiveRefresh } from "../../live-refresh";
+import { ActionsBar } from "./actions-bar";
+import { Countdown } from "./countdown";
+
+export const metadata: Metadata = { title: "Share audit trail" };
+
+const utc = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+
+// The audit record's details as short "key: value" pairs; long values (hashes, ids) are shortened for the table.
+function details(data: unknown): [string, string][] {
+  if (!data || typeof data !== "object") return [];
+  return Object.entries(data as Record<string, unknown>)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => {
+      const text = typeof v === "string" ? v : JSON.stringify(v);
+      return [k, text.length > 48 ? `${text.slice(0, 45)}…` : text];
+    });
+}
+
+function Detail({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
+  return (
+    <div>
+      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
+      <dd className="mt-1 text-sm text-slate-900" data-testid={testId}>
+        {children}
+      </dd>
+    </div>
+  );
+}
+
+export default async function AdminSharePage({ params }: { params: Promise<{ id: string }> }) {
+  const admin = await requireAdmin();
+  const { id } = await params;
+  const share = await getAdminShare(admin, id).catch((err: unknown) => {
+    if (isAppError(err) && err.code === "not_found") notFound();
+    throw err;
+  });
+  const events = await shareAudit(admin, share.id);
+  const now = Date.now();
+  const live = LIVE_STATUSES.includes(share.status);
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div>
+          <Link href="/admin/shares" className="text-sm text-slate-500 hover:text-slate-800">
+            ← All shares
+          </Link>
+          <div className="mt-1 flex flex-wrap items-center gap-3">
+            <h1 className="text-xl font-semibold" data-testid="admin-share-name">
+              {share.name}
+            </h1>
+            <span data-testid="admin-share-status">
+              <StatusBadge status={share.status} />
+            </span>
+            <LiveRefresh shareId={share.id} />
+          </div>
+          <p className="text-sm text-slate-500">
+            Owned by <span className="font-medium text-slate-700">{share.owner.email}</span> ·{" "}
+            <Link href={`/shares/${share.id}`} className="font-medium text-indigo-600 hover:text-indigo-500">
+              Open the owner&apos;s share page
+            </Link>
+          </p>
+        </div>
+        {live && (
+          <ActionsBar
+            share={{ id: share.id, name: share.name, ownerEmail: share.owner.email, expiresAt: share.expiresAt.toISOString() }}
+            limits={{ presets: [...EXPIRY_PRESETS], minSeconds: MIN_EXPIRY_SECONDS, maxSeconds: env.MAX_EXPIRY_SECONDS }}
+          />
+        )}
+      </div>
+
+      <Card title="Details">
+        <dl className="grid gap-x-6 gap-y-5 sm:grid-cols-2 lg:grid-cols-4">
+          <Detail label={live ? "Expires in" : "Ended"}>
+            {live ? <Countdown at={share.expiresAt.toISOString()} renderedAt={now} /> : share.status}
+            <span className="block text-xs text-slate-500">{utc(share.expiresAt)}</span>
+          </Detail>
+          <Detail label="Created">
+            {formatRelative(share.createdAt)}
+            <span className="block text-xs text-slate-500">{utc(share.createdAt)}</span>
+          </Detail>
+          <Detail label="Files" testId="admin-share-files">
+            {share.fileCount} · {formatBytes(share.totalBytes)}
+          </Detail>
+          <Detail label="Downloads" testId="admin-share-downloads">
+            {share.maxDownloads ? `${share.downloads} of ${share.maxDownloads}` : `${share.downloads}, no limit`}
+          </Detail>
+          <Detail label="FTP user">{share.ftp ? <code className="font-mono text-xs">{share.ftp.username}</code> : "—"}</Detail>
+          <Detail label="Last access">{share.lastAccessAt ? `${formatRelative(share.lastAccessAt)} (${utc(share.lastAccessAt)})` : "never"}</Detail>
+          <Detail label="Transport">{share.requireTls ? "FTPS required" : "FTP or FTPS"}</Detail>
+          <Detail label="Allowed clients">{share.allowedIps.length ? share.allowedIps.join(", ") : "any address"}</Detail>
+        </dl>
+        {share.failureReason && <p className="mt-4 text-sm text-red-700">{share.failureReason}</p>}
+        {share.files.length > 0 && (
+          <table className="mt-6 w-full text-left text-sm">
+            <thead className="text-xs uppercase tracking-wide text-slate-500">
+              <tr>
+                <th className="py-2 font-medium">File</th>
+                <th className="py-2 font-medium">Status</th>
+                <th className="py-2 text-right font-medium">Size</th>
+                <th className="py-2 pl-6 font-medium">SHA-256</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {share.files.map((f) => (
+                <tr key={f.id}>
+                  <td className="max-w-72 truncate py-2 font-medium">{f.name}</td>
+                  <td className="py-2">
+                    <StatusBadge status={f.status} />
+                  </td>
+                  <td className="py-2 text-right tabular-nums">{formatBytes(f.size)}</td>
+                  <td className="py-2 pl-6 font-mono text-xs text-slate-500" title={f.sha256 ?? undefined}>
+                    {f.sha256 ? `${f.sha256.slice(0, 16)}…` : "—"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+
+      <Card title={`Audit trail · ${events.length} event${events.length === 1 ? "" : "s"}`}>
+        <div className="-mx-6 overflow-x-auto">
+          <table className="w-full min-w-[48rem] text-left text-sm" data-testid="audit-trail">
+            <thead className="text-xs uppercase tracking-wide text-slate-500">
+              <tr>
+                <th className="px-6 py-2 font-medium">Time</th>
+                <th className="px-3 py-2 font-medium">Event</th>
+                <th className="px-3 py-2 font-medium">Actor</th>
+                <th className="px-3 py-2 font-medium">IP</th>
+                <th className="px-3 py-2 pr-6 font-medium">Details</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {events.map((e) => (
+                <tr key={e.id} data-audit-type={e.type} className="align-top">
+                  <td className="whitespace-nowrap px-6 py-2 font-mono text-xs text-slate-600" title={formatRelative(e.at)}>
+                    {utc(e.at)}
+                  </td>
+                  <td className="whitespace-nowrap px-3 py-2">
+                    <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800">{e.type}</code>
+                  </td>
+                  <td className="whitespace-nowrap px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type === "share.download" ? "FTP client" : "system"}</span>}</td>
+                  <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{e.ip ?? "—"}</td>
+                  <td className="px-3 py-2 pr-6 text-xs text-slate-600">
+                    {details(e.data).map(([k, v]) => (
+                      <span key={k} className="mr-3 inline-block">
+                        <span className="text-slate-400">{k}</span> {v}
+                      </span>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,28 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
+import { requireAdmin } from "../../../_lib/session";
+import { requestIp } from "../../../_lib/request-ip";
+import { runAction, type ActionResult } from "../../../_lib/action-result";
+
+// Thin: the session says who is asking, lib/shares/lifecycle.ts checks and decides (and audits with the address).
+
+export async function revokeShareAction(shareId: string): Promise<ActionResult<{ status: string }>> {
+  const admin = await requireAdmin();
+  const ip = await requestIp();
+  const result = await runAction(async () => ({ status: (await revokeShare(admin, String(shareId), ip)).status }), "Share revoked");
+  revalidatePath("/admin/shares");
+  return result;
+}
+
+export async function extendShareAction(shareId: string, expiresInSeconds: unknown): Promise<ActionResult<{ expiresAt: string }>> {
+  const admin = await requireAdmin();
+  const ip = await requestIp();
+  const result = await runAction(
+    async () => ({ expiresAt: (await extendShare(admin, String(shareId), { expiresInSeconds }, ip)).expiresAt.toISOString() }),
+    "Share extended",
+  );
+  revalidatePath("/admin/shares");
+  return result;
+}

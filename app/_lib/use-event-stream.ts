@@ -1,0 +1,93 @@
+"use client";
+
+import { useEffect, useRef, useState } from "react";
+import type { ShareEventType } from "@/lib/events/publish";
+
+// EventSource only hands named events (`event: share.ready`) to listeners registered for that name, so every
+// type the server publishes is listed; the check below fails the build when one is added and not listed here.
+const EVENT_TYPES = [
+  "share.created",
+  "share.ready",
+  "share.extended",
+  "share.revoked",
+  "share.expired",
+  "share.download",
+  "share.login",
+  "file.declared",
+  "file.upload-progress",
+  "file.uploaded",
+  "file.removed",
+  "file.progress",
+  "file.ready",
+  "file.failed",
+] as const satisfies readonly ShareEventType[];
+type Unlisted = Exclude<ShareEventType, (typeof EVENT_TYPES)[number]>;
+const everyTypeListed: [Unlisted] extends [never] ? true : false = true;
+void everyTypeListed;
+
+export type StreamState = "connected" | "reconnecting";
+
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * Subscribes to a server-sent event stream. `onEvent(type, data, id)` gets every event with its JSON data parsed,
+ * and `("open", null, lastId)` on each (re)connection so a caller can catch up on anything it may have missed.
+ * The browser reconnects by itself after a dropped connection (sending Last-Event-ID); when it gives up (an
+ * error status), this reconnects with backoff, resuming after the last event seen.
+ */
+export function useEventStream(url: string, onEvent: (type: string, data: unknown, id: string) => void): StreamState {
+  const [state, setState] = useState<StreamState>("reconnecting");
+  const handler = useRef(onEvent);
+  useEffect(() => {
+    handler.current = onEvent;
+  });
+
+  useEffect(() => {
+    let source: EventSource | undefined;
+    let lastId = "";
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+
+    const onMessage = (e: MessageEvent<string>) => {
+      if (e.lastEventId) lastId = e.lastEventId;
+      let data: unknown = e.data;
+      try {
+        data = JSON.parse(e.data);
+      } catch {
+        // not JSON: handed over as text
+      }
+      handler.current(e.type, data, e.lastEventId);
+    };
+
+    const connect = () => {
+      if (stopped) return;
+      const target = new URL(url, window.location.href);
+      // The server also reads `?lastEventId=`: a fresh EventSource cannot set the header itself.
+      if (lastId) target.searchParams.set("lastEventId", lastId);
+      const es = new EventSource(target);
+      source = es;
+      es.onopen = () => {
+        attempt = 0;
+        setState("connected");
+        handler.current("open", null, lastId);
+      };
+      for (const type of [...EVENT_TYPES, "message"]) es.addEventListener(type, onMessage as EventListener);
+      es.onerror = () => {
+        setState("reconnecting");
+        if (es.readyState !== EventSource.CLOSED) return;
+        es.close();
+        timer = setTimeout(connect, Math.min(MAX_RETRY_MS, 1000 * 2 ** attempt++));
+      };
+    };
+
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      source?.close();
+    };
+  }, [url]);
+
+  return state;
+}

@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { formatCountdown } from "../../lib/format";
+
+describe("formatCountdown", () => {
+  it("shows hours, minutes and seconds, with days in front past a day, and never goes negative", () => {
+    expect(formatCountdown(0)).toBe("00:00:00");
+    expect(formatCountdown(-5000)).toBe("00:00:00");
+    expect(formatCountdown(999)).toBe("00:00:00");
+    expect(formatCountdown(61_000)).toBe("00:01:01");
+    expect(formatCountdown(86_399_000)).toBe("23:59:59");
+    expect(formatCountdown(86_400_000)).toBe("1d 00:00:00");
+    expect(formatCountdown(7 * 86_400_000 - 1000)).toBe("6d 23:59:59");
+  });
+});
