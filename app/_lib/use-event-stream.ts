@@ -7,6 +7,7 @@ import type { ShareEventType } from "@/lib/events/publish";
 // type the server publishes is listed; the check below fails the build when one is added and not listed here.
 const EVENT_TYPES = [
   "share.created",
+  "share.sealed",
   "share.ready",
   "share.extended",
   "share.revoked",
