@@ -10,14 +10,14 @@ import { CopyButton } from "../../../_components/copy-button";
 
 export type IssuedCredentials = { host: string; port: number; username: string; password: string };
 
-function Field({ label, value, testId, secret = false }: { label: string; value: string; testId: string; secret?: boolean }) {
+function Field({ label, value, testId, secret = false, wide = false }: { label: string; value: string; testId: string; secret?: boolean; wide?: boolean }) {
   return (
-    <div className="min-w-0">
+    <div className={`min-w-0 ${wide ? "sm:col-span-3" : ""}`}>
       <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
       <dd className="mt-1 flex items-center gap-2">
         <code
           data-testid={testId}
-          className={`min-w-0 truncate rounded px-1.5 py-0.5 font-mono text-sm ${secret ? "bg-amber-50 text-amber-900 ring-1 ring-inset ring-amber-200" : "bg-slate-100 text-slate-900"}`}
+          className={`min-w-0 break-all rounded px-1.5 py-0.5 font-mono text-sm ${secret ? "bg-amber-50 text-amber-900 ring-1 ring-inset ring-amber-200" : "bg-slate-100 text-slate-900"}`}
         >
           {value}
         </code>
@@ -82,16 +82,13 @@ export function CredentialsPanel({ share, issued, now }: { share: LiveShare; iss
         </p>
       )}
 
-      <dl className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
+      <dl className="grid gap-4 sm:grid-cols-3">
         <Field label="Host" value={ftp.host} testId="ftp-host" />
         <Field label="Port" value={String(ftp.port)} testId="ftp-port" />
         <Field label="User name" value={ftp.username} testId="ftp-username" />
-        {access.password !== undefined && <Field label="Password" value={access.password} testId="ftp-password" secret />}
+        {access.password !== undefined && <Field label="Password (shown once)" value={access.password} testId="ftp-password" secret wide />}
+        <Field label="URL (without the password)" value={ftpUrl(ftp)} testId="ftp-url" wide />
       </dl>
-
-      <div className="mt-4">
-        <Field label="URL (without the password)" value={ftpUrl(ftp)} testId="ftp-url" />
-      </div>
 
       {access.password !== undefined && (
         <div className="mt-5 space-y-4">

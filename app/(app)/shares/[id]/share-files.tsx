@@ -641,7 +641,9 @@ export function ShareFiles({
   const serverIdSet = new Set(files.map((f) => f.id));
   const refused = allRows.filter((r) => r.phase === "refused");
   const localOnly = allRows.filter((r) => r.phase !== "refused" && (!r.fileId || !serverIdSet.has(r.fileId)));
-  const visibleServer = files.filter((f) => !hidden.has(f.id));
+  // The live list can learn of a declared file before the declaring call returns here: one row, the local one.
+  const declaringNames = new Set(allRows.filter((r) => r.phase === "declaring" && !r.fileId).map((r) => r.name));
+  const visibleServer = files.filter((f) => !hidden.has(f.id) && !(f.status === "pending" && declaringNames.has(f.name)));
 
   const current = allRows.filter((r) => r.batch === batch.current && r.phase !== "refused" && r.phase !== "declaring");
   const active = allRows.filter((r) => ACTIVE.includes(r.phase));

@@ -236,7 +236,9 @@ export function ShareLive({
               {ended ? share.status : formatCountdown(msLeft)}
             </span>
             <span className="block text-xs text-slate-500">
-              {timeUp ? `expired ${formatRelative(expiresAt, new Date(now))}` : formatRelative(expiresAt, new Date(now))} · {absolute(expiresAt)}
+              {ended
+                ? `ended; was due ${absolute(expiresAt)}`
+                : `${timeUp ? `expired ${formatRelative(expiresAt, new Date(now))}` : formatRelative(expiresAt, new Date(now))} · ${absolute(expiresAt)}`}
             </span>
           </Detail>
           <Detail label="Downloads" testId="detail-downloads">
