@@ -53,6 +53,9 @@ test("the share page: seal with one-time credentials, live to ready, FTP downloa
     const user = await newUser(browser);
     const context = await browser.newContext();
     const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("console", (m) => m.type() === "error" && /hydrat|did not match/i.test(m.text()) && pageErrors.push(m.text()));
     await signIn(page, user.email, user.password);
 
     // An API token for the "other actor" (a script on the REST API).
@@ -92,6 +95,10 @@ test("the share page: seal with one-time credentials, live to ready, FTP downloa
         }
         const st = `share:${document.querySelector('[data-testid="share-status"]')?.textContent}`;
         if (!seen.includes(st)) seen.push(st);
+        for (const bar of document.querySelectorAll('[data-testid="processing-progress"]')) {
+          const v = Number(bar.getAttribute("aria-valuenow"));
+          if (v > 0 && v < 100 && !seen.includes("processing-bar")) seen.push("processing-bar");
+        }
       };
       new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
       record();
@@ -236,6 +243,7 @@ test("the share page: seal with one-time credentials, live to ready, FTP downloa
     await expect(countdown).toHaveText("revoked");
     await shot(page, "39-revoked");
     // And the credentials are dead.
+    expect(pageErrors).toEqual([]);
     const refused = curl(`curl -s -u ${username}:${password} 'ftp://${host}:${port}/'`, out);
     expect(refused.code).not.toBe(0);
     await context.close();
