@@ -181,7 +181,8 @@ test("the share page: seal with one-time credentials, live to ready, FTP downloa
     await expect(page.getByTestId("last-access")).toContainText("Last download");
     await shot(page, "35-downloaded");
 
-    // The connection drops: the page says so, reconnects by itself, and catches up on what it missed.
+    // The connection drops: the page says so, reconnects by itself, and catches up on what it missed (a download
+    // made meanwhile, replayed from the last event id it saw).
     await context.setOffline(true);
     await expect(page.getByTestId("live-indicator")).toHaveAttribute("data-state", "reconnecting");
     await expect(page.getByTestId("live-indicator")).toHaveText("Reconnecting…");
@@ -190,7 +191,18 @@ test("the share page: seal with one-time credentials, live to ready, FTP downloa
     await page.waitForTimeout(500);
     await expect(page.getByTestId("detail-downloads")).toHaveText("2, no limit"); // offline: not seen yet
     await shot(page, "36-reconnecting");
+    // Back online, but the server refuses the stream for a while (as during a deploy): the browser gives up on
+    // that EventSource; the page keeps trying on its own and says so until the stream is back.
+    let refusedStreams = 0;
+    await page.route("**/api/shares/*/events*", (route) => {
+      refusedStreams++;
+      return route.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"code":"service_unavailable","message":"down"}}' });
+    });
     await context.setOffline(false);
+    await expect.poll(() => refusedStreams, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect(page.getByTestId("live-indicator")).toHaveAttribute("data-state", "reconnecting");
+    await expect(page.getByTestId("detail-downloads")).toHaveText("2, no limit");
+    await page.unroute("**/api/shares/*/events*");
     await expect(page.getByTestId("live-indicator")).toHaveAttribute("data-state", "connected", { timeout: 15_000 });
     await expect(page.getByTestId("live-indicator")).toHaveText("Live");
     await expect(page.getByTestId("detail-downloads")).toHaveText("3, no limit");
