@@ -18,13 +18,11 @@ export function formatRelative(to: Date, now = new Date()): string {
   return s >= 0 ? `in ${v} ${unit}` : `${v} ${unit} ago`;
 }
 
-const pad2 = (n: number) => String(n).padStart(2, "0");
-
-/** Time left as a ticking clock: `6d 23:59:58`, `04:05:06`, or `expired` once it has passed. */
+/** Time left as a ticking countdown: "2d 03:14:07", "03:14:07"; "00:00:00" once it is over. */
 export function formatCountdown(ms: number): string {
-  if (!Number.isFinite(ms) || ms <= 0) return "expired";
-  const total = Math.floor(ms / 1000);
-  const days = Math.floor(total / 86_400);
-  const clock = `${pad2(Math.floor((total % 86_400) / 3600))}:${pad2(Math.floor((total % 3600) / 60))}:${pad2(total % 60)}`;
-  return days ? `${days}d ${clock}` : clock;
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(total / 86400);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const hms = `${pad(Math.floor((total % 86400) / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
+  return d ? `${d}d ${hms}` : hms;
 }

@@ -1,100 +1,113 @@
+"use client";
+
 import { useEffect, useRef, useState } from "react";
+import type { ShareEventType } from "@/lib/events/publish";
 
-// One server-sent event stream for a page (the share page, the admin page). EventSource reconnects by itself and
-// sends Last-Event-ID, which the server replays from; when the browser gives up on a stream (it closes it after
-// a refused reconnect) or goes offline, this opens a new one from the last id it saw. `onResync` runs on every
-// reopen, so the page also refreshes its snapshot (a replay cannot cover a trimmed or expired stream).
+// EventSource only hands named events (`event: share.ready`) to listeners registered for that name, so every
+// type the server publishes is listed; the check below fails the build when one is added and not listed here.
+const EVENT_TYPES = [
+  "share.created",
+  "share.sealed",
+  "share.ready",
+  "share.extended",
+  "share.revoked",
+  "share.expired",
+  "share.download",
+  "share.login",
+  "file.declared",
+  "file.upload-progress",
+  "file.uploaded",
+  "file.removed",
+  "file.progress",
+  "file.ready",
+  "file.failed",
+] as const satisfies readonly ShareEventType[];
+type Unlisted = Exclude<ShareEventType, (typeof EVENT_TYPES)[number]>;
+const everyTypeListed: [Unlisted] extends [never] ? true : false = true;
+void everyTypeListed;
 
-export type StreamState = "connecting" | "connected" | "reconnecting";
-export type StreamMessage = { type: string; id: string; data: unknown };
+export type StreamState = "connected" | "reconnecting";
 
-type Options = {
-  /** The `event:` names to listen for (EventSource delivers named events only to their listeners). */
-  types: readonly string[];
-  onEvent: (message: StreamMessage) => void;
-  onResync?: () => void;
-  /** Where the first connection starts: the server replays every event after this id. */
-  initialLastEventId?: string | null;
-};
+const MAX_RETRY_MS = 30_000;
 
-const BACKOFF_MS = [1000, 2000, 5000, 10_000];
-
-export function useEventStream(url: string | null, { types, onEvent, onResync, initialLastEventId }: Options): StreamState {
-  const [state, setState] = useState<StreamState>("connecting");
-  const handlers = useRef({ onEvent, onResync });
+/**
+ * Subscribes to a server-sent event stream. `onEvent(type, data, id)` gets every event with its JSON data parsed,
+ * and `("open", null, lastId)` on each (re)connection so a caller can catch up on anything it may have missed.
+ * The browser reconnects by itself after a dropped connection (sending Last-Event-ID); when it gives up (an
+ * error status), this reconnects with backoff, resuming after the last event seen.
+ */
+export function useEventStream(url: string, onEvent: (type: string, data: unknown, id: string) => void): StreamState {
+  const [state, setState] = useState<StreamState>("reconnecting");
+  const handler = useRef(onEvent);
   useEffect(() => {
-    handlers.current = { onEvent, onResync };
+    handler.current = onEvent;
   });
-  const typesKey = types.join(",");
-  const startId = useRef(initialLastEventId ?? null);
 
   useEffect(() => {
-    if (!url) return;
-    let source: EventSource | null = null;
-    let lastId = startId.current;
-    let opened = false;
-    let stopped = false;
+    let source: EventSource | undefined;
+    let lastId = "";
     let attempt = 0;
-    let retry: ReturnType<typeof setTimeout> | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
 
-    const listener = (ev: Event) => {
-      const m = ev as MessageEvent<string>;
-      if (m.lastEventId) lastId = m.lastEventId;
-      let data: unknown;
+    const onMessage = (e: MessageEvent<string>) => {
+      if (e.lastEventId) lastId = e.lastEventId;
+      let data: unknown = e.data;
       try {
-        data = JSON.parse(m.data);
+        data = JSON.parse(e.data);
       } catch {
-        return;
+        // not JSON: handed over as text
       }
-      handlers.current.onEvent({ type: m.type, id: m.lastEventId, data });
+      handler.current(e.type, data, e.lastEventId);
     };
 
     const connect = () => {
-      clearTimeout(retry);
-      source?.close();
-      const target = lastId ? `${url}${url.includes("?") ? "&" : "?"}lastEventId=${encodeURIComponent(lastId)}` : url;
+      if (stopped) return;
+      const target = new URL(url, window.location.href);
+      // The server also reads `?lastEventId=`: a fresh EventSource cannot set the header itself.
+      if (lastId) target.searchParams.set("lastEventId", lastId);
       const es = new EventSource(target);
       source = es;
-      for (const t of typesKey.split(",")) es.addEventListener(t, listener);
       es.onopen = () => {
         attempt = 0;
         setState("connected");
-        // A reconnect (or a first stream not started from the snapshot's id) may have missed what a replay cannot give.
-        if (opened || !startId.current) handlers.current.onResync?.();
-        opened = true;
+        handler.current("open", null, lastId);
       };
+      for (const type of [...EVENT_TYPES, "message"]) es.addEventListener(type, onMessage as EventListener);
       es.onerror = () => {
-        if (stopped || source !== es) return;
-        setState(opened ? "reconnecting" : "connecting");
-        // CONNECTING: the browser retries by itself. CLOSED: it gave up; a new stream continues from lastId.
-        if (es.readyState === EventSource.CLOSED) {
-          retry = setTimeout(connect, BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)]);
-        }
+        setState("reconnecting");
+        if (es.readyState !== EventSource.CLOSED) return;
+        es.close();
+        timer = setTimeout(connect, Math.min(MAX_RETRY_MS, 1000 * 2 ** attempt++));
       };
     };
 
-    // Offline, a stream cannot be trusted to be alive: drop it and start again from lastId once back online,
-    // without waiting out the browser's retry delay.
+    // Losing the network does not fail an open stream at once (Chromium keeps it "open" while offline): the
+    // browser's offline event drops it, and coming back online opens a new one at once, after the last event seen.
     const onOffline = () => {
-      clearTimeout(retry);
+      clearTimeout(timer);
       source?.close();
-      source = null;
-      setState(opened ? "reconnecting" : "connecting");
+      source = undefined;
+      setState("reconnecting");
     };
     const onOnline = () => {
-      if (source?.readyState !== EventSource.OPEN) connect();
+      if (source && source.readyState !== EventSource.CLOSED) return;
+      clearTimeout(timer);
+      attempt = 0;
+      connect();
     };
     window.addEventListener("offline", onOffline);
     window.addEventListener("online", onOnline);
+
     connect();
     return () => {
       stopped = true;
-      clearTimeout(retry);
+      clearTimeout(timer);
       source?.close();
       window.removeEventListener("offline", onOffline);
       window.removeEventListener("online", onOnline);
     };
-  }, [url, typesKey]);
+  }, [url]);
 
   return state;
 }

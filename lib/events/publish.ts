@@ -6,6 +6,7 @@ import { redis } from "../redis";
 
 export type ShareEventType =
   | "share.created"
+  | "share.sealed"
   | "share.ready"
   | "share.extended"
   | "share.revoked"

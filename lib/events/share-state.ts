@@ -50,23 +50,6 @@ export type LiveShare = Omit<ShareSnapshot, "files" | "at"> & {
 /** What a share stream's SSE `data` holds: the event type, its share, when, and the type's own fields. */
 export type ShareEventData = { type: string; shareId?: string; at?: string } & Record<string, unknown>;
 
-export const SHARE_EVENT_TYPES = [
-  "share.created",
-  "share.ready",
-  "share.extended",
-  "share.revoked",
-  "share.expired",
-  "share.download",
-  "share.login",
-  "file.declared",
-  "file.upload-progress",
-  "file.uploaded",
-  "file.removed",
-  "file.progress",
-  "file.ready",
-  "file.failed",
-] as const;
-
 const ENDED = ["expired", "revoked", "failed"];
 const SHARE_RANK: Record<string, number> = { open: 0, processing: 1, ready: 2, expired: 3, revoked: 3, failed: 3 };
 const FILE_RANK: Record<string, number> = { pending: 0, uploading: 1, uploaded: 2, processing: 3, ready: 4, failed: 4 };
@@ -191,6 +174,11 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
   const at = str(e.at) ?? new Date(0).toISOString();
   const fileId = str(e.fileId);
   switch (e.type) {
+    case "share.sealed": {
+      // The FTP user's host and port are not in the event: a page without them refreshes its snapshot.
+      const status = str(e.status) ?? "processing";
+      return withShareStatus(state, status === "ready" ? "ready" : "processing");
+    }
     case "share.ready":
       return withShareStatus(state, "ready");
     case "share.revoked":

@@ -44,6 +44,8 @@ export async function sealShare(actor: Actor, shareId: string, ip?: string): Pro
     throw new AppError("share_not_open", "This share was sealed or ended meanwhile");
   }
   await audit({ type: "share.sealed", actorId: actor.id, shareId, ip, data: { ftpUsername: creds.username } });
+  // Pages watching the share learn it is sealed (and waiting for the worker) or ready; never the credentials.
+  await publish({ type: "share.sealed", shareId, data: { status: allReady ? "ready" : "processing", ftpUsername: creds.username } }, share.expiresAt);
   if (allReady) await publish({ type: "share.ready", shareId }, share.expiresAt);
   return { share: await getShare(actor, shareId), credentials: { host: env.FTP_PUBLIC_HOST, port: env.FTP_PORT, ...creds } };
 }

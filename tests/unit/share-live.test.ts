@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { applyShareEvent, liveShareFrom, mergeSnapshot, processingProgress, type LiveShare, type ShareEventData, type ShareSnapshot } from "../../lib/events/share-state";
-import { formatCountdown } from "../../lib/format";
 import { curlCommand, ftpUrl, lftpCommand, mirrorDirFor, shellQuote } from "../../lib/shares/ftp-commands";
 
 const SHARE = "11111111-1111-4111-8111-111111111111";
@@ -43,6 +42,12 @@ describe("share page state from events", () => {
     s = apply(s, ev("share.ready", 14));
     expect(s.status).toBe("ready");
     expect(processingProgress(s)).toEqual({ ready: 2, total: 2, bytes: 4000, size: 4000 });
+  });
+
+  it("a seal seen on the stream (another tab, the API) moves an open share on, never an ended one back", () => {
+    expect(apply(liveShareFrom(snapshot()), ev("share.sealed", 11, { status: "processing", ftpUsername: "tabc" })).status).toBe("processing");
+    expect(apply(liveShareFrom(snapshot()), ev("share.sealed", 11, { status: "ready" })).status).toBe("ready");
+    expect(apply(liveShareFrom(snapshot({ status: "revoked" })), ev("share.sealed", 11, { status: "ready" })).status).toBe("revoked");
   });
 
   it("a late progress event does not move a ready file back", () => {
@@ -160,15 +165,5 @@ describe("FTP commands on the credentials panel", () => {
     for (const s of ["plain", "a b", "it's", "$(rm -rf /)", "`x`", "a\"b", "-n", "☃ ünï"]) {
       expect(execFileSync("bash", ["-c", `printf %s ${shellQuote(s)}`], { encoding: "utf8" })).toBe(s);
     }
-  });
-});
-
-describe("countdown", () => {
-  it("ticks as days and a clock, and says expired", () => {
-    expect(formatCountdown(((6 * 24 + 23) * 3600 + 59 * 60 + 58) * 1000 + 400)).toBe("6d 23:59:58");
-    expect(formatCountdown((4 * 3600 + 5 * 60 + 6) * 1000)).toBe("04:05:06");
-    expect(formatCountdown(999)).toBe("00:00:00");
-    expect(formatCountdown(0)).toBe("expired");
-    expect(formatCountdown(-5)).toBe("expired");
   });
 });

@@ -2,7 +2,6 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
-import { latestShareEventId } from "@/lib/events/cursor";
 import { snapshotOf } from "@/lib/events/share-state";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
 import { findShare, shareView } from "@/lib/shares/shares";
@@ -15,9 +14,7 @@ export const dynamic = "force-dynamic";
 export default async function SharePage({ params }: { params: Promise<{ id: string }> }) {
   const user = await requireUser();
   const { id } = await params;
-  // The stream's position first, then the share: the page's stream replays anything in between.
-  const eventsFrom = await latestShareEventId(id);
-  const at = new Date();
+  const at = new Date(); // before the read: an event newer than the snapshot wins
   const row = await findShare(user, id).catch((err: unknown) => {
     if (isAppError(err) && err.code === "not_found") notFound();
     throw err;
@@ -29,7 +26,6 @@ export default async function SharePage({ params }: { params: Promise<{ id: stri
     <ShareLive
       key={view.id}
       initial={snapshotOf(view, at)}
-      eventsFrom={eventsFrom}
       serverNow={at.getTime()}
       createdAt={view.createdAt.toISOString()}
       allowedIps={view.allowedIps}

@@ -42,7 +42,6 @@ export function SealButton({
       </Button>
       <ConfirmDialog
         open={open}
-        testId="seal-dialog"
         title="Seal this share?"
         confirmLabel="Seal share"
         pending={pending}
@@ -104,7 +103,6 @@ export function ExtendButton({
       </Button>
       <ConfirmDialog
         open={open}
-        testId="extend-dialog"
         title="Change when this share ends"
         confirmLabel="Extend"
         pending={pending}
@@ -182,7 +180,6 @@ export function RevokeButton({ shareId, onRevoked }: { shareId: string; onRevoke
       </Button>
       <ConfirmDialog
         open={open}
-        testId="revoke-dialog"
         title="Revoke this share now?"
         confirmLabel="Revoke share"
         tone="danger"

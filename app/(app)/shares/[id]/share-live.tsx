@@ -8,13 +8,14 @@ import {
   liveShareFrom,
   mergeSnapshot,
   processingProgress,
-  SHARE_EVENT_TYPES,
   type LiveShare,
   type ShareEventData,
   type ShareSnapshot,
 } from "@/lib/events/share-state";
 import { formatBytes, formatCountdown, formatRelative } from "@/lib/format";
-import { useEventStream, type StreamState } from "../../../_lib/use-event-stream";
+import { useEventStream } from "../../../_lib/use-event-stream";
+import { useNow } from "../../../_lib/use-now";
+import { LiveIndicator } from "../../../_components/live-indicator";
 import { Alert, Card } from "../../../_components/ui";
 import { StatusBadge } from "../../../_components/status-badge";
 import { shareSnapshotAction } from "./actions";
@@ -34,17 +35,6 @@ function reducer(state: LiveShare, action: Action): LiveShare {
 
 const absolute = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
-/** A clock for countdowns: the server's time at first (so hydration matches), then the browser's, every second. */
-function useNow(serverNow: number): number {
-  const [now, setNow] = useState(serverNow);
-  useEffect(() => {
-    setNow(Date.now());
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
-}
-
 function Detail({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
   return (
     <div>
@@ -56,26 +46,6 @@ function Detail({ label, children, testId }: { label: string; children: React.Re
   );
 }
 
-function LiveIndicator({ state }: { state: StreamState }) {
-  const look = {
-    connected: { dot: "bg-emerald-500", text: "text-emerald-700", label: "Live" },
-    reconnecting: { dot: "bg-amber-500 animate-pulse", text: "text-amber-700", label: "Reconnecting…" },
-    connecting: { dot: "bg-slate-400 animate-pulse", text: "text-slate-500", label: "Connecting…" },
-  }[state];
-  return (
-    <span
-      data-testid="live-indicator"
-      data-state={state}
-      role="status"
-      title={state === "connected" ? "Changes show here as they happen" : "The live connection was lost; it comes back by itself"}
-      className={`inline-flex items-center gap-1.5 rounded-full bg-white px-2.5 py-1 text-xs font-medium ring-1 ring-inset ring-slate-200 ${look.text}`}
-    >
-      <span className={`h-2 w-2 rounded-full ${look.dot}`} aria-hidden />
-      {look.label}
-    </span>
-  );
-}
-
 const ENDED_TEXT: Record<string, string> = {
   revoked: "This share was revoked: its FTP credentials were deleted, its key destroyed and its files deleted.",
   expired: "This share expired: its FTP credentials were deleted, its key destroyed and its files deleted.",
@@ -84,7 +54,6 @@ const ENDED_TEXT: Record<string, string> = {
 
 export function ShareLive({
   initial,
-  eventsFrom,
   serverNow,
   createdAt,
   allowedIps,
@@ -96,7 +65,6 @@ export function ShareLive({
   expiryPresets,
 }: {
   initial: ShareSnapshot;
-  eventsFrom: string | null;
   serverNow: number;
   createdAt: string;
   allowedIps: string[];
@@ -120,11 +88,14 @@ export function ShareLive({
     if (res?.ok) dispatch({ kind: "snapshot", snapshot: res.data });
   }, [initial.id]);
 
-  const stream = useEventStream(`/api/shares/${initial.id}/events`, {
-    types: SHARE_EVENT_TYPES,
-    initialLastEventId: eventsFrom,
-    onEvent: (m) => dispatch({ kind: "event", data: m.data as ShareEventData }),
-    onResync: () => void resync(),
+  // Every (re)connection also refreshes the snapshot: what happened before the stream opened (or while it was
+  // down, if the stream cannot replay it) is in there; the events after it arrive on the stream.
+  const stream = useEventStream(`/api/shares/${initial.id}/events`, (type, data) => {
+    if (type === "open") return void resync();
+    if (!data || typeof data !== "object") return;
+    dispatch({ kind: "event", data: { ...(data as ShareEventData), type } });
+    // Sealed elsewhere (another tab, the API): the snapshot brings the FTP user's host and port.
+    if (type === "share.sealed") void resync();
   });
 
   const ended = isEnded(share.status);
