@@ -7,6 +7,7 @@ export const ADMIN = { email: "e2e-admin@example.test", password: "e2e-admin-pas
 export default async function globalSetup(_config: FullConfig) {
   const stack = await startAppStack({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
   process.env.E2E_BASE_URL = stack.url;
+  process.env.E2E_FTP_PORT = String(stack.ftpPort);
   return async () => {
     const code = await stack.stop();
     fs.rmSync(stack.dataDir, { recursive: true, force: true });

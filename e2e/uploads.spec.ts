@@ -112,7 +112,8 @@ for (const storage of ["embedded", "swift"] as Storage[]) {
         await page.getByRole("button", { name: "Create share" }).click();
         await expect(page).toHaveURL(/\/shares\/[0-9a-f-]{36}$/);
         await expect(page.getByTestId("share-name")).toHaveText("Fixed share");
-        await expect(page.getByTestId("detail-expires")).toContainText("in 2 h");
+        // 90 minutes: the live countdown (the relative "in 2 h" turns "in 1 h" a second later, as it rounds).
+        await expect(page.getByTestId("expires-countdown")).toHaveText(/^01:(29|30):\d\d$/);
         await expect(page.getByTestId("detail-allowed-ips")).toHaveText("198.51.100.0/24");
       });
     }

@@ -82,11 +82,30 @@ export function useEventStream(url: string, onEvent: (type: string, data: unknow
       };
     };
 
+    // Losing the network does not fail an open stream at once (Chromium keeps it "open" while offline): the
+    // browser's offline event drops it, and coming back online opens a new one at once, after the last event seen.
+    const onOffline = () => {
+      clearTimeout(timer);
+      source?.close();
+      source = undefined;
+      setState("reconnecting");
+    };
+    const onOnline = () => {
+      if (source && source.readyState !== EventSource.CLOSED) return;
+      clearTimeout(timer);
+      attempt = 0;
+      connect();
+    };
+    window.addEventListener("offline", onOffline);
+    window.addEventListener("online", onOnline);
+
     connect();
     return () => {
       stopped = true;
       clearTimeout(timer);
       source?.close();
+      window.removeEventListener("offline", onOffline);
+      window.removeEventListener("online", onOnline);
     };
   }, [url]);
 

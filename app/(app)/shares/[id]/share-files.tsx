@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { formatBytes } from "@/lib/format";
 import type { ActionFailure, ActionResult } from "../../../_lib/action-result";
 import { Alert } from "../../../_components/ui";
+import { CopyButton } from "../../../_components/copy-button";
 import { StatusBadge } from "../../../_components/status-badge";
 import { completeFileAction, declareFileAction, recordPartAction, removeFileAction, resumeStateAction, signPartsAction } from "../actions";
 import { forgetUnfinished, matchUnfinished, rememberUnfinished, unfinishedFor } from "./unfinished-uploads";
@@ -23,6 +24,10 @@ export type ServerFile = {
   failureReason: string | null;
   sha256: string | null;
   createdAt: string;
+  /** Live, from the share's event stream: bytes encrypted so far while processing. */
+  processedBytes?: number | null;
+  /** Live: bytes stored so far by an upload running elsewhere (another tab or browser). */
+  uploadedBytes?: number | null;
 };
 
 type Phase = "declaring" | "queued" | "uploading" | "completing" | "done" | "error" | "refused";
@@ -187,12 +192,15 @@ export function ShareFiles({
   closedReason,
   maxFileBytes,
   files,
+  onBusyChange,
 }: {
   shareId: string;
   acceptsFiles: boolean;
   closedReason: string | null;
   maxFileBytes: number;
   files: ServerFile[];
+  /** Told whether this page has uploads declaring or moving (the seal waits for them). */
+  onBusyChange?: (busy: boolean) => void;
 }) {
   const router = useRouter();
   const rows = useRef(new Map<string, Row>());
@@ -633,10 +641,13 @@ export function ShareFiles({
   const serverIdSet = new Set(files.map((f) => f.id));
   const refused = allRows.filter((r) => r.phase === "refused");
   const localOnly = allRows.filter((r) => r.phase !== "refused" && (!r.fileId || !serverIdSet.has(r.fileId)));
-  const visibleServer = files.filter((f) => !hidden.has(f.id));
+  // The live list can learn of a declared file before the declaring call returns here: one row, the local one.
+  const declaringNames = new Set(allRows.filter((r) => r.phase === "declaring" && !r.fileId).map((r) => r.name));
+  const visibleServer = files.filter((f) => !hidden.has(f.id) && !(f.status === "pending" && declaringNames.has(f.name)));
 
   const current = allRows.filter((r) => r.batch === batch.current && r.phase !== "refused" && r.phase !== "declaring");
   const active = allRows.filter((r) => ACTIVE.includes(r.phase));
+  const busy = active.length > 0 || allRows.some((r) => r.phase === "declaring");
   const overall =
     active.length > 0
       ? (() => {
@@ -646,6 +657,13 @@ export function ShareFiles({
           return { total, done, speed, count: current.length, activeCount: active.length };
         })()
       : null;
+
+  const busyReported = useRef<boolean | null>(null);
+  useEffect(() => {
+    if (busyReported.current === busy) return;
+    busyReported.current = busy;
+    onBusyChange?.(busy);
+  });
 
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault();
@@ -745,7 +763,15 @@ export function ShareFiles({
         );
       } else {
         state = "unfinished";
-        body = (
+        const elsewhere = !note && server.uploadedBytes != null && server.status === "uploading";
+        body = elsewhere ? (
+          <>
+            <ProgressBar value={percent(server.uploadedBytes ?? 0, server.size)} tone="slate" testId="file-progress" />
+            <p className="mt-1.5 text-xs text-slate-500" data-testid="file-detail">
+              Uploading from another browser or tab: {percent(server.uploadedBytes ?? 0, server.size)}%
+            </p>
+          </>
+        ) : (
           <p className="mt-1 text-xs text-amber-700" data-testid="file-detail">
             {note?.error ?? (resumeChecked || !acceptsFiles ? "Upload not finished (started in another browser or tab)." : "Looking for this upload's progress…")}
           </p>
@@ -760,8 +786,29 @@ export function ShareFiles({
     } else if (server) {
       state = server.status;
       right = <StatusBadge status={server.status} />;
-      if (server.failureReason) {
-        body = <p className="mt-1 text-xs text-red-700">{server.failureReason}</p>;
+      if (server.status === "failed") {
+        body = (
+          <p className="mt-1 text-xs text-red-700" data-testid="file-failure">
+            {server.failureReason ?? "Processing failed."}
+          </p>
+        );
+      } else if (server.status === "processing" || server.status === "uploaded") {
+        // The worker's progress, live: checksumming and encrypting into the vault.
+        const done = server.status === "processing" ? (server.processedBytes ?? 0) : 0;
+        const pct = percent(done, server.size);
+        body = (
+          <>
+            <ProgressBar value={server.status === "processing" ? pct : 0} testId="processing-progress" />
+            <p className="mt-1.5 flex justify-between gap-3 text-xs text-slate-500">
+              <span data-testid="file-detail">{server.status === "processing" ? `Encrypting… ${pct}%` : "Waiting to be encrypted…"}</span>
+              {server.status === "processing" && (
+                <span className="tabular-nums">
+                  {formatBytes(done)} of {formatBytes(server.size)}
+                </span>
+              )}
+            </p>
+          </>
+        );
       }
       actions = acceptsFiles && (
         <SmallButton
@@ -782,6 +829,8 @@ export function ShareFiles({
         data-testid="file-row"
         data-name={name}
         data-state={state}
+        data-file-name={name}
+        data-file-status={server?.status ?? "pending"}
         data-file-id={server?.id ?? row?.fileId ?? ""}
         data-parts-done={row?.partsDone.size ?? note?.partsDone ?? 0}
         data-parts-recorded={row?.partsRecorded ?? note?.partsDone ?? 0}
@@ -796,8 +845,11 @@ export function ShareFiles({
             <p className="text-xs text-slate-500">
               {formatBytes(size)}
               {server?.sha256 && (
-                <span className="ml-2 font-mono" title={`SHA-256 ${server.sha256}`}>
-                  sha256 {server.sha256.slice(0, 12)}…
+                <span className="ml-2 inline-flex items-center gap-1.5">
+                  <span className="font-mono" title={`SHA-256 ${server.sha256}`} data-testid="file-sha256" data-sha256={server.sha256}>
+                    sha256 {server.sha256.slice(0, 12)}…
+                  </span>
+                  <CopyButton value={server.sha256} />
                 </span>
               )}
             </p>
