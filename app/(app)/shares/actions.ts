@@ -1,29 +1,24 @@
 "use server";
 
-import { headers } from "next/headers";
 import { createShare } from "@/lib/shares/shares";
 import type { FileView } from "@/lib/shares/shares";
 import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
 import { requireUser } from "../../_lib/session";
+import { requestIp } from "../../_lib/request-ip";
 import { runAction, type ActionResult } from "../../_lib/action-result";
 
 // Thin calls into lib/: each checks the session, then hands the raw input to the function that validates and
 // decides. The browser's uploader (uploader.tsx) drives the upload ones; file bytes never come through here.
 
-async function clientIp(): Promise<string> {
-  const h = await headers();
-  return h.get("x-forwarded-for")?.split(",")[0]?.trim() || h.get("x-real-ip") || "127.0.0.1";
-}
-
 export async function createShareAction(input: unknown): Promise<ActionResult<{ id: string }>> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   return runAction(async () => ({ id: (await createShare(user, input, ip)).id }));
 }
 
 export async function declareFileAction(shareId: string, input: unknown): Promise<ActionResult<DeclaredFile>> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   return runAction(() => declareFile(user, String(shareId), input, ip));
 }
 
@@ -44,12 +39,12 @@ export async function resumeStateAction(shareId: string, fileId: string): Promis
 
 export async function completeFileAction(shareId: string, fileId: string, parts?: unknown): Promise<ActionResult<FileView>> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   return runAction(() => completeFile(user, String(shareId), String(fileId), parts === undefined ? {} : { parts }, ip));
 }
 
 export async function removeFileAction(shareId: string, fileId: string): Promise<ActionResult> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   return runAction(() => removeFile(user, String(shareId), String(fileId), ip));
 }

@@ -1,11 +1,11 @@
 "use server";
 
-import { headers } from "next/headers";
 import { snapshotOf, type ShareSnapshot } from "@/lib/events/share-state";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { sealShare } from "@/lib/shares/seal";
 import { getShare } from "@/lib/shares/shares";
 import { requireUser } from "../../../_lib/session";
+import { requestIp } from "../../../_lib/request-ip";
 import { runAction, type ActionResult } from "../../../_lib/action-result";
 
 // The share page's owner actions, each a thin call into lib/ that checks the session first. The seal's password
@@ -13,14 +13,9 @@ import { runAction, type ActionResult } from "../../../_lib/action-result";
 
 export type SealOutcome = { share: ShareSnapshot; credentials: { host: string; port: number; username: string; password: string } };
 
-async function clientIp(): Promise<string> {
-  const h = await headers();
-  return h.get("x-forwarded-for")?.split(",")[0]?.trim() || h.get("x-real-ip") || "127.0.0.1";
-}
-
 export async function sealShareAction(shareId: string): Promise<ActionResult<SealOutcome>> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   return runAction(async () => {
     const at = new Date();
     const { share, credentials } = await sealShare(user, String(shareId), ip);
@@ -30,14 +25,14 @@ export async function sealShareAction(shareId: string): Promise<ActionResult<Sea
 
 export async function extendShareAction(shareId: string, expiresInSeconds: unknown): Promise<ActionResult<ShareSnapshot>> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   const at = new Date(); // before the read: an event newer than the snapshot wins
   return runAction(async () => snapshotOf(await extendShare(user, String(shareId), { expiresInSeconds }, ip), at));
 }
 
 export async function revokeShareAction(shareId: string): Promise<ActionResult<ShareSnapshot>> {
   const user = await requireUser();
-  const ip = await clientIp();
+  const ip = await requestIp();
   const at = new Date(); // before the read: an event newer than the snapshot wins
   return runAction(async () => snapshotOf(await revokeShare(user, String(shareId), ip), at));
 }
