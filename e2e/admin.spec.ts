@@ -1,32 +1,14 @@
 import crypto from "node:crypto";
-import path from "node:path";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { ADMIN } from "./global-setup";
+import { base, shot, signIn, createUser } from "./helpers";
 
 // The admin page, end to end on the whole stack: a second user creates, uploads to and seals a share over the
 // REST API while the admin page stays open (no reload) and shows it appear and turn ready; filters and search;
 // extend and revoke from the page with confirmation; the audit trail; queue health; and refusals for a non-admin
 // on the page, the session stream and the token stream.
 
-const base = () => process.env.E2E_BASE_URL!;
-const shots = path.join(import.meta.dirname, "artifacts", "screenshots");
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 const QUEUES = ["process-file", "seal-share", "expire-share", "sweep", "deliver-webhook"];
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${base()}/signin`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Your shares" })).toBeVisible();
-}
-
-async function createUser(admin: Page, email: string): Promise<string> {
-  await admin.goto(`${base()}/admin/users`);
-  await admin.getByLabel("Email").fill(email);
-  await admin.getByRole("button", { name: "Create user" }).click();
-  return (await admin.getByTestId("new-user-password").textContent())!.trim();
-}
 
 async function newUserPage(browser: Browser, email: string, password: string) {
   const ctx = await browser.newContext();

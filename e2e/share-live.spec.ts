@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { ADMIN } from "./global-setup";
+import { base, createUser, shot, signIn } from "./helpers";
 import { MiB, randomFile } from "./upload-env";
 
 // The owner's share page, live, on the default stack (embedded S3, worker and FTP gateway): uploads through the
@@ -12,30 +13,16 @@ import { MiB, randomFile } from "./upload-env";
 // real curl download over FTP counted live, a dropped connection that comes back, a reload without the password,
 // an extension from the page, and a revoke by another actor (the REST API) shown within 2 seconds.
 
-const base = () => process.env.E2E_BASE_URL!;
-const shots = path.join(import.meta.dirname, "artifacts", "screenshots");
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 const row = (page: Page, name: string) => page.locator(`[data-file-name="${name}"]`);
 const sha256Of = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${base()}/signin`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Your shares" })).toBeVisible();
-}
 
 /** A fresh user (made by the admin in the UI), so this test owns its shares. */
 async function newUser(browser: Browser): Promise<{ email: string; password: string }> {
   const ctx = await browser.newContext();
   const admin = await ctx.newPage();
   await signIn(admin, ADMIN.email, ADMIN.password);
-  await admin.goto(`${base()}/admin/users`);
   const email = `live-${Date.now()}@example.test`;
-  await admin.getByLabel("Email").fill(email);
-  await admin.getByRole("button", { name: "Create user" }).click();
-  const password = (await admin.getByTestId("new-user-password").textContent())!.trim();
+  const password = await createUser(admin, email);
   await ctx.close();
   return { email, password };
 }
