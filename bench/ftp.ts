@@ -446,6 +446,8 @@ main()
   .then(() => cleanup())
   .then(() => process.exit(0))
   .catch(async (err: unknown) => {
+    // After Ctrl-C the services go away under the running measurement: that failure is expected, not news.
+    if (cleaning) return;
     console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     await cleanup();
     process.exit(1);
