@@ -1,5 +1,5 @@
 import net from "node:net";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import { audit } from "../audit/record";
 import { blockedFor, clearLimits, recordFailure, type Limit } from "../auth/rate-limit";
 import { db } from "../db";
@@ -57,8 +57,9 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
       const range = segmentRangeFor(offset, undefined, file.size);
       const { body } = await getStream(s3(), bucket(), row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
       const plain = decryptStream(shareKey, file.id, { offset, header, plaintextSize: file.size });
-      (body as Readable).on("error", (err) => plain.destroy(err));
-      return (body as Readable).pipe(plain);
+      // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
+      pipeline(body as Readable, plain, () => undefined);
+      return plain;
     },
     async onDownloadComplete(file, bytes, info) {
       const fileId = (await readyFiles(shareId)).find((f) => f.name === file.name)?.id;

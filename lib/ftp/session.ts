@@ -1,6 +1,6 @@
 import net from "node:net";
 import type tls from "node:tls";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
@@ -628,31 +628,54 @@ export class FtpConnection {
       this.closePassive();
       return this.reply(550, "File is not available");
     }
-    // The iterator is taken now so that a transfer that never starts can still release what open() acquired.
-    const it = iterable[Symbol.asyncIterator]();
     let bytes = 0;
     let sourceFailed = false;
-    async function* counted() {
-      try {
-        for (;;) {
-          const r = await it.next().catch((err: unknown) => {
-            sourceFailed = true;
-            throw err;
-          });
-          if (r.done) return;
-          bytes += r.value.length;
-          yield r.value;
+    let source: Readable;
+    let release: () => void;
+    if (iterable instanceof Readable) {
+      // A stream flows chunk by chunk through a counting pass-through: its async iterator would copy every
+      // chunk it finds buffered into one new buffer, and an async generator per chunk costs more than a pipe.
+      const stream = iterable;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          bytes += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      stream.once("error", (err) => {
+        sourceFailed = true;
+        counter.destroy(err);
+      });
+      // However the transfer ends, the source (and what it holds: a storage connection) is released.
+      counter.once("close", () => stream.destroy());
+      source = stream.pipe(counter);
+      release = () => stream.destroy();
+    } else {
+      // The iterator is taken now so that a transfer that never starts can still release what open() acquired.
+      const it = iterable[Symbol.asyncIterator]();
+      const counted = async function* () {
+        try {
+          for (;;) {
+            const r = await it.next().catch((err: unknown) => {
+              sourceFailed = true;
+              throw err;
+            });
+            if (r.done) return;
+            bytes += r.value.length;
+            yield r.value;
+          }
+        } finally {
+          await it.return?.();
         }
-      } finally {
-        await it.return?.();
-      }
+      };
+      source = Readable.from(counted(), { objectMode: false, highWaterMark: 256 * 1024 });
+      release = () => void Promise.resolve(it.return?.()).catch(() => undefined);
     }
     const info: TransferInfo = { ip: this.ip, offset, secure: this.prot === "P" };
     const started = Date.now();
-    const source = Readable.from(counted(), { objectMode: false, highWaterMark: 256 * 1024 });
     const result = await this.sendData(`${file.name} (${file.size} bytes)`, source, () => sourceFailed);
     if (result === "not-started") {
-      void Promise.resolve(it.return?.()).catch(() => undefined);
+      release();
       return;
     }
     // A resume at the very end sends nothing and completes nothing (only a 0-byte file is complete with 0 bytes).

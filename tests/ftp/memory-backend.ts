@@ -1,11 +1,13 @@
 import crypto from "node:crypto";
+import { Readable } from "node:stream";
 import type { FtpBackend, FtpFile, FtpSession, LoginEvent, TransferInfo } from "../../lib/ftp";
 
 // An in-memory FTP backend for tests: shares of small buffers and large seeded files that are generated on the fly
 // (AES-CTR keystream, seekable), so a 64 MiB file is never held in memory.
 
 export type MemFile = FtpFile & { read(offset: number): AsyncIterable<Buffer> };
-export type MemShare = { shareId: string; user: string; pass: string; requireTls?: boolean; files: MemFile[]; alive?: boolean };
+/** `stream`: open() hands out a Readable (as the vault backend does) rather than a bare async iterable. */
+export type MemShare = { shareId: string; user: string; pass: string; requireTls?: boolean; files: MemFile[]; alive?: boolean; stream?: boolean };
 
 const CHUNK = 256 * 1024;
 
@@ -74,12 +76,13 @@ export class MemoryBackend implements FtpBackend {
         await backend.beforeOpen?.(name);
         backend.opens++;
         const source = f.read(offset);
-        return (async function* () {
+        const chunks = (async function* () {
           for await (const chunk of source) {
             backend.yielded += chunk.length;
             yield chunk;
           }
         })();
+        return share.stream ? Readable.from(chunks, { objectMode: false }) : chunks;
       },
       async onDownloadComplete(file, bytes, info) {
         backend.downloads.push({ shareId: share.shareId, file: file.name, bytes, ...info });

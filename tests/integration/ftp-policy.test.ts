@@ -35,6 +35,8 @@ beforeAll(async () => {
     },
   };
   backend.add({ shareId: "broken-share", user: "bert", pass: PASS, files: [broken] });
+  // The same files handed out as Readable streams, the vault backend's kind of source.
+  backend.add({ shareId: "stream-share", user: "streamer", pass: PASS, files: [big, broken], stream: true });
   ftp = await startFtp(backend, { aliveCheckMs: 500 });
   work = tempDir();
   fs.writeFileSync(path.join(work, "upload.txt"), "nope\n");
@@ -283,6 +285,21 @@ describe("session control", () => {
     expect(got).toBeLessThanOrEqual(1024 * 1024);
     expect(await c.cmd("NOOP")).toMatch(/^200 /);
     expect(backend.downloads.some((d) => d.file === "broken.bin")).toBe(false);
+    c.end();
+  });
+
+  it("a stream source: downloads whole and counted; a storage error mid-transfer answers 451", async () => {
+    const got = await runHashed("curl", ["-sS", `ftp://streamer:${PASS}@${HOST}:${ftp.port}/big.bin`]);
+    expect([got.code, got.bytes, got.sha256]).toEqual([0, big.size, big.sha256]);
+    expect(backend.downloads.find((d) => d.shareId === "stream-share" && d.file === "big.bin")).toMatchObject({ bytes: big.size });
+    const c = await RawFtp.connect(ftp.port);
+    await c.login("streamer", PASS);
+    const data = await c.pasvData();
+    data.on("data", () => undefined);
+    expect(await c.cmd("RETR broken.bin")).toMatch(/^150 /);
+    expect(await c.reply()).toMatch(/^451 Transfer aborted: local error/);
+    expect(await c.cmd("NOOP")).toMatch(/^200 /);
+    expect(backend.downloads.some((d) => d.shareId === "stream-share" && d.file === "broken.bin")).toBe(false);
     c.end();
   });
 

@@ -1,0 +1,455 @@
+// `npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR]`: download throughput of the
+// FTP/FTPS gateway against its two baselines, in the same run, on real services it starts itself (Redis,
+// PostgreSQL, Swift's S3 API or the embedded s3rver, free loopback ports, one temporary folder, all removed at the
+// end, also on failure or Ctrl-C). One file of the given size is uploaded through the product's own path (share,
+// declare, presigned PUTs, complete, process-file into the vault, seal), then fetched with curl to /dev/null:
+//   - the gateway (workers/ftp.ts as its own process, RSS sampled every 100 ms from /proc), plain and FTPS;
+//   - pure-ftpd from Debian's packages (installed when missing) serving the same plaintext from local disk, plain
+//     and FTPS with the gateway's certificate;
+//   - a raw S3 GET of the vault object (the encrypted bytes, lib/s3.ts getStream, streamed and dropped).
+// Each with 1 and N concurrent streams (every stream is a whole-file download from its own 127.0.0.x address, as
+// N separate clients would be: the gateway caps connections per address). One download per server is hashed and
+// checked against the original's SHA-256 first. Prints a table (MiB/s, gateway/pure-ftpd, gateway/S3) and the
+// gateway's peak RSS, then one JSON line.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { spawnLogged, stopChild, waitFor } from "../scripts/services/child";
+import { freePort, freePortRange } from "../scripts/services/free-port";
+import { startPostgres } from "../scripts/services/postgres";
+import { startRedis } from "../scripts/services/redis";
+import { startS3rver } from "../scripts/services/s3rver";
+import { startSwift } from "../scripts/services/swift";
+import { ensurePackages, hasCommand } from "../scripts/services/system-packages";
+
+const root = path.resolve(import.meta.dirname, "..");
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+};
+const SIZE_MIB = Number(arg("size-mib", "1024"));
+const STREAMS = Number(arg("streams", "16"));
+const STORAGE = arg("storage", "swift");
+// `--profile DIR`: the gateway writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+const PROFILE = arg("profile", "");
+if (!(SIZE_MIB > 0) || !Number.isInteger(STREAMS) || STREAMS < 1 || STREAMS > 200 || !["swift", "embedded"].includes(STORAGE)) {
+  console.error("usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded]");
+  process.exit(2);
+}
+const MiB = 1024 * 1024;
+const SIZE = Math.round(SIZE_MIB * MiB);
+const FILE_NAME = "bench.bin";
+const say = (msg: string) => console.log(`[bench] ${msg}`);
+
+// Everything started is stopped in reverse order, once, whatever ends the run.
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const clients = new Set<ChildProcess>();
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of clients) c.kill("SIGKILL");
+    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch((err) => console.error(`[bench] cleanup: ${err}`));
+  })();
+  return cleaning;
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    console.error(`\n[bench] ${sig}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const greets = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.setTimeout(2000, () => (s.destroy(), resolve(false)));
+    s.once("data", (d) => (s.destroy(), resolve(d.toString().startsWith("220"))));
+    s.once("error", () => resolve(false));
+  });
+
+/** Writes `size` pseudo-random bytes (AES-CTR keystream: incompressible, fast) and returns their SHA-256. */
+async function makeFile(file: string, size: number): Promise<string> {
+  const ctr = crypto.createCipheriv("aes-256-ctr", crypto.randomBytes(32), crypto.randomBytes(16));
+  const zeros = Buffer.alloc(8 * MiB);
+  const hash = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "w", 0o644);
+  try {
+    for (let done = 0; done < size; ) {
+      const n = Math.min(zeros.length, size - done);
+      const chunk = ctr.update(zeros.subarray(0, n));
+      hash.update(chunk);
+      fs.writeSync(fd, chunk);
+      done += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+type Server = { name: string; port: number; user: string; pass: string; pid?: number };
+type Run = { streams: number; secure: boolean; bytes: number; seconds: number; mibps: number; cpuPerGiB?: number };
+
+/** A process's user + system CPU seconds so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const loopback = (i: number) => `127.0.0.${2 + (i % 250)}`;
+
+function curlArgs(srv: Server, secure: boolean, i: number): string[] {
+  return [
+    "-sS",
+    "--fail",
+    "--interface",
+    loopback(i),
+    "--user",
+    `${srv.user}:${srv.pass}`,
+    ...(secure ? ["--ssl-reqd", "-k"] : []),
+    `ftp://127.0.0.1:${srv.port}/${FILE_NAME}`,
+  ];
+}
+
+function curl(args: string[], onData?: (d: Buffer) => void): Promise<{ code: number | null; bytes: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("curl", onData ? args : ["-o", "/dev/null", "-w", "%{size_download}", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    clients.add(child);
+    let out = "";
+    let err = "";
+    let bytes = 0;
+    child.stdout.on("data", (d: Buffer) => (onData ? (onData(d), (bytes += d.length)) : (out += d.toString())));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clients.delete(child);
+      resolve({ code, bytes: onData ? bytes : Number(out.trim()), stderr: err.trim() });
+    });
+  });
+}
+
+/** One download hashed on the way: the server must hand back exactly the original bytes. */
+async function verify(srv: Server, secure: boolean, expected: string) {
+  const hash = crypto.createHash("sha256");
+  const r = await curl(curlArgs(srv, secure, 0), (d) => hash.update(d));
+  const got = hash.digest("hex");
+  if (r.code !== 0 || r.bytes !== SIZE || got !== expected) {
+    throw new Error(`${srv.name} ${secure ? "FTPS" : "FTP"}: curl exit ${r.code}, ${r.bytes} bytes, sha256 ${got} (expected ${expected}) ${r.stderr}`);
+  }
+  say(`${srv.name} ${secure ? "FTPS" : "FTP"}: ${SIZE} bytes, SHA-256 matches the original`);
+}
+
+/** `streams` whole-file downloads at once; throughput is all bytes over the wall time of the slowest. */
+async function measure(srv: Server, secure: boolean, streams: number): Promise<Run> {
+  const cpu0 = srv.pid ? cpuSeconds(srv.pid) : 0;
+  const t0 = process.hrtime.bigint();
+  const results = await Promise.all(Array.from({ length: streams }, (_, i) => curl(curlArgs(srv, secure, i))));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const bad = results.find((r) => r.code !== 0 || r.bytes !== SIZE);
+  if (bad) throw new Error(`${srv.name} ${secure ? "FTPS" : "FTP"} ×${streams}: curl exit ${bad.code}, ${bad.bytes} of ${SIZE} bytes: ${bad.stderr}`);
+  const bytes = streams * SIZE;
+  const cpuPerGiB = srv.pid ? (cpuSeconds(srv.pid) - cpu0) / (bytes / 1024 ** 3) : undefined;
+  const run = { streams, secure, bytes, seconds, mibps: bytes / MiB / seconds, cpuPerGiB };
+  const cpu = cpuPerGiB === undefined ? "" : `, ${cpuPerGiB.toFixed(2)} CPU s/GiB`;
+  say(`${srv.name.padEnd(9)} ${(secure ? "FTPS" : "FTP").padEnd(4)} ×${String(streams).padEnd(3)} ${run.mibps.toFixed(1).padStart(8)} MiB/s (${seconds.toFixed(1)} s${cpu})`);
+  return run;
+}
+
+/** Samples a process's resident set every ~100 ms; the kernel's high-water mark is read as a cross-check. */
+function rssSampler(pid: number) {
+  let peak = 0;
+  const read = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+  const sample = () => {
+    try {
+      peak = Math.max(peak, read("VmRSS"));
+    } catch {
+      // the process is gone
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  return {
+    now: () => (sample(), read("VmRSS")),
+    peak: () => (sample(), peak),
+    hwm: () => read("VmHWM"),
+    stop: () => clearInterval(timer),
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  ensurePackages(["pure-ftpd"], () => hasCommand("pure-ftpd") && hasCommand("pure-pw"), "pure-ftpd");
+  ensurePackages(["curl", "openssl"], () => hasCommand("curl") && hasCommand("openssl"), "curl and openssl");
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-ftp-"));
+  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  // PostgreSQL and pure-ftpd's virtual user run as other users: they must be able to reach their folders.
+  fs.chmodSync(dataDir, 0o755);
+  say(`data in ${dataDir}; ${SIZE_MIB} MiB file, ${STREAMS} streams, storage ${STORAGE}`);
+
+  const [redisSvc, pgSvc, storage] = await Promise.all([
+    startRedis({ dataDir }).then((s) => (cleanups.push(() => s.stop()), s)),
+    startPostgres({ dataDir }).then((s) => (cleanups.push(() => s.stop()), s)),
+    (STORAGE === "swift" ? startSwift({ dataDir, corsOrigins: [] }) : startS3rver({ dataDir, corsOrigins: [] })).then(
+      (s) => (cleanups.push(() => s.stop()), s),
+    ),
+  ]);
+  const [ftpPort, pureftpdPort] = [await freePort(), await freePort()];
+  const gatewayPasv = await freePortRange(STREAMS + 8);
+  // pure-ftpd admits at most half as many clients as it has passive ports.
+  const purePorts = 4 * STREAMS + 16;
+  let purePasv = await freePortRange(purePorts);
+  while (purePasv.from <= gatewayPasv.to && gatewayPasv.from <= purePasv.to) purePasv = await freePortRange(purePorts);
+
+  const env: Record<string, string> = {
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    LOG_FORMAT: "json",
+    DATA_DIR: path.join(dataDir, "app"),
+    ...redisSvc.env,
+    ...pgSvc.env,
+    S3_ENDPOINT: storage.endpoint,
+    S3_REGION: "us-east-1",
+    S3_BUCKET: "tempoftp-bench",
+    S3_ACCESS_KEY_ID: storage.accessKeyId,
+    S3_SECRET_ACCESS_KEY: storage.secretAccessKey,
+    S3_FORCE_PATH_STYLE: "true",
+    MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
+    FTP_HOST: "127.0.0.1",
+    FTP_PORT: String(ftpPort),
+    FTP_PASV_PORTS: `${gatewayPasv.from}-${gatewayPasv.to}`,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  };
+  Object.assign(process.env, env);
+  fs.mkdirSync(env.DATA_DIR!, { recursive: true });
+
+  // lib/ reads its configuration on first use: imported only now that the environment is set.
+  const { applyMigrations } = await import("../lib/migrate");
+  const { ensureBucket, s3, bucket, getStream } = await import("../lib/s3");
+  const { closeDb, db } = await import("../lib/db");
+  const { closeRedis } = await import("../lib/redis");
+  const { closeQueues } = await import("../lib/queues");
+  const { createUser } = await import("../lib/users/users");
+  const { createShare } = await import("../lib/shares/shares");
+  const { declareFile, signParts, completeFile } = await import("../lib/uploads/uploads");
+  const { processFile } = await import("../lib/processing/process-file");
+  const { sealShare } = await import("../lib/shares/seal");
+  const { loadTlsMaterial } = await import("../lib/ftp");
+  cleanups.push(() => Promise.allSettled([closeQueues(), closeRedis(), closeDb()]).then(() => s3().destroy()));
+
+  await applyMigrations(env.DATABASE_URL!);
+  await ensureBucket(s3(), bucket(), []);
+
+  // The file, then the product's path into the vault: share → declare → presigned PUTs → complete → process → seal.
+  const filesDir = path.join(dataDir, "files");
+  fs.mkdirSync(filesDir, { mode: 0o755 });
+  const localFile = path.join(filesDir, FILE_NAME);
+  let t = Date.now();
+  const sha256 = await makeFile(localFile, SIZE);
+  say(`wrote ${SIZE_MIB} MiB of random bytes in ${((Date.now() - t) / 1000).toFixed(1)} s (sha256 ${sha256.slice(0, 16)}…)`);
+
+  const { user } = await createUser({ email: `bench.${crypto.randomUUID()}@example.test` });
+  const actor = { id: user.id, role: "user" as const };
+  const share = await createShare(actor, { name: "ftp bench", expiresInSeconds: 86_400 });
+  const { file, upload } = await declareFile(actor, share.id, { name: FILE_NAME, size: SIZE, contentType: "application/octet-stream" });
+  t = Date.now();
+  const fd = fs.openSync(localFile, "r");
+  const readSlice = (start: number, length: number) => {
+    const buf = Buffer.allocUnsafe(length);
+    fs.readSync(fd, buf, 0, length, start);
+    return buf;
+  };
+  const put = async (url: string, body: Buffer, headers: Record<string, string> = {}) => {
+    const res = await fetch(url, { method: "PUT", body: new Uint8Array(body), headers });
+    if (!res.ok) throw new Error(`upload PUT answered ${res.status}: ${await res.text()}`);
+    return res.headers.get("etag") ?? "";
+  };
+  try {
+    if (upload.method === "single") {
+      await put(upload.url, readSlice(0, SIZE), upload.headers);
+      await completeFile(actor, share.id, file.id, {});
+    } else {
+      const { partSize, partCount } = upload;
+      const parts: { partNumber: number; etag: string }[] = [];
+      const numbers = Array.from({ length: partCount }, (_, i) => i + 1);
+      // Four parts in flight, each signed just before it is sent (as the browser does).
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let n = numbers.shift(); n !== undefined; n = numbers.shift()) {
+            const { urls } = await signParts(actor, share.id, file.id, { partNumbers: [n] });
+            const start = (n - 1) * partSize;
+            const etag = await put(urls[n]!, readSlice(start, Math.min(partSize, SIZE - start)));
+            parts.push({ partNumber: n, etag });
+          }
+        }),
+      );
+      await completeFile(actor, share.id, file.id, { parts: parts.sort((a, b) => a.partNumber - b.partNumber) });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  say(`uploaded to staging in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  t = Date.now();
+  const processed = await processFile({ shareId: share.id, fileId: file.id });
+  if (processed.status !== "ready" || processed.sha256 !== sha256) throw new Error(`processing: ${JSON.stringify(processed)}`);
+  say(`processed into the vault in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  const { credentials, share: sealed } = await sealShare(actor, share.id);
+  if (sealed.status !== "ready") throw new Error(`share is ${sealed.status} after sealing`);
+  const row = await db().file.findUniqueOrThrow({ where: { id: file.id } });
+  const vaultKey = row.vaultKey!;
+  const vaultSize = Number(row.vaultSize);
+
+  // The gateway's own default certificate (generated under DATA_DIR), shared with pure-ftpd so TLS costs match.
+  await loadTlsMaterial({ dataDir: env.DATA_DIR!, hostnames: ["127.0.0.1"] });
+  const certFile = path.join(env.DATA_DIR!, "ftp-tls", "cert.pem");
+  const keyFile = path.join(env.DATA_DIR!, "ftp-tls", "key.pem");
+
+  // The gateway, as `npm start` runs it (workers/ftp.ts), in one node process whose RSS we can read.
+  const gatewayLog = path.join(dataDir, "ftp-gateway.log");
+  const gateway = spawnLogged(process.execPath, [
+    ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
+    "--import",
+    "tsx",
+    path.join(root, "workers", "ftp.ts"),
+  ], gatewayLog, {
+    cwd: root,
+    env: { ...process.env, TEMPOFTP_PROCESS: "ftp" },
+  });
+  cleanups.push(() => stopChild(gateway));
+  await waitFor("the ftp gateway", () => greets(ftpPort), gateway, 60_000, gatewayLog);
+  // setpriv execs node in place, so the pid is node's own.
+  const rss = rssSampler(gateway.pid!);
+  cleanups.push(() => rss.stop());
+  const rssIdle = rss.now();
+
+  // pure-ftpd: one virtual user (puredb in the temp folder) chrooted to the folder with the plaintext file.
+  const pureDir = path.join(dataDir, "pure-ftpd");
+  fs.mkdirSync(pureDir, { mode: 0o700 });
+  const pureUser = { name: "pure-ftpd", port: pureftpdPort, user: "bench", pass: crypto.randomBytes(18).toString("base64url") };
+  const passwd = path.join(pureDir, "pureftpd.passwd");
+  const pdb = path.join(pureDir, "pureftpd.pdb");
+  const nobody = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("nobody:"))?.split(":") ?? [];
+  const useradd = spawnSync("pure-pw", ["useradd", "bench", "-u", nobody[2] ?? "65534", "-g", nobody[3] ?? "65534", "-d", filesDir, "-f", passwd, "-m", "-F", pdb], {
+    input: `${pureUser.pass}\n${pureUser.pass}\n`,
+    encoding: "utf8",
+  });
+  if (useradd.status !== 0) throw new Error(`pure-pw useradd failed: ${useradd.stderr}${useradd.stdout}`);
+  // pure-pw hashes with argon2id tuned to take seconds per login here (16 at once: most of a run); a SHA-512
+  // crypt hash, which pure-ftpd also accepts, keeps the baseline's logins as cheap as the gateway's scrypt.
+  const crypt = spawnSync("openssl", ["passwd", "-6", "-stdin"], { input: pureUser.pass, encoding: "utf8" });
+  if (crypt.status !== 0) throw new Error(`openssl passwd failed: ${crypt.stderr}`);
+  const line = fs.readFileSync(passwd, "utf8").trim().split(":");
+  line[1] = crypt.stdout.trim();
+  fs.writeFileSync(passwd, `${line.join(":")}\n`, { mode: 0o600 });
+  const mkdb = spawnSync("pure-pw", ["mkdb", pdb, "-f", passwd], { encoding: "utf8" });
+  if (mkdb.status !== 0) throw new Error(`pure-pw mkdb failed: ${mkdb.stderr}${mkdb.stdout}`);
+  const pureLog = path.join(pureDir, "pure-ftpd.log");
+  const pureArgs = [
+    "-S", `127.0.0.1,${pureftpdPort}`,
+    "-p", `${purePasv.from}:${purePasv.to}`,
+    "-l", `puredb:${pdb}`,
+    "-E", // no anonymous logins
+    "-A", // chroot everyone
+    "-H", // no reverse DNS
+    "-c", "200",
+    "-C", "200",
+    "-Y", "1", // TLS accepted, not required (curl chooses)
+    "-2", `${certFile},${keyFile}`,
+  ];
+  const pure = spawnLogged("pure-ftpd", pureArgs, pureLog);
+  cleanups.push(() => stopChild(pure));
+  await waitFor("pure-ftpd", () => greets(pureftpdPort), pure, 30_000, pureLog);
+  const gatewaySrv: Server = { name: "gateway", port: ftpPort, user: credentials.username, pass: credentials.password, pid: gateway.pid };
+  say(`gateway on :${ftpPort} (pid ${gateway.pid}, RSS ${rssIdle.toFixed(0)} MiB idle), pure-ftpd on :${pureftpdPort}`);
+
+  for (const secure of [false, true]) await verify(gatewaySrv, secure, sha256);
+  await verify(pureUser, false, sha256);
+
+  // Raw S3 GET of the vault object, streamed and dropped: what the gateway reads before decrypting.
+  const rawGet = async (streams: number): Promise<Run> => {
+    const t0 = process.hrtime.bigint();
+    const sizes = await Promise.all(
+      Array.from({ length: streams }, async () => {
+        const { body } = await getStream(s3(), bucket(), vaultKey);
+        let n = 0;
+        for await (const c of body) n += (c as Buffer).length;
+        return n;
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (sizes.some((n) => n !== vaultSize)) throw new Error(`raw S3 GET returned ${sizes.join(",")} bytes, not ${vaultSize}`);
+    const bytes = streams * vaultSize;
+    const run = { streams, secure: false, bytes, seconds, mibps: bytes / MiB / seconds };
+    say(`${"raw S3".padEnd(9)} GET  ×${String(streams).padEnd(3)} ${run.mibps.toFixed(1).padStart(8)} MiB/s (${seconds.toFixed(1)} s)`);
+    return run;
+  };
+
+  // Baseline and gateway back to back for each case, so a noisy neighbour hits both alike.
+  const streamCounts = [...new Set([1, STREAMS])];
+  const rows: Array<{ streams: number; secure: boolean; gateway: Run; pure: Run; s3: Run }> = [];
+  const s3Runs = new Map<number, Run>();
+  for (const streams of streamCounts) {
+    s3Runs.set(streams, await rawGet(streams));
+    for (const secure of [false, true]) {
+      const pureRun = await measure(pureUser, secure, streams);
+      const gatewayRun = await measure(gatewaySrv, secure, streams);
+      rows.push({ streams, secure, gateway: gatewayRun, pure: pureRun, s3: s3Runs.get(streams)! });
+    }
+  }
+  const peakRss = rss.peak();
+  const hwm = rss.hwm();
+  rss.stop();
+
+  const f1 = (n: number) => n.toFixed(1);
+  const f2 = (n: number) => n.toFixed(2);
+  console.log("");
+  console.log(`FTP download throughput: ${SIZE_MIB} MiB file, storage ${STORAGE}, curl to /dev/null, MiB/s (all streams together)`);
+  console.log("");
+  console.log("| protocol | streams | gateway | pure-ftpd (local disk) | raw S3 GET (vault object) | gateway / pure-ftpd | gateway / raw S3 |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.secure ? "FTPS" : "FTP"} | ${r.streams} | ${f1(r.gateway.mibps)} | ${f1(r.pure.mibps)} | ${f1(r.s3.mibps)} | ${f2(r.gateway.mibps / r.pure.mibps)} | ${f2(r.gateway.mibps / r.s3.mibps)} |`,
+    );
+  }
+  console.log("");
+  console.log(`gateway RSS: ${rssIdle.toFixed(0)} MiB idle, peak ${peakRss.toFixed(0)} MiB sampled every 100 ms (kernel high-water mark ${hwm.toFixed(0)} MiB)`);
+  console.log(
+    JSON.stringify({
+      bench: "ftp",
+      sizeMiB: SIZE_MIB,
+      streams: STREAMS,
+      storage: STORAGE,
+      cpus: os.cpus().length,
+      results: rows.map((r) => ({
+        protocol: r.secure ? "ftps" : "ftp",
+        streams: r.streams,
+        gatewayMiBps: +f1(r.gateway.mibps),
+        pureftpdMiBps: +f1(r.pure.mibps),
+        rawS3MiBps: +f1(r.s3.mibps),
+        gatewayVsPureftpd: +f2(r.gateway.mibps / r.pure.mibps),
+        gatewayVsRawS3: +f2(r.gateway.mibps / r.s3.mibps),
+      })),
+      gatewayRssIdleMiB: Math.round(rssIdle),
+      gatewayPeakRssMiB: Math.round(peakRss),
+      gatewayRssHwmMiB: Math.round(hwm),
+      seconds: Math.round((Date.now() - started) / 1000),
+    }),
+  );
+}
+
+main()
+  .then(() => cleanup())
+  .then(() => process.exit(0))
+  .catch(async (err: unknown) => {
+    // After Ctrl-C the services go away under the running measurement: that failure is expected, not news.
+    if (cleaning) return;
+    console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await cleanup();
+    process.exit(1);
+  });
+
