@@ -1,19 +1,14 @@
-import type { ShareView } from "../shares/shares";
+import type { FileView, ShareView } from "../shares/shares";
 
 // A share as a page shows it live: a snapshot from the server, then every event from the share's stream applied
 // in order. Pure and framework-free (no Node, no React), so the owner's page, the admin page and unit tests share
 // one set of rules. Events and snapshots may arrive out of order (a snapshot fetched before an event can land
 // after it; a reconnect replays events already seen), so every rule is idempotent and never moves a status back.
 
-export type LiveFile = {
-  id: string;
-  name: string;
-  size: number;
-  contentType: string | null;
-  status: string;
-  failureReason: string | null;
-  sha256: string | null;
-  createdAt: string;
+/** A file as it crosses to the browser: the server's view with its dates as ISO strings. */
+export type SerializedFile = Omit<FileView, "createdAt"> & { createdAt: string };
+
+export type LiveFile = SerializedFile & {
   /** Bytes the worker has checksummed and encrypted so far, from `file.progress`. */
   processedBytes: number | null;
   /** Bytes stored so far by an upload (from this tab or any other), from `file.upload-progress`. */

@@ -2,15 +2,14 @@
 
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
+import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Alert, Button } from "../../../_components/ui";
 import { Modal } from "../../../_components/modal";
 import { extendShareAction, revokeShareAction } from "./actions";
 
 export type ActionTarget = { id: string; name: string; ownerEmail: string; expiresAt: string };
-export type ExpiryLimits = { presets: { label: string; seconds: number }[]; minSeconds: number; maxSeconds: number };
+export type ExpiryLimits = { presets: ExpiryPreset[]; minSeconds: number; maxSeconds: number };
 
-type Unit = "minutes" | "hours" | "days";
-const UNIT_SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86_400 };
 const describe = (s: number) => (s % 86_400 === 0 ? `${s / 86_400} days` : s % 3600 === 0 ? `${s / 3600} hours` : `${Math.floor(s / 60)} minutes`);
 const utc = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
@@ -74,12 +73,10 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
   const router = useRouter();
   const [pending, start] = useTransition();
   const presets = limits.presets.filter((p) => p.seconds <= limits.maxSeconds);
-  const [choice, setChoice] = useState<string>(String(presets.find((p) => p.seconds === 86_400)?.seconds ?? presets[0]?.seconds ?? "custom"));
-  const [customValue, setCustomValue] = useState("2");
-  const [customUnit, setCustomUnit] = useState<Unit>("days");
+  const expiry = useExpiryChoice(String(presets.find((p) => p.seconds === 86_400)?.seconds ?? presets[0]?.seconds ?? "custom"), { value: "2", unit: "days" });
   const [error, setError] = useState<string | null>(null);
 
-  const seconds = choice === "custom" ? Math.round(Number(customValue) * UNIT_SECONDS[customUnit]) : Number(choice);
+  const seconds = expiry.seconds;
   const valid = Number.isFinite(seconds) && seconds >= limits.minSeconds && seconds <= limits.maxSeconds;
   const confirm = () => {
     if (!valid) {
@@ -93,17 +90,6 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
       onDone(`“${share.name}” now expires ${utc(new Date(res.data.expiresAt))}.`);
     });
   };
-  const option = (value: string, label: string) => (
-    <label
-      key={value}
-      className={`cursor-pointer rounded-md px-3 py-1.5 ring-1 ring-inset ${
-        choice === value ? "bg-indigo-600 font-semibold text-white ring-indigo-600" : "bg-white text-slate-700 ring-slate-300 hover:bg-slate-50"
-      }`}
-    >
-      <input type="radio" name="extend-by" value={value} checked={choice === value} onChange={() => (setChoice(value), setError(null))} className="sr-only" />
-      {label}
-    </label>
-  );
   return (
     <Modal open onClose={onClose} title={`Extend “${share.name}”`}>
       <p>
@@ -112,33 +98,7 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
       </p>
       <fieldset className="mt-4">
         <legend className="font-medium text-slate-700">Expires in</legend>
-        <div className="mt-2 flex flex-wrap gap-2" role="radiogroup">
-          {presets.map((p) => option(String(p.seconds), p.label))}
-          {option("custom", "Custom")}
-        </div>
-        {choice === "custom" && (
-          <div className="mt-3 flex gap-2">
-            <input
-              type="number"
-              min={1}
-              step="any"
-              aria-label="Custom extension"
-              value={customValue}
-              onChange={(e) => (setCustomValue(e.target.value), setError(null))}
-              className="block w-28 rounded-md border-0 px-3 py-2 text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
-            />
-            <select
-              aria-label="Custom extension unit"
-              value={customUnit}
-              onChange={(e) => (setCustomUnit(e.target.value as Unit), setError(null))}
-              className="block rounded-md border-0 bg-white px-3 py-2 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
-            >
-              <option value="minutes">minutes</option>
-              <option value="hours">hours</option>
-              <option value="days">days</option>
-            </select>
-          </div>
-        )}
+        <ExpiryPicker name="extend-by" presets={presets} state={expiry} customLabel="Custom extension" onChange={() => setError(null)} />
       </fieldset>
       {valid && <p className="mt-3 text-xs text-slate-500">New expiry: {utc(new Date(Date.now() + seconds * 1000))}</p>}
       {error && (

@@ -3,14 +3,13 @@
 import { useState, useTransition } from "react";
 import type { ShareSnapshot } from "@/lib/events/share-state";
 import { formatRelative } from "@/lib/format";
+import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Button } from "../../../_components/ui";
 import { ConfirmDialog } from "../../../_components/confirm-dialog";
 import { extendShareAction, revokeShareAction, sealShareAction, type SealOutcome } from "./actions";
 
 // The owner's actions on a share, each behind a confirmation, each a server action; refusals stay in the dialog.
 
-type Unit = "minutes" | "hours" | "days";
-const UNIT_SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86_400 };
 const absolute = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
 /** Why sealing is not possible yet, or null when it is. */
@@ -79,20 +78,18 @@ export function ExtendButton({
   onExtended,
 }: {
   shareId: string;
-  presets: { label: string; seconds: number }[];
+  presets: ExpiryPreset[];
   maxSeconds: number;
   minSeconds: number;
   onExtended: (snapshot: ShareSnapshot) => void;
 }) {
   const usable = presets.filter((p) => p.seconds <= maxSeconds);
   const [open, setOpen] = useState(false);
-  const [choice, setChoice] = useState<string>(String(usable[1]?.seconds ?? usable[0]?.seconds ?? "custom"));
-  const [customValue, setCustomValue] = useState("12");
-  const [customUnit, setCustomUnit] = useState<Unit>("hours");
+  const expiry = useExpiryChoice(String(usable[1]?.seconds ?? usable[0]?.seconds ?? "custom"), { value: "12", unit: "hours" });
   const [error, setError] = useState<string | null>(null);
   const [pending, start] = useTransition();
 
-  const seconds = choice === "custom" ? Math.round(Number(customValue) * UNIT_SECONDS[customUnit]) : Number(choice);
+  const seconds = expiry.seconds;
   const valid = Number.isFinite(seconds) && seconds >= minSeconds && seconds <= maxSeconds;
   const endsAt = valid ? new Date(Date.now() + seconds * 1000) : null;
 
@@ -125,42 +122,7 @@ export function ExtendButton({
         }}
       >
         <p>The share, its files and its FTP credentials then end this long from now:</p>
-        <div className="flex flex-wrap gap-2" role="radiogroup" aria-label="Ends after">
-          {[...usable.map((p) => ({ value: String(p.seconds), label: p.label })), { value: "custom", label: "Custom" }].map((o) => (
-            <label
-              key={o.value}
-              className={`cursor-pointer rounded-md px-3 py-1.5 ring-1 ring-inset ${
-                choice === o.value ? "bg-indigo-600 font-semibold text-white ring-indigo-600" : "bg-white text-slate-700 ring-slate-300 hover:bg-slate-50"
-              }`}
-            >
-              <input type="radio" name="extend" value={o.value} checked={choice === o.value} onChange={() => setChoice(o.value)} className="sr-only" />
-              {o.label}
-            </label>
-          ))}
-        </div>
-        {choice === "custom" && (
-          <div className="flex max-w-xs gap-2">
-            <input
-              type="number"
-              min={1}
-              step="any"
-              aria-label="Extend by"
-              value={customValue}
-              onChange={(e) => setCustomValue(e.target.value)}
-              className="block w-28 rounded-md border-0 px-3 py-2 text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-600"
-            />
-            <select
-              aria-label="Extend by unit"
-              value={customUnit}
-              onChange={(e) => setCustomUnit(e.target.value as Unit)}
-              className="block rounded-md border-0 bg-white px-3 py-2 ring-1 ring-inset ring-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-600"
-            >
-              <option value="minutes">minutes</option>
-              <option value="hours">hours</option>
-              <option value="days">days</option>
-            </select>
-          </div>
-        )}
+        <ExpiryPicker name="extend" presets={usable} state={expiry} customLabel="Extend by" groupLabel="Ends after" />
         <p className="text-xs text-slate-500" data-testid="extend-preview">
           {endsAt ? `New end: ${absolute(endsAt)} (${formatRelative(endsAt)})` : `Between 1 minute and ${Math.round(maxSeconds / 86_400)} days.`}
         </p>

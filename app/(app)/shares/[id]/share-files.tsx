@@ -5,6 +5,7 @@ import Uppy, { type Body, type Meta, type UppyFile } from "@uppy/core";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { formatBytes } from "@/lib/format";
+import type { LiveFile, SerializedFile } from "@/lib/events/share-state";
 import type { ActionFailure, ActionResult } from "../../../_lib/action-result";
 import { Alert } from "../../../_components/ui";
 import { CopyButton } from "../../../_components/copy-button";
@@ -15,20 +16,8 @@ import { forgetUnfinished, matchUnfinished, rememberUnfinished, unfinishedFor } 
 // The share's file list and its uploader: Uppy's core and S3 plugin move the bytes straight to storage; every
 // decision (names, limits, part layout, signatures, completion) is the server's, reached through server actions.
 
-export type ServerFile = {
-  id: string;
-  name: string;
-  size: number;
-  contentType: string | null;
-  status: string;
-  failureReason: string | null;
-  sha256: string | null;
-  createdAt: string;
-  /** Live, from the share's event stream: bytes encrypted so far while processing. */
-  processedBytes?: number | null;
-  /** Live: bytes stored so far by an upload running elsewhere (another tab or browser). */
-  uploadedBytes?: number | null;
-};
+/** A file as the server last described it, with the live byte counts when the event stream has them. */
+export type ServerFile = SerializedFile & Partial<Pick<LiveFile, "processedBytes" | "uploadedBytes">>;
 
 type Phase = "declaring" | "queued" | "uploading" | "completing" | "done" | "error" | "refused";
 

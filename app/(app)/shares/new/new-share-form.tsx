@@ -2,12 +2,10 @@
 
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
+import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Alert, Button } from "../../../_components/ui";
 import { createShareAction } from "../actions";
 
-type Preset = { label: string; seconds: number };
-type Unit = "minutes" | "hours" | "days";
-const UNIT_SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86_400 };
 
 function describeSeconds(s: number): string {
   if (s % 86_400 === 0) return `${s / 86_400} day${s === 86_400 ? "" : "s"}`;
@@ -29,13 +27,11 @@ function FieldError({ id, message }: { id: string; message?: string }) {
   );
 }
 
-export function NewShareForm({ presets, defaultSeconds, minSeconds, maxSeconds }: { presets: Preset[]; defaultSeconds: number; minSeconds: number; maxSeconds: number }) {
+export function NewShareForm({ presets, defaultSeconds, minSeconds, maxSeconds }: { presets: ExpiryPreset[]; defaultSeconds: number; minSeconds: number; maxSeconds: number }) {
   const router = useRouter();
   const [pending, start] = useTransition();
   const [name, setName] = useState("");
-  const [expiry, setExpiry] = useState<string>(String(presets.some((p) => p.seconds === defaultSeconds) ? defaultSeconds : "custom"));
-  const [customValue, setCustomValue] = useState("12");
-  const [customUnit, setCustomUnit] = useState<Unit>("hours");
+  const expiry = useExpiryChoice(String(presets.some((p) => p.seconds === defaultSeconds) ? defaultSeconds : "custom"), { value: "12", unit: "hours" });
   const [maxDownloads, setMaxDownloads] = useState("");
   const [requireTls, setRequireTls] = useState(false);
   const [allowedIps, setAllowedIps] = useState("");
@@ -45,14 +41,8 @@ export function NewShareForm({ presets, defaultSeconds, minSeconds, maxSeconds }
   function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const local: Record<string, string> = {};
-    let expiresInSeconds: number;
-    if (expiry === "custom") {
-      const v = Number(customValue);
-      if (customValue.trim() === "" || !Number.isFinite(v) || v <= 0) local.expiresInSeconds = "Enter how long the share should last";
-      expiresInSeconds = Math.round(v * UNIT_SECONDS[customUnit]);
-    } else {
-      expiresInSeconds = Number(expiry);
-    }
+    const expiresInSeconds = expiry.seconds;
+    if (Number.isNaN(expiresInSeconds)) local.expiresInSeconds = "Enter how long the share should last";
     let downloads: number | null = null;
     if (maxDownloads.trim() !== "") {
       downloads = Number(maxDownloads);
@@ -104,42 +94,7 @@ export function NewShareForm({ presets, defaultSeconds, minSeconds, maxSeconds }
 
       <fieldset className="text-sm">
         <legend className={labelClass}>Expires after</legend>
-        <div className="mt-2 flex flex-wrap gap-2" role="radiogroup">
-          {[...presets.map((p) => ({ value: String(p.seconds), label: p.label })), { value: "custom", label: "Custom" }].map((o) => (
-            <label
-              key={o.value}
-              className={`cursor-pointer rounded-md px-3 py-1.5 ring-1 ring-inset ${
-                expiry === o.value ? "bg-indigo-600 font-semibold text-white ring-indigo-600" : "bg-white text-slate-700 ring-slate-300 hover:bg-slate-50"
-              }`}
-            >
-              <input type="radio" name="expiry" value={o.value} checked={expiry === o.value} onChange={() => setExpiry(o.value)} className="sr-only" />
-              {o.label}
-            </label>
-          ))}
-        </div>
-        {expiry === "custom" && (
-          <div className="mt-3 flex max-w-xs gap-2">
-            <input
-              type="number"
-              min={1}
-              step="any"
-              aria-label="Custom expiry"
-              value={customValue}
-              onChange={(e) => setCustomValue(e.target.value)}
-              className={`${inputClass} ${ring(errors.expiresInSeconds)} mt-0 w-28`}
-            />
-            <select
-              aria-label="Custom expiry unit"
-              value={customUnit}
-              onChange={(e) => setCustomUnit(e.target.value as Unit)}
-              className="block rounded-md border-0 bg-white px-3 py-2 ring-1 ring-inset ring-slate-300 focus:outline-none focus:ring-2 focus:ring-indigo-600"
-            >
-              <option value="minutes">minutes</option>
-              <option value="hours">hours</option>
-              <option value="days">days</option>
-            </select>
-          </div>
-        )}
+        <ExpiryPicker name="expiry" presets={presets} state={expiry} customLabel="Custom expiry" invalid={Boolean(errors.expiresInSeconds)} />
         <FieldError id="error-expiresInSeconds" message={errors.expiresInSeconds} />
         <p className="mt-1 text-xs text-slate-500">
           Between {describeSeconds(minSeconds)} and {describeSeconds(maxSeconds)}. Every file and credential of the share is destroyed when it
