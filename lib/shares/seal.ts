@@ -47,6 +47,9 @@ export async function sealShare(actor: Actor, shareId: string, ip?: string): Pro
   // Pages watching the share learn it is sealed (and waiting for the worker) or ready; never the credentials.
   await publish({ type: "share.sealed", shareId, data: { status: allReady ? "ready" : "processing", ftpUsername: creds.username } }, share.expiresAt);
   if (allReady) await publish({ type: "share.ready", shareId }, share.expiresAt);
+  // The last file may have turned ready while the credentials were hashed: its promotion then found the share
+  // still open and did nothing, so check again now that it is `processing` (conditional: one promotion wins).
+  else await promoteIfReady(shareId);
   return { share: await getShare(actor, shareId), credentials: { host: env.FTP_PUBLIC_HOST, port: env.FTP_PORT, ...creds } };
 }
 

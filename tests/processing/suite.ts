@@ -167,6 +167,17 @@ export function describeProcessing(label: string, caps: ProcessingCaps) {
       expect((await db().share.findUniqueOrThrow({ where: { id: f.shareId } })).status).toBe("ready");
     });
 
+    it("a share sealed while its last file finishes processing still turns ready", async () => {
+      for (let i = 0; i < 3; i++) {
+        const f = await staged(Buffer.from(`raced ${i}`));
+        // The seal reads the files, then hashes the credentials (slow) while the worker finishes the file.
+        const sealing = sealShare(actor, f.shareId);
+        await processFile(f);
+        await sealing;
+        expect((await db().share.findUniqueOrThrow({ where: { id: f.shareId } })).status).toBe("ready");
+      }
+    });
+
     it("keeps nothing for a share that ended while the file waited", async () => {
       const f = await staged(Buffer.from("too late"));
       await revokeShare(actor, f.shareId);
