@@ -1,18 +1,21 @@
-// `npx tsx bench/process.ts [--sizes 1,5] [--storage swift|embedded]` (or `npm run bench:process -- …`): the
-// throughput and memory of `process-file` (flow step 5) on a real stack it starts itself in a temp dir (Redis,
-// PostgreSQL, and OpenStack Swift's S3 API by default, or the embedded s3rver with --storage embedded; the embedded
-// server's multipart Complete copies the whole object once more, so it is the slower reference). Per size (GiB,
-// fractions allowed), in the same run:
+// `npx tsx bench/process.ts [--sizes 1,5] [--storage swift|embedded]`: the throughput and memory of `process-file`
+// (flow step 5) on a real stack it starts itself in a temp dir: Redis, PostgreSQL, and OpenStack Swift's S3 API by
+// default (the embedded s3rver with --storage embedded, whose multipart Complete copies the whole object once more).
+// Per size (GiB, fractions allowed), in the same run:
 //   a) a plain S3 copy of the staging object: GET stream → multipart PUT through the same `putStream`, no crypto;
 //   b) `process-file` run by a real worker process (`workers/index.ts`, as `npm start` runs it), timed from the
 //      job becoming available (the queue is paused while the copy runs, then resumed) to the file's `ready`, while
 //      the worker's VmRSS is sampled every 100 ms (and its VmHWM, reset before the job, catches peaks in between);
+//      the worker is fresh per size and has processed one 72 MiB warm-up file; the baseline is the median of ten
+//      samples just before the job, growth = peak − baseline;
 //   c) `openssl speed -evp aes-256-gcm -bytes 65536 -elapsed` (and sha256, which process-file also computes), single
 //      core.
 // The share and its file are made through lib/ (createShare, declareFile, presigned part PUTs, recordPart,
 // completeFile), so the job is the one the product enqueues. The staging object is AES-CTR keystream, generated one
 // part at a time and never held whole. Prints a table and one JSON line; exits 1 when the RSS growth of any size
 // is 64 MiB or more. Every object, service and temp file is removed at the end, also on failure or Ctrl-C.
+// Diagnosis: --trace prints the worker's RSS (anon/file) once a second during the job and keeps its log in
+// $TMPDIR; --worker-args "…" passes node flags to the worker (e.g. "--trace-gc").
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -29,6 +32,8 @@ import { ensurePackages, hasCommand } from "../scripts/services/system-packages"
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const FLAT_LIMIT_MiB = 64;
+/** Over the single-PUT limit (64 MiB), so the warm-up goes through the multipart path like the measured file. */
+const WARM_UP_BYTES = 72 * MiB;
 const root = path.resolve(import.meta.dirname, "..");
 
 const option = (name: string, def: string) => {
@@ -38,7 +43,6 @@ const option = (name: string, def: string) => {
 };
 const SIZES = option("sizes", "1,5").split(",").map(Number);
 const STORAGE = option("storage", "swift");
-// Diagnosis: --trace prints the worker's memory once a second during the job; --worker-args passes node flags.
 const TRACE = process.argv.includes("--trace");
 const WORKER_ARGS = option("worker-args", "").split(" ").filter(Boolean);
 if (!SIZES.length || SIZES.some((s) => !(s > 0))) throw new Error("--sizes takes GiB values like 1,5 (fractions allowed)");
@@ -139,7 +143,7 @@ async function main() {
     S3_BUCKET: "bench",
     S3_FORCE_PATH_STYLE: "true",
     MAX_FILE_BYTES: String(Math.ceil(Math.max(...SIZES) * GiB)),
-    USER_QUOTA_BYTES: String(Math.ceil(SIZES.reduce((a, b) => a + b, 1) * GiB)),
+    USER_QUOTA_BYTES: String(Math.ceil(SIZES.reduce((a, b) => a + b, 1) * GiB + SIZES.length * WARM_UP_BYTES)),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   });
   fs.mkdirSync(process.env.DATA_DIR!, { recursive: true });
@@ -277,10 +281,11 @@ async function main() {
     await sleep(1000);
     const idleMiB = rssOf(worker.pid);
 
-    // Warm-up: one small file through the same worker, so the baseline includes its connections and clients.
-    const warm = await stage(MiB, `warm-up-${gib}.bin`);
+    // Warm-up: a file just over one part, through the same worker and the same multipart code path, so the
+    // baseline is a worker that has processed a file (code compiled, connections open), not a cold one.
+    const warm = await stage(WARM_UP_BYTES, `warm-up-${gib}.bin`);
     await completeFile(actor, warm.shareId, warm.fileId, {});
-    await untilReady(warm.fileId, worker, 60_000);
+    await untilReady(warm.fileId, worker, 120_000);
 
     const q = queue("process-file");
     await q.pause();
