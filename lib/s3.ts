@@ -268,6 +268,8 @@ export async function putStream(
     const id = await started;
     const res = await client.send(new UploadPartCommand({ Bucket: name, Key: key, UploadId: id, PartNumber: partNumber, Body: body, ContentLength: body.length }));
     parts.push({ partNumber, etag: res.ETag! });
+    // Sent and acknowledged: the SDK holds it no more, so the next part reuses it.
+    if (body.length === partSize) spare.push(body);
   };
   const queue = async (body: Buffer) => {
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
@@ -282,7 +284,9 @@ export async function putStream(
     inFlight.add(p);
   };
 
-  let chunk = Buffer.allocUnsafe(partSize);
+  // Recycled part buffers: a fresh 8 MiB buffer per part is garbage the GC frees late, and RSS grew with it.
+  const spare: Buffer[] = [];
+  let chunk: Buffer = Buffer.allocUnsafe(partSize);
   let filled = 0;
   try {
     for await (const data of source) {
@@ -294,7 +298,7 @@ export async function putStream(
         offset += n;
         if (filled === partSize) {
           await queue(chunk);
-          chunk = Buffer.allocUnsafe(partSize);
+          chunk = spare.pop() ?? Buffer.allocUnsafe(partSize);
           filled = 0;
         }
       }

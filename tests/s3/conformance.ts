@@ -9,6 +9,7 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkStorage, ensureBucket, getStream, makeS3Client, objectSize, presignPut, presignUploadPart, putStream, type S3Config } from "../../lib/s3";
@@ -212,6 +213,35 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
       const part: Buffer[] = [];
       for await (const c of body) part.push(c);
       expect(Buffer.concat(part)).toEqual(data.subarray(5 * MiB, 5 * MiB + 100));
+    });
+
+    it("putStream recycles its part buffers: (concurrency + 1) of them for any number of parts, every part intact", async () => {
+      const k = key("recycled.bin");
+      const data = crypto.randomBytes(8 * 5 * MiB + 7);
+      // The real client, with each UploadPart's body noted on its way out.
+      const bodies = new Set<ArrayBufferLike>();
+      let partsSent = 0;
+      const spy = new Proxy(client, {
+        get: (target, prop, receiver) =>
+          prop === "send"
+            ? (command: Parameters<S3Client["send"]>[0], ...rest: unknown[]) => {
+                if (command instanceof UploadPartCommand) {
+                  bodies.add((command.input.Body as Buffer).buffer);
+                  partsSent++;
+                }
+                return (target.send as (...a: unknown[]) => Promise<unknown>)(command, ...rest);
+              }
+            : Reflect.get(target, prop, receiver),
+      });
+      async function* chunks() {
+        for (let i = 0; i < data.length; i += 65_553) yield data.subarray(i, i + 65_553);
+      }
+      expect(await putStream(spy, t.bucket, k, chunks(), { partSize: 5 * MiB, concurrency: 2 })).toEqual({ size: data.length });
+      expect(partsSent).toBe(9);
+      // Without recycling every part has its own buffer (9 here, 640 for a 5 GiB file) and RSS follows the GC.
+      expect(bodies.size).toBeLessThanOrEqual(3);
+      // A buffer refilled while its part was still being sent would show here.
+      expect(sha(await getBytes(client, t.bucket, k))).toBe(sha(data));
     });
 
     it("putStream aborts its multipart upload and writes nothing when the source fails", async () => {
