@@ -144,7 +144,7 @@ export async function startSwift(opts: { dataDir: string; corsOrigins: string[];
         cors_allow_origin: origins,
         cors_expose_headers: "ETag",
       },
-      "filter:s3api": { use: "egg:swift#s3api", location: "us-east-1", s3_acl: false, cors_preflight_allow_origin: origins },
+      "filter:s3api": { use: "egg:swift#s3api", location: "us-east-1", s3_acl: false, cors_preflight_allow_origin: origins, max_upload_part_num: 10000 },
       "filter:tempauth": { use: "egg:swift#tempauth", user_test_tester: "testing .admin" },
       "filter:cache": { use: "egg:swift#memcache", memcache_servers: `127.0.0.1:${memcachePort}` },
       ...Object.fromEntries(filters.map((f) => [`filter:${f}`, { use: `egg:swift#${f.replace("-", "_")}` }])),
