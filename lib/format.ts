@@ -26,3 +26,8 @@ export function formatCountdown(ms: number): string {
   const hms = `${pad(Math.floor((total % 86400) / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
   return d ? `${d}d ${hms}` : hms;
 }
+
+/** A date as "2026-12-01 19:49 UTC" (to the minute), or to the second with `seconds`. */
+export function formatUtc(d: Date, seconds = false): string {
+  return `${d.toISOString().replace("T", " ").slice(0, seconds ? 19 : 16)} UTC`;
+}

@@ -52,3 +52,15 @@ export function Card({ title, children, actions }: { title?: string; children: R
     </section>
   );
 }
+
+/** One labelled value in a details grid (`<dl>`). */
+export function Detail({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
+  return (
+    <div>
+      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
+      <dd className="mt-1 text-sm text-slate-900" data-testid={testId}>
+        {children}
+      </dd>
+    </div>
+  );
+}

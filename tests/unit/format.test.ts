@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown } from "../../lib/format";
+import { formatCountdown, formatUtc } from "../../lib/format";
 
 describe("formatCountdown", () => {
   it("shows hours, minutes and seconds, with days in front past a day, and never goes negative", () => {
@@ -10,5 +10,13 @@ describe("formatCountdown", () => {
     expect(formatCountdown(86_399_000)).toBe("23:59:59");
     expect(formatCountdown(86_400_000)).toBe("1d 00:00:00");
     expect(formatCountdown(7 * 86_400_000 - 1000)).toBe("6d 23:59:59");
+  });
+});
+
+describe("formatUtc", () => {
+  it("shows a date in UTC to the minute, or to the second", () => {
+    const d = new Date("2026-12-01T19:49:55.123Z");
+    expect(formatUtc(d)).toBe("2026-12-01 19:49 UTC");
+    expect(formatUtc(d, true)).toBe("2026-12-01 19:49:55 UTC");
   });
 });

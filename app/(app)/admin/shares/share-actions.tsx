@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
+import { formatUtc } from "@/lib/format";
 import { Alert, Button } from "../../../_components/ui";
 import { Modal } from "../../../_components/modal";
 import { extendShareAction, revokeShareAction } from "./actions";
@@ -11,7 +12,6 @@ export type ActionTarget = { id: string; name: string; ownerEmail: string; expir
 export type ExpiryLimits = { presets: ExpiryPreset[]; minSeconds: number; maxSeconds: number };
 
 const describe = (s: number) => (s % 86_400 === 0 ? `${s / 86_400} days` : s % 3600 === 0 ? `${s / 3600} hours` : `${Math.floor(s / 60)} minutes`);
-const utc = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
 /** Extend and Revoke for one share, each behind a confirmation dialog. */
 export function ShareActions({ share, limits, onDone }: { share: ActionTarget; limits: ExpiryLimits; onDone?: (message: string) => void }) {
@@ -87,20 +87,20 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
       const res = await extendShareAction(share.id, seconds);
       if (!res.ok) return setError(res.error);
       router.refresh();
-      onDone(`“${share.name}” now expires ${utc(new Date(res.data.expiresAt))}.`);
+      onDone(`“${share.name}” now expires ${formatUtc(new Date(res.data.expiresAt))}.`);
     });
   };
   return (
     <Modal open onClose={onClose} title={`Extend “${share.name}”`}>
       <p>
-        Currently expires <span className="font-medium text-slate-900">{utc(new Date(share.expiresAt))}</span>. The new expiry counts from now; the FTP
+        Currently expires <span className="font-medium text-slate-900">{formatUtc(new Date(share.expiresAt))}</span>. The new expiry counts from now; the FTP
         credentials and the cleanup job move with it.
       </p>
       <fieldset className="mt-4">
         <legend className="font-medium text-slate-700">Expires in</legend>
         <ExpiryPicker name="extend-by" presets={presets} state={expiry} customLabel="Custom extension" onChange={() => setError(null)} />
       </fieldset>
-      {valid && <p className="mt-3 text-xs text-slate-500">New expiry: {utc(new Date(Date.now() + seconds * 1000))}</p>}
+      {valid && <p className="mt-3 text-xs text-slate-500">New expiry: {formatUtc(new Date(Date.now() + seconds * 1000))}</p>}
       {error && (
         <div className="mt-3">
           <Alert>{error}</Alert>

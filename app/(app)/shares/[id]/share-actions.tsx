@@ -2,7 +2,7 @@
 
 import { useState, useTransition } from "react";
 import type { ShareSnapshot } from "@/lib/events/share-state";
-import { formatRelative } from "@/lib/format";
+import { formatRelative, formatUtc } from "@/lib/format";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Button } from "../../../_components/ui";
 import { ConfirmDialog } from "../../../_components/confirm-dialog";
@@ -10,7 +10,6 @@ import { extendShareAction, revokeShareAction, sealShareAction, type SealOutcome
 
 // The owner's actions on a share, each behind a confirmation, each a server action; refusals stay in the dialog.
 
-const absolute = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
 /** Why sealing is not possible yet, or null when it is. */
 export function sealBlocker({ fileCount, failed, uploading }: { fileCount: number; failed: number; uploading: boolean }): string | null {
@@ -124,7 +123,7 @@ export function ExtendButton({
         <p>The share, its files and its FTP credentials then end this long from now:</p>
         <ExpiryPicker name="extend" presets={usable} state={expiry} customLabel="Extend by" groupLabel="Ends after" />
         <p className="text-xs text-slate-500" data-testid="extend-preview">
-          {endsAt ? `New end: ${absolute(endsAt)} (${formatRelative(endsAt)})` : `Between 1 minute and ${Math.round(maxSeconds / 86_400)} days.`}
+          {endsAt ? `New end: ${formatUtc(endsAt)} (${formatRelative(endsAt)})` : `Between 1 minute and ${Math.round(maxSeconds / 86_400)} days.`}
         </p>
       </ConfirmDialog>
     </>

@@ -12,11 +12,11 @@ import {
   type ShareEventData,
   type ShareSnapshot,
 } from "@/lib/events/share-state";
-import { formatBytes, formatCountdown, formatRelative } from "@/lib/format";
+import { formatBytes, formatCountdown, formatRelative, formatUtc } from "@/lib/format";
 import { useEventStream } from "../../../_lib/use-event-stream";
 import { useNow } from "../../../_lib/use-now";
 import { LiveIndicator } from "../../../_components/live-indicator";
-import { Alert, Card } from "../../../_components/ui";
+import { Alert, Card, Detail } from "../../../_components/ui";
 import { StatusBadge } from "../../../_components/status-badge";
 import { shareSnapshotAction } from "./actions";
 import { CredentialsPanel, type IssuedCredentials } from "./credentials-panel";
@@ -33,18 +33,6 @@ function reducer(state: LiveShare, action: Action): LiveShare {
   return action.kind === "event" ? applyShareEvent(state, action.data) : mergeSnapshot(state, action.snapshot);
 }
 
-const absolute = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
-
-function Detail({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
-  return (
-    <div>
-      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className="mt-1 text-sm text-slate-900" data-testid={testId}>
-        {children}
-      </dd>
-    </div>
-  );
-}
 
 const ENDED_TEXT: Record<string, string> = {
   revoked: "This share was revoked: its FTP credentials were deleted, its key destroyed and its files deleted.",
@@ -202,14 +190,14 @@ export function ShareLive({
               className={`block font-mono text-lg font-semibold tabular-nums ${inactive ? "text-slate-400" : msLeft < 3600_000 ? "text-amber-700" : "text-slate-900"}`}
               data-testid="expires-countdown"
               data-expires-at={share.expiresAt}
-              title={absolute(expiresAt)}
+              title={formatUtc(expiresAt)}
             >
               {ended ? share.status : formatCountdown(msLeft)}
             </span>
             <span className="block text-xs text-slate-500">
               {ended
-                ? `ended; was due ${absolute(expiresAt)}`
-                : `${timeUp ? `expired ${formatRelative(expiresAt, new Date(now))}` : formatRelative(expiresAt, new Date(now))} · ${absolute(expiresAt)}`}
+                ? `ended; was due ${formatUtc(expiresAt)}`
+                : `${timeUp ? `expired ${formatRelative(expiresAt, new Date(now))}` : formatRelative(expiresAt, new Date(now))} · ${formatUtc(expiresAt)}`}
             </span>
           </Detail>
           <Detail label="Downloads" testId="detail-downloads">

@@ -4,11 +4,11 @@ import { notFound } from "next/navigation";
 import { getAdminShare, shareAudit } from "@/lib/admin/admin";
 import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
-import { formatBytes, formatRelative } from "@/lib/format";
+import { formatBytes, formatRelative, formatUtc } from "@/lib/format";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
 import { LIVE_STATUSES } from "@/lib/shares/shares";
 import { requireAdmin } from "../../../../_lib/session";
-import { Card } from "../../../../_components/ui";
+import { Card, Detail } from "../../../../_components/ui";
 import { StatusBadge } from "../../../../_components/status-badge";
 import { LiveRefresh } from "../../live-refresh";
 import { ActionsBar } from "./actions-bar";
@@ -16,7 +16,6 @@ import { Countdown } from "./countdown";
 
 export const metadata: Metadata = { title: "Share audit trail" };
 
-const utc = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
 
 // The audit record's details as short "key: value" pairs; long values (hashes, ids) are shortened for the table.
 function details(data: unknown): [string, string][] {
@@ -27,17 +26,6 @@ function details(data: unknown): [string, string][] {
       const text = typeof v === "string" ? v : JSON.stringify(v);
       return [k, text.length > 48 ? `${text.slice(0, 45)}…` : text];
     });
-}
-
-function Detail({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
-  return (
-    <div>
-      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className="mt-1 text-sm text-slate-900" data-testid={testId}>
-        {children}
-      </dd>
-    </div>
-  );
 }
 
 export default async function AdminSharePage({ params }: { params: Promise<{ id: string }> }) {
@@ -86,11 +74,11 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
         <dl className="grid gap-x-6 gap-y-5 sm:grid-cols-2 lg:grid-cols-4">
           <Detail label={live ? "Expires in" : "Ended"}>
             {live ? <Countdown at={share.expiresAt.toISOString()} renderedAt={now} /> : share.status}
-            <span className="block text-xs text-slate-500">{utc(share.expiresAt)}</span>
+            <span className="block text-xs text-slate-500">{formatUtc(share.expiresAt, true)}</span>
           </Detail>
           <Detail label="Created">
             {formatRelative(share.createdAt)}
-            <span className="block text-xs text-slate-500">{utc(share.createdAt)}</span>
+            <span className="block text-xs text-slate-500">{formatUtc(share.createdAt, true)}</span>
           </Detail>
           <Detail label="Files" testId="admin-share-files">
             {share.fileCount} · {formatBytes(share.totalBytes)}
@@ -99,7 +87,7 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
             {share.maxDownloads ? `${share.downloads} of ${share.maxDownloads}` : `${share.downloads}, no limit`}
           </Detail>
           <Detail label="FTP user">{share.ftp ? <code className="font-mono text-xs">{share.ftp.username}</code> : "—"}</Detail>
-          <Detail label="Last access">{share.lastAccessAt ? `${formatRelative(share.lastAccessAt)} (${utc(share.lastAccessAt)})` : "never"}</Detail>
+          <Detail label="Last access">{share.lastAccessAt ? `${formatRelative(share.lastAccessAt)} (${formatUtc(share.lastAccessAt, true)})` : "never"}</Detail>
           <Detail label="Transport">{share.requireTls ? "FTPS required" : "FTP or FTPS"}</Detail>
           <Detail label="Allowed clients">{share.allowedIps.length ? share.allowedIps.join(", ") : "any address"}</Detail>
         </dl>
@@ -148,7 +136,7 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
               {events.map((e) => (
                 <tr key={e.id} data-audit-type={e.type} className="align-top">
                   <td className="whitespace-nowrap px-6 py-2 font-mono text-xs text-slate-600" title={formatRelative(e.at)}>
-                    {utc(e.at)}
+                    {formatUtc(e.at, true)}
                   </td>
                   <td className="whitespace-nowrap px-3 py-2">
                     <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800">{e.type}</code>
