@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatUtc } from "../../lib/format";
+import { formatCountdown, formatDuration, formatUtc } from "../../lib/format";
 
 describe("formatCountdown", () => {
   it("shows hours, minutes and seconds, with days in front past a day, and never goes negative", () => {
@@ -18,5 +18,17 @@ describe("formatUtc", () => {
     const d = new Date("2026-12-01T19:49:55.123Z");
     expect(formatUtc(d)).toBe("2026-12-01 19:49 UTC");
     expect(formatUtc(d, true)).toBe("2026-12-01 19:49:55 UTC");
+  });
+});
+
+describe("formatDuration", () => {
+  it("names a duration in its largest whole unit, singular for one", () => {
+    expect(formatDuration(86_400)).toBe("1 day");
+    expect(formatDuration(30 * 86_400)).toBe("30 days");
+    expect(formatDuration(3600)).toBe("1 hour");
+    expect(formatDuration(12 * 3600)).toBe("12 hours");
+    expect(formatDuration(60)).toBe("1 minute");
+    expect(formatDuration(90 * 60)).toBe("90 minutes");
+    expect(formatDuration(45)).toBe("45 seconds");
   });
 });

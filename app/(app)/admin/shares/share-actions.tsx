@@ -3,15 +3,13 @@
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
-import { formatUtc } from "@/lib/format";
-import { Alert, Button } from "../../../_components/ui";
-import { Modal } from "../../../_components/modal";
+import { formatDuration, formatUtc } from "@/lib/format";
+import { ConfirmDialog } from "../../../_components/confirm-dialog";
+import { Button } from "../../../_components/ui";
 import { extendShareAction, revokeShareAction } from "./actions";
 
 export type ActionTarget = { id: string; name: string; ownerEmail: string; expiresAt: string };
 export type ExpiryLimits = { presets: ExpiryPreset[]; minSeconds: number; maxSeconds: number };
-
-const describe = (s: number) => (s % 86_400 === 0 ? `${s / 86_400} days` : s % 3600 === 0 ? `${s / 3600} hours` : `${Math.floor(s / 60)} minutes`);
 
 /** Extend and Revoke for one share, each behind a confirmation dialog. */
 export function ShareActions({ share, limits, onDone }: { share: ActionTarget; limits: ExpiryLimits; onDone?: (message: string) => void }) {
@@ -47,25 +45,12 @@ function RevokeDialog({ share, onClose, onDone }: { share: ActionTarget; onClose
       onDone(`Revoked “${share.name}”.`);
     });
   return (
-    <Modal open onClose={onClose} title={`Revoke “${share.name}”?`}>
+    <ConfirmDialog open title={`Revoke “${share.name}”?`} confirmLabel="Revoke share" tone="danger" pending={pending} error={error} onConfirm={confirm} onClose={onClose}>
       <p>
         The share of <span className="font-medium text-slate-900">{share.ownerEmail}</span> ends now: its FTP credentials stop working, open sessions are
         cut, and its files are destroyed. This cannot be undone.
       </p>
-      {error && (
-        <div className="mt-3">
-          <Alert>{error}</Alert>
-        </div>
-      )}
-      <div className="mt-6 flex justify-end gap-3">
-        <Button variant="secondary" onClick={onClose} disabled={pending}>
-          Cancel
-        </Button>
-        <Button className="bg-red-600 text-white ring-0 hover:bg-red-500" onClick={confirm} disabled={pending} autoFocus>
-          {pending ? "Revoking…" : "Revoke share"}
-        </Button>
-      </div>
-    </Modal>
+    </ConfirmDialog>
   );
 }
 
@@ -80,7 +65,7 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
   const valid = Number.isFinite(seconds) && seconds >= limits.minSeconds && seconds <= limits.maxSeconds;
   const confirm = () => {
     if (!valid) {
-      setError(`Choose between ${Math.ceil(limits.minSeconds / 60)} minute(s) and ${describe(limits.maxSeconds)} from now.`);
+      setError(`Choose between ${formatDuration(limits.minSeconds)} and ${formatDuration(limits.maxSeconds)} from now.`);
       return;
     }
     start(async () => {
@@ -91,29 +76,16 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
     });
   };
   return (
-    <Modal open onClose={onClose} title={`Extend “${share.name}”`}>
+    <ConfirmDialog open title={`Extend “${share.name}”`} confirmLabel="Extend share" pending={pending} error={error} onConfirm={confirm} onClose={onClose}>
       <p>
         Currently expires <span className="font-medium text-slate-900">{formatUtc(new Date(share.expiresAt))}</span>. The new expiry counts from now; the FTP
         credentials and the cleanup job move with it.
       </p>
-      <fieldset className="mt-4">
+      <fieldset>
         <legend className="font-medium text-slate-700">Expires in</legend>
         <ExpiryPicker name="extend-by" presets={presets} state={expiry} customLabel="Custom extension" onChange={() => setError(null)} />
       </fieldset>
-      {valid && <p className="mt-3 text-xs text-slate-500">New expiry: {formatUtc(new Date(Date.now() + seconds * 1000))}</p>}
-      {error && (
-        <div className="mt-3">
-          <Alert>{error}</Alert>
-        </div>
-      )}
-      <div className="mt-6 flex justify-end gap-3">
-        <Button variant="secondary" onClick={onClose} disabled={pending}>
-          Cancel
-        </Button>
-        <Button onClick={confirm} disabled={pending}>
-          {pending ? "Extending…" : "Extend share"}
-        </Button>
-      </div>
-    </Modal>
+      {valid && <p className="text-xs text-slate-500">New expiry: {formatUtc(new Date(Date.now() + seconds * 1000))}</p>}
+    </ConfirmDialog>
   );
 }

@@ -2,17 +2,10 @@
 
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
+import { formatDuration } from "@/lib/format";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Alert, Button } from "../../../_components/ui";
 import { createShareAction } from "../actions";
-
-
-function describeSeconds(s: number): string {
-  if (s % 86_400 === 0) return `${s / 86_400} day${s === 86_400 ? "" : "s"}`;
-  if (s % 3600 === 0) return `${s / 3600} hour${s === 3600 ? "" : "s"}`;
-  if (s % 60 === 0) return `${s / 60} minute${s === 60 ? "" : "s"}`;
-  return `${s} seconds`;
-}
 
 const inputClass =
   "mt-1 block w-full rounded-md border-0 px-3 py-2 text-slate-900 shadow-sm ring-1 ring-inset placeholder:text-slate-400 focus:outline-none focus:ring-2 focus:ring-inset focus:ring-indigo-600";
@@ -97,7 +90,7 @@ export function NewShareForm({ presets, defaultSeconds, minSeconds, maxSeconds }
         <ExpiryPicker name="expiry" presets={presets} state={expiry} customLabel="Custom expiry" invalid={Boolean(errors.expiresInSeconds)} />
         <FieldError id="error-expiresInSeconds" message={errors.expiresInSeconds} />
         <p className="mt-1 text-xs text-slate-500">
-          Between {describeSeconds(minSeconds)} and {describeSeconds(maxSeconds)}. Every file and credential of the share is destroyed when it
+          Between {formatDuration(minSeconds)} and {formatDuration(maxSeconds)}. Every file and credential of the share is destroyed when it
           expires.
         </p>
       </fieldset>
