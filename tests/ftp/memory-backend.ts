@@ -6,8 +6,11 @@ import type { FtpBackend, FtpFile, FtpSession, LoginEvent, TransferInfo } from "
 // (AES-CTR keystream, seekable), so a 64 MiB file is never held in memory.
 
 export type MemFile = FtpFile & { read(offset: number): AsyncIterable<Buffer> };
-/** `stream`: open() hands out a Readable (as the vault backend does) rather than a bare async iterable. */
-export type MemShare = { shareId: string; user: string; pass: string; requireTls?: boolean; files: MemFile[]; alive?: boolean; stream?: boolean };
+/**
+ * `stream`: open() hands out a Readable (as the vault backend does) rather than a bare async iterable.
+ * `chunkDelayMs`: a slow storage, pausing before each chunk, so a client reading as fast as it can is mid-transfer.
+ */
+export type MemShare = { shareId: string; user: string; pass: string; requireTls?: boolean; files: MemFile[]; alive?: boolean; stream?: boolean; chunkDelayMs?: number };
 
 const CHUNK = 256 * 1024;
 
@@ -78,6 +81,7 @@ export class MemoryBackend implements FtpBackend {
         const source = f.read(offset);
         const chunks = (async function* () {
           for await (const chunk of source) {
+            if (share.chunkDelayMs) await new Promise((r) => setTimeout(r, share.chunkDelayMs));
             backend.yielded += chunk.length;
             yield chunk;
           }

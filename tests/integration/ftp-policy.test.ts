@@ -22,7 +22,9 @@ beforeAll(async () => {
   big = await seededFile("big.bin", 32 * 1024 * 1024, "seed-policy");
   backend.add({ shareId: "open", user: "alice", pass: PASS, files: [hello, big] });
   backend.add({ shareId: "tls-only", user: "tlsonly", pass: PASS, requireTls: true, files: [hello, big] });
-  backend.add({ shareId: "cut-share", user: "cutme", pass: PASS, files: [hello, big] });
+  // Served at about 1 MiB/s by the storage itself: curl's --limit-rate would sleep off the bursts it read ahead
+  // (seconds, after a fast start on loopback) and notice the cut only when it wakes.
+  backend.add({ shareId: "cut-share", user: "cutme", pass: PASS, files: [hello, big], chunkDelayMs: 250 });
   backend.add({ shareId: "alive-share", user: "ghost", pass: PASS, files: [hello] });
   // A vault read that fails after 1 MiB (storage error mid-stream).
   const broken: MemFile = {
@@ -231,7 +233,7 @@ describe("session control", () => {
   it("cutShare closes a share's sessions (mid-transfer and idle) within 2 s", async () => {
     const idle = await RawFtp.connect(ftp.port);
     expect(await idle.login("cutme", PASS)).toMatch(/^230 /);
-    const child = spawn("curl", ["-sS", "--limit-rate", "1M", "-o", "/dev/null", `ftp://cutme:${PASS}@${HOST}:${ftp.port}/big.bin`], { stdio: "ignore" });
+    const child = spawn("curl", ["-sS", "-o", "/dev/null", `ftp://cutme:${PASS}@${HOST}:${ftp.port}/big.bin`], { stdio: "ignore" });
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     await until(() => ftp.server.stats().transfers >= 1, 5000);
     const t0 = Date.now();
