@@ -85,6 +85,12 @@ export const envSchema = z
     FTP_HOST: z.string().min(1).default("127.0.0.1"),
     FTP_PUBLIC_HOST: z.string().min(1).optional(),
     FTP_PASV_PORTS: portRange.default({ from: 30000, to: 30099 }),
+    // Passive ports one FTP login may hold across its connections; unset: a quarter of FTP_PASV_PORTS (at least 4).
+    FTP_MAX_PASV_PER_USER: z.coerce
+      .number({ message: "must be a number" })
+      .int({ message: "must be an integer" })
+      .min(1, { message: "must be at least 1" })
+      .optional(),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),

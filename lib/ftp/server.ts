@@ -1,7 +1,8 @@
 import dns from "node:dns/promises";
 import net from "node:net";
 import { log as rootLog } from "../log";
-import { normalizeIp, PortPool } from "./passive";
+import { addressKey, normalizeIp } from "./address";
+import { PassiveLedger, PortPool } from "./passive";
 import { FtpConnection, type ConnectionContext } from "./session";
 import { createMemoryLimiter } from "./throttle";
 import { createTlsContext } from "./tls";
@@ -38,6 +39,7 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
   const maxConnections = opts.maxConnections ?? 1000;
   const aliveCheckMs = opts.aliveCheckMs ?? 1000;
   const connections = new Set<FtpConnection>();
+  // Keyed by addressKey: one IPv4 address or one IPv6 /64.
   const perIp = new Map<string, number>();
   let nextId = 1;
   let transfers = 0;
@@ -66,11 +68,15 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
     backend: opts.backend,
     limiter: opts.limiter ?? createMemoryLimiter(),
     pool,
+    passiveLedger: new PassiveLedger(),
+    maxPassivePerConnection: opts.maxPassivePerConnection ?? 4,
+    maxPassivePerUser: opts.maxPassivePerUser ?? Math.max(4, Math.floor(pool.capacity / 4)),
     tlsContext: opts.tls ? createTlsContext(opts.tls) : undefined,
     dataHost: opts.host,
     publicIpv4,
     log,
     idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
+    loginTimeoutMs: opts.loginTimeoutMs ?? 30_000,
     dataConnectTimeoutMs: opts.dataConnectTimeoutMs ?? 30_000,
     dataStallTimeoutMs: opts.dataStallTimeoutMs ?? 300_000,
     passiveIdleMs: opts.passiveIdleMs ?? 60_000,
@@ -92,12 +98,12 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
   };
 
   const netServer = net.createServer({ noDelay: true }, (sock) => {
-    const ip = normalizeIp(sock.remoteAddress);
+    const ip = addressKey(sock.remoteAddress ?? "");
     if (!ip) return void sock.destroy();
     if (connections.size >= maxConnections) return refuse(sock, "Too many connections; try again later");
     const count = perIp.get(ip) ?? 0;
     if (count >= maxPerIp) {
-      log.warn({ ip, limit: maxPerIp }, "ftp connection refused: per-IP limit");
+      log.warn({ ip: normalizeIp(sock.remoteAddress), addressKey: ip, limit: maxPerIp }, "ftp connection refused: per-address limit");
       return refuse(sock, `Too many connections from your address (limit ${maxPerIp})`);
     }
     perIp.set(ip, count + 1);
