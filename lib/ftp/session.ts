@@ -78,7 +78,8 @@ function decodeLine(buf: Buffer): string {
   return s;
 }
 
-const sanitize = (s: string) => s.replace(/[\r\n]+/g, " ");
+// CR/LF would forge reply lines; other control characters (echoed from a client's command) reach terminals.
+const sanitize = (s: string) => s.replace(/[\x00-\x08\x0a-\x1f\x7f]+/g, " ");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Transfer = { ac: AbortController; abortedByAbor: boolean; channel: PassiveChannel };
@@ -153,6 +154,8 @@ export class FtpConnection {
   };
 
   private readonly onData = (chunk: Buffer) => {
+    // After a cut the socket still reads until it is gone: what arrives is dropped, never buffered.
+    if (this.closed) return;
     this.inBuf = this.inBuf.length ? Buffer.concat([this.inBuf, chunk]) : chunk;
     for (;;) {
       const nl = this.inBuf.indexOf(0x0a);
