@@ -3,7 +3,7 @@ import net from "node:net";
 import { log as rootLog } from "../log";
 import { addressKey, normalizeIp } from "./address";
 import { PassiveLedger, PortPool } from "./passive";
-import { FtpConnection, type ConnectionContext } from "./session";
+import { FtpConnection, type ConnectionContext } from "./connection";
 import { createMemoryLimiter } from "./throttle";
 import { createTlsContext } from "./tls";
 import type { FtpServerOptions } from "./types";
