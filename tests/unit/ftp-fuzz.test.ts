@@ -103,12 +103,12 @@ function finalReplies(text: string): string[] {
   return finals;
 }
 
-/** A fresh client is greeted and answered within a second: the fuzzed connections never starve the others. */
+/** A fresh client is greeted and answered within 2 s (~0.1 s when idle): the fuzzed connections never starve the others. */
 async function othersServed() {
-  const o = await exchange([Buffer.from(`NOOP\r\n${SENTINEL}\r\n`)], { timeoutMs: 1000 });
+  const o = await exchange([Buffer.from(`NOOP\r\n${SENTINEL}\r\n`)], { timeoutMs: 2000 });
   expect(o.closed).toBe(false);
   expect(finalReplies(o.text).map((r) => r.slice(0, 3))).toEqual(["220", "200", "500"]);
-  expect(o.ms).toBeLessThan(1000);
+  expect(o.ms).toBeLessThan(2000);
 }
 
 async function noLeaks() {
@@ -200,10 +200,11 @@ describe("FTP command parser fuzzing", () => {
       const closed = new Promise<void>((r) => sock.once("close", () => r()));
       await new Promise((r) => sock.once("connect", r));
       sock.write("NOOP\r\n".repeat(n));
-      // Keep blasting command lines (16 MiB in all) while another client is served.
+      // Keep blasting command lines (32 MiB in all) while another client is served: before input after a cut was
+      // dropped, the server kept concatenating it and the other client waited 4 s for 16 MiB, 4x that for 32.
       const blast = (async () => {
         const chunk = Buffer.from("NOOP\r\n".repeat(10_000));
-        for (let sent = 0; sent < 16 * 1024 * 1024 && !sock.destroyed; sent += chunk.length) {
+        for (let sent = 0; sent < 32 * 1024 * 1024 && !sock.destroyed; sent += chunk.length) {
           if (!sock.write(chunk)) await Promise.race([new Promise((r) => sock.once("drain", r)), closed]);
         }
       })();

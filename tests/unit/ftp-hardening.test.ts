@@ -171,7 +171,8 @@ describe("per-address accounting", () => {
       "ip -6 addr add fd00:64:0:1::2/64 dev lo nodad",
       "ip -6 addr add fd00:64:0:2::1/64 dev lo nodad",
     ].join(" && ");
-    const r = await run("unshare", ["-n", "sh", "-c", `${setup} && exec ${tsx} ${script}`], { timeoutMs: 30_000, env: { LOG_LEVEL: "silent" } });
+    // tsx compiles the script on start: seconds on a busy machine.
+    const r = await run("unshare", ["-n", "sh", "-c", `${setup} && exec ${tsx} ${script}`], { timeoutMs: 55_000, env: { LOG_LEVEL: "silent" } });
     expect(r.code, r.stderr).toBe(0);
     const replies = JSON.parse(r.stdout.toString().trim().split("\n").at(-1)!) as Record<string, string>;
     expect(replies).toEqual({
@@ -181,7 +182,7 @@ describe("per-address accounting", () => {
       "fd00:64:0:2::1 #4": "220",
       "::1 #5": "220",
     });
-  });
+  }, 60_000);
 });
 
 describe("passive port caps", () => {
