@@ -123,6 +123,19 @@ const COMMANDS = [
   "RNFR", "PORT", "EPRT", "SITE", "PWD", "CWD", "CDUP", "TYPE", "MODE", "STRU", "REST", "PASV", "EPSV", "LIST", "NLST",
   "MLSD", "MLST", "SIZE", "MDTM", "HASH", "XSHA256", "RETR", "STAT", "ALLO", "ACCT", "REIN", "CCC", "SMNT", "LPSV",
 ];
+// What the gateway knows and what it accepts before login (lib/ftp/connection.ts), for the expected reply classes.
+const KNOWN = new Set([
+  ...COMMANDS, "QUIT", "AUTH", "STOU", "RMD", "XRMD", "XMKD", "RNTO", "MFMT", "MFCT", "MFF", "LPRT", "XPWD", "XCWD", "XCUP",
+]);
+const PRE_LOGIN = new Set(["USER", "PASS", "AUTH", "PBSZ", "PROT", "FEAT", "SYST", "NOOP", "QUIT", "OPTS", "HELP", "CLNT", "ABOR"]);
+/** The reply class a line must get from a client that has not logged in: 500 unknown, 530 needs login. */
+function expectedBeforeLogin(line: string): string | undefined {
+  const sp = line.indexOf(" ");
+  const cmd = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+  if (!KNOWN.has(cmd)) return "500";
+  return PRE_LOGIN.has(cmd) ? undefined : "530";
+}
+
 // No CR or LF inside a line; UTF-8 of any string never contains 0xff (a Telnet IAC), so each line is one command.
 const text = (max: number) => fc.string({ unit: "binary", maxLength: max }).map((s) => s.replace(/[\r\n]/g, "_"));
 const commandLine = fc.oneof(
@@ -149,6 +162,13 @@ describe("FTP command parser fuzzing", () => {
           expect(finals.length - 1).toBeLessThanOrEqual(all.length);
         } else {
           expect(finals.length - 1).toBe(all.length);
+        }
+        if (!login) {
+          // Until a USER/PASS pair logs in (never here: random passwords), each line gets its class of reply.
+          lines.forEach((l, i) => {
+            const want = expectedBeforeLogin(l);
+            if (want && finals[i + 1]) expect(finals[i + 1]!.slice(0, 3), JSON.stringify(l)).toBe(want);
+          });
         }
       }),
       { numRuns: 60 },

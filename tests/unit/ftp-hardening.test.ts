@@ -82,6 +82,23 @@ describe("PROT P is enforced at transfer time", () => {
     }
   });
 
+  it("under PROT P a data connection that does not speak TLS is closed without a byte", async () => {
+    await withServer({ dataConnectTimeoutMs: 500, pasvCount: 4 }, async (srv) => {
+      for (const send of ["", "GET / HTTP/1.0\r\n\r\n"]) {
+        const c = await tlsLogin(srv.port);
+        expect(await c.cmd("PROT P")).toMatch(/^200 /);
+        const data = await c.pasvData();
+        const got = collect(data);
+        if (send) data.write(send);
+        expect(await c.cmd("RETR hello.txt")).toMatch(/^150 /);
+        expect(await c.reply()).toMatch(/^425 /);
+        await got.closed;
+        expect(got.bytes().toString("latin1"), JSON.stringify(send)).not.toContain("hello");
+        c.end();
+      }
+    });
+  });
+
   it("a PROT change drops a waiting passive socket in either direction", async () => {
     const c = await tlsLogin(ftp.port);
     expect(await c.cmd("PROT P")).toMatch(/^200 /);
