@@ -98,22 +98,22 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
   };
 
   const netServer = net.createServer({ noDelay: true }, (sock) => {
-    const ip = addressKey(sock.remoteAddress ?? "");
-    if (!ip) return void sock.destroy();
+    const key = addressKey(sock.remoteAddress ?? "");
+    if (!key) return void sock.destroy();
     if (connections.size >= maxConnections) return refuse(sock, "Too many connections; try again later");
-    const count = perIp.get(ip) ?? 0;
+    const count = perIp.get(key) ?? 0;
     if (count >= maxPerIp) {
-      log.warn({ ip: normalizeIp(sock.remoteAddress), addressKey: ip, limit: maxPerIp }, "ftp connection refused: per-address limit");
+      log.warn({ ip: normalizeIp(sock.remoteAddress), addressKey: key, limit: maxPerIp }, "ftp connection refused: per-address limit");
       return refuse(sock, `Too many connections from your address (limit ${maxPerIp})`);
     }
-    perIp.set(ip, count + 1);
+    perIp.set(key, count + 1);
     const conn = new FtpConnection(sock, nextId++, ctx);
     connections.add(conn);
     conn.onFinish = () => {
       connections.delete(conn);
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left > 0) perIp.set(ip, left);
-      else perIp.delete(ip);
+      const left = (perIp.get(key) ?? 1) - 1;
+      if (left > 0) perIp.set(key, left);
+      else perIp.delete(key);
     };
   });
 
