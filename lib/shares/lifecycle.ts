@@ -6,7 +6,7 @@ import { publish } from "../events/publish";
 import type { ShareStatus } from "../generated/prisma/client";
 import { log } from "../log";
 import { queue } from "../queues";
-import { abortMultipartUpload, bucket, deleteObject, s3 } from "../s3";
+import { storage } from "../s3";
 import { dropSession } from "../uploads/session";
 import { deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
@@ -42,8 +42,8 @@ export async function endShare(shareId: string, reason: EndReason, actorId?: str
 export async function deleteShareObjects(files: { id: string; stagingKey: string | null; vaultKey: string | null; uploadId: string | null }[]) {
   for (const f of files) {
     try {
-      if (f.uploadId && f.stagingKey) await abortMultipartUpload(s3(), bucket(), f.stagingKey, f.uploadId);
-      for (const key of [f.stagingKey, f.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
+      if (f.uploadId && f.stagingKey) await storage().abortMultipartUpload(f.stagingKey, f.uploadId);
+      for (const key of [f.stagingKey, f.vaultKey]) if (key) await storage().delete(key);
       await dropSession(f.id);
     } catch (err) {
       log.warn({ err, fileId: f.id }, "could not delete a file's objects; the sweep will retry");

@@ -6,17 +6,7 @@ import { AppError } from "../errors";
 import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
 import { enqueue } from "../queues";
-import {
-  abortMultipartUpload,
-  bucket,
-  completeMultipartUpload,
-  createMultipartUpload,
-  deleteObject,
-  objectSize,
-  presignPut,
-  presignUploadPart,
-  s3,
-} from "../s3";
+import { storage } from "../s3";
 import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "../shares/schemas";
 import { findShare, fileView, LIVE_STATUSES, type Actor, type FileView } from "../shares/shares";
 import { checkFileName } from "./file-name";
@@ -61,7 +51,7 @@ async function liveSession(fileId: string) {
 }
 
 async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
-  const url = await presignPut(s3(), bucket(), s.key, { contentLength: s.size, contentType: s.contentType, expiresIn: URL_TTL_SECONDS });
+  const url = await storage().presignPut(s.key, { contentLength: s.size, contentType: s.contentType, expiresIn: URL_TTL_SECONDS });
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
@@ -104,7 +94,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
   try {
     const multipart = input.size > SINGLE_PUT_MAX_BYTES;
     const layout = multipart ? sessions.partLayout(input.size) : { partSize: input.size, partCount: 1 };
-    const uploadId = multipart ? await createMultipartUpload(s3(), bucket(), file.stagingKey!, contentType) : null;
+    const uploadId = multipart ? await storage().createMultipartUpload(file.stagingKey!, contentType) : null;
     if (uploadId) await db().file.update({ where: { id: file.id }, data: { uploadId } });
     const session: sessions.UploadSession = {
       fileId: file.id,
@@ -146,7 +136,7 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, r
     urls[n] =
       s.method === "single"
         ? ((await singleUrl(s)) as { url: string }).url
-        : await presignUploadPart(s3(), bucket(), s.key, {
+        : await storage().presignUploadPart(s.key, {
             uploadId: s.uploadId!,
             partNumber: n,
             contentLength: sessions.partLength(s, n),
@@ -204,7 +194,7 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
       throw new AppError("upload_incomplete", `${missing.length} of ${s.partCount} parts are not uploaded yet`, { missing: missing.slice(0, 100) });
     }
     try {
-      await completeMultipartUpload(s3(), bucket(), s.key, s.uploadId!, parts);
+      await storage().completeMultipartUpload(s.key, s.uploadId!, parts);
     } catch (err) {
       const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
       if ((e.$metadata?.httpStatusCode ?? 500) >= 500) throw err;
@@ -212,11 +202,11 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     }
   }
 
-  const stored = await objectSize(s3(), bucket(), s.key);
+  const stored = await storage().size(s.key);
   if (stored === null) throw new AppError("upload_incomplete", `"${file.name}" has not been uploaded yet`);
   if (stored !== s.size) {
     const reason = `stored size ${stored} differs from the declared ${s.size} bytes`;
-    await deleteObject(s3(), bucket(), s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
+    await storage().delete(s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
     await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
     await sessions.dropSession(fileId);
     await publish({ type: "file.failed", shareId, data: { fileId, reason } });
@@ -239,8 +229,8 @@ export async function removeFile(actor: Actor, shareId: string, fileId: string, 
   await openShareOf(actor, shareId);
   const session = await sessions.loadSession(fileId);
   const uploadId = session?.uploadId ?? file.uploadId;
-  if (uploadId && file.stagingKey) await abortMultipartUpload(s3(), bucket(), file.stagingKey, uploadId);
-  for (const key of [file.stagingKey, file.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
+  if (uploadId && file.stagingKey) await storage().abortMultipartUpload(file.stagingKey, uploadId);
+  for (const key of [file.stagingKey, file.vaultKey]) if (key) await storage().delete(key);
   await db().file.delete({ where: { id: fileId } });
   await sessions.dropSession(fileId);
   await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
@@ -260,8 +250,8 @@ export async function failAbandonedUploads(now = new Date()): Promise<string[]> 
   for (const file of stale) {
     // A session still alive means the upload is only slow (its TTL is refreshed on every part).
     if (await sessions.loadSession(file.id)) continue;
-    if (file.uploadId && file.stagingKey) await abortMultipartUpload(s3(), bucket(), file.stagingKey, file.uploadId);
-    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    if (file.uploadId && file.stagingKey) await storage().abortMultipartUpload(file.stagingKey, file.uploadId);
+    if (file.stagingKey) await storage().delete(file.stagingKey);
     const { count } = await db().file.updateMany({
       where: { id: file.id, status: { in: ["pending", "uploading"] } },
       data: { status: "failed", failureReason: "upload abandoned: nothing arrived for a day" },
