@@ -68,7 +68,7 @@ describe("admin overview", () => {
     await worker.close();
 
     const health = await queueHealth(admin);
-    expect(health.map((h) => h.name)).toEqual(["process-file", "seal-share", "expire-share", "sweep", "deliver-webhook"]);
+    expect(health.map((h) => h.name)).toEqual(["process-file", "expire-share", "sweep", "deliver-webhook"]);
     expect(health.find((h) => h.name === "deliver-webhook")!.failed).toBeGreaterThanOrEqual(1);
     const failed = await failedJobs(admin, "deliver-webhook");
     expect(failed.find((f) => f.id === job.id)).toMatchObject({ failedReason: "endpoint refused" });
