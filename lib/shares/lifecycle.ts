@@ -10,7 +10,7 @@ import { storage } from "../s3";
 import { dropSession } from "../uploads/session";
 import { deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
-import { extendShareSchema } from "./schemas";
+import type { ExtendShareInput } from "./schemas";
 import { findShare, getShare, LIVE_STATUSES, type Actor, type ShareView } from "./shares";
 
 export type EndReason = "expired" | "revoked" | "download-limit";
@@ -60,8 +60,7 @@ export async function revokeShare(actor: Actor, shareId: string, ip?: string): P
 }
 
 /** Owner or admin: the share now ends `expiresInSeconds` from now (at most MAX_EXPIRY_SECONDS). */
-export async function extendShare(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<ShareView> {
-  const { expiresInSeconds } = extendShareSchema.parse(raw);
+export async function extendShare(actor: Actor, shareId: string, { expiresInSeconds }: ExtendShareInput, ip?: string): Promise<ShareView> {
   const share = await findShare(actor, shareId);
   if (!LIVE_STATUSES.includes(share.status)) throw new AppError("conflict", `This share is ${share.status}; it cannot be extended`);
   const expiresAt = new Date(Date.now() + Math.min(expiresInSeconds, env.MAX_EXPIRY_SECONDS) * 1000);

@@ -7,7 +7,7 @@ import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
 import { enqueue } from "../queues";
 import { storage } from "../s3";
-import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "../shares/schemas";
+import type { CompleteFileInput, DeclareFileInput, RecordPartInput, SignPartsInput } from "../shares/schemas";
 import { findShare, fileView, LIVE_STATUSES, type Actor, type FileView } from "../shares/shares";
 import { checkFileName } from "./file-name";
 import * as sessions from "./session";
@@ -56,8 +56,7 @@ async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
 }
 
 /** Step 2 of the flow: validates the file against the share and the limits, then opens its upload. */
-export async function declareFile(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<DeclaredFile> {
-  const input = declareFileSchema.parse(raw);
+export async function declareFile(actor: Actor, shareId: string, input: DeclareFileInput, ip?: string): Promise<DeclaredFile> {
   const name = checkFileName(input.name);
   const share = await openShareOf(actor, shareId);
   if (input.size > env.MAX_FILE_BYTES) {
@@ -120,8 +119,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
 }
 
 /** Presigned URLs for the given parts (part 1 of a single upload is its PUT URL), valid for 15 minutes. */
-export async function signParts(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ urls: Record<string, string> }> {
-  const { partNumbers } = signPartsSchema.parse(raw);
+export async function signParts(actor: Actor, shareId: string, fileId: string, { partNumbers }: SignPartsInput): Promise<{ urls: Record<string, string> }> {
   const file = await fileOf(actor, shareId, fileId);
   if (file.status === "failed") throw new AppError("conflict", `"${file.name}" failed (${file.failureReason}); remove it and add it again`);
   if (file.status !== "pending" && file.status !== "uploading") throw new AppError("conflict", `"${file.name}" is already ${file.status}`);
@@ -148,8 +146,7 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, r
 }
 
 /** Remembers a finished part (its ETag from storage) so a resumed upload skips it. */
-export async function recordPart(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ parts: number }> {
-  const { partNumber, etag } = recordPartSchema.parse(raw);
+export async function recordPart(actor: Actor, shareId: string, fileId: string, { partNumber, etag }: RecordPartInput): Promise<{ parts: number }> {
   await fileOf(actor, shareId, fileId);
   const s = await liveSession(fileId);
   if (s.method !== "multipart") throw new AppError("not_multipart", "A single-request upload has no parts to record");
@@ -178,8 +175,7 @@ export async function resumeState(actor: Actor, shareId: string, fileId: string)
 }
 
 /** Step 4: completes the upload, checks the stored size against the declared one and queues processing. */
-export async function completeFile(actor: Actor, shareId: string, fileId: string, raw: unknown, ip?: string): Promise<FileView> {
-  const { parts: given } = completeFileSchema.parse(raw);
+export async function completeFile(actor: Actor, shareId: string, fileId: string, { parts: given }: CompleteFileInput, ip?: string): Promise<FileView> {
   const file = await fileOf(actor, shareId, fileId);
   // Completing twice (a retried request) answers with the file as it is now.
   if (["uploaded", "processing", "ready"].includes(file.status)) return fileView(file);
