@@ -6,11 +6,11 @@ import { publish } from "../events/publish";
 import type { ShareStatus } from "../generated/prisma/client";
 import { log } from "../log";
 import { queue } from "../queues";
-import { abortMultipartUpload, bucket, deleteObject, s3 } from "../s3";
+import { storage } from "../s3";
 import { dropSession } from "../uploads/session";
 import { deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
-import { extendShareSchema } from "./schemas";
+import type { ExtendShareInput } from "./schemas";
 import { findShare, getShare, LIVE_STATUSES, type Actor, type ShareView } from "./shares";
 
 export type EndReason = "expired" | "revoked" | "download-limit";
@@ -42,8 +42,8 @@ export async function endShare(shareId: string, reason: EndReason, actorId?: str
 export async function deleteShareObjects(files: { id: string; stagingKey: string | null; vaultKey: string | null; uploadId: string | null }[]) {
   for (const f of files) {
     try {
-      if (f.uploadId && f.stagingKey) await abortMultipartUpload(s3(), bucket(), f.stagingKey, f.uploadId);
-      for (const key of [f.stagingKey, f.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
+      if (f.uploadId && f.stagingKey) await storage().abortMultipartUpload(f.stagingKey, f.uploadId);
+      for (const key of [f.stagingKey, f.vaultKey]) if (key) await storage().delete(key);
       await dropSession(f.id);
     } catch (err) {
       log.warn({ err, fileId: f.id }, "could not delete a file's objects; the sweep will retry");
@@ -60,8 +60,7 @@ export async function revokeShare(actor: Actor, shareId: string, ip?: string): P
 }
 
 /** Owner or admin: the share now ends `expiresInSeconds` from now (at most MAX_EXPIRY_SECONDS). */
-export async function extendShare(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<ShareView> {
-  const { expiresInSeconds } = extendShareSchema.parse(raw);
+export async function extendShare(actor: Actor, shareId: string, { expiresInSeconds }: ExtendShareInput, ip?: string): Promise<ShareView> {
   const share = await findShare(actor, shareId);
   if (!LIVE_STATUSES.includes(share.status)) throw new AppError("conflict", `This share is ${share.status}; it cannot be extended`);
   const expiresAt = new Date(Date.now() + Math.min(expiresInSeconds, env.MAX_EXPIRY_SECONDS) * 1000);
