@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { AppError } from "../errors";
 import { audit } from "../audit/record";
-import { signInSchema } from "../users/schemas";
+import { signInSchema } from "./schemas";
 import { burnPasswordCheck, verifyPassword } from "./password";
 import { blockedFor, clearLimits, recordFailure, type Limit } from "./rate-limit";
 

@@ -7,11 +7,11 @@ import { log } from "../log";
 import { redis } from "../redis";
 import { abortMultipartUpload, bucket, deleteObject, getStream, objectSize, putStream, s3 } from "../s3";
 import { promoteIfReady } from "../shares/seal";
-import { LIVE_STATUSES } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 
-// Flow step 5: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
+// After an upload completes: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 
 /** A failure no retry can fix (the input itself is wrong): the file is failed at once with this reason. */
 export class PermanentFailure extends Error {

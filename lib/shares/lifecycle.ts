@@ -7,11 +7,13 @@ import type { ShareStatus } from "../generated/prisma/client";
 import { log } from "../log";
 import { queue } from "../queues";
 import { abortMultipartUpload, bucket, deleteObject, s3 } from "../s3";
-import { dropSession } from "../uploads/session";
+import type { Actor } from "../auth/actor";
+import { dropSession } from "./upload-session";
 import { deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
 import { extendShareSchema } from "./schemas";
-import { findShare, getShare, LIVE_STATUSES, type Actor, type ShareView } from "./shares";
+import { findShare, getShare, type ShareView } from "./shares";
+import { LIVE_STATUSES } from "./status";
 
 export type EndReason = "expired" | "revoked" | "download-limit";
 

@@ -5,12 +5,13 @@ import { AppError } from "../errors";
 import { publish } from "../events/publish";
 import { log } from "../log";
 import { deleteCredentials, generateCredentials, storeCredentials, type FtpCredentials } from "./credentials";
-import { findShare, getShare, type Actor, type ShareView } from "./shares";
+import type { Actor } from "../auth/actor";
+import { findShare, getShare, type ShareView } from "./shares";
 
 export type SealResult = { share: ShareView; credentials: FtpCredentials & { host: string; port: number } };
 
 /**
- * Step 6: no more files; FTP credentials are issued and the password returned this once. The share is `ready`
+ * Sealing: no more files; FTP credentials are issued and the password returned this once. The share is `ready`
  * when every file is, else `processing` until the worker finishes the last one.
  */
 export async function sealShare(actor: Actor, shareId: string, ip?: string): Promise<SealResult> {

@@ -17,10 +17,12 @@ import {
   presignUploadPart,
   s3,
 } from "../s3";
-import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "../shares/schemas";
-import { findShare, fileView, LIVE_STATUSES, type Actor, type FileView } from "../shares/shares";
+import type { Actor } from "../auth/actor";
+import { findShare, fileView, type FileView } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
+import * as sessions from "../shares/upload-session";
 import { checkFileName } from "./file-name";
-import * as sessions from "./session";
+import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "./schemas";
 
 // The browser uploads straight to storage; this module only decides, signs and checks.
 
@@ -65,7 +67,7 @@ async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
-/** Step 2 of the flow: validates the file against the share and the limits, then opens its upload. */
+/** Declares a file: validates it against the share and the limits, then opens its upload. */
 export async function declareFile(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<DeclaredFile> {
   const input = declareFileSchema.parse(raw);
   const name = checkFileName(input.name);
@@ -187,7 +189,7 @@ export async function resumeState(actor: Actor, shareId: string, fileId: string)
   return { file: fileView(file), method: s.method, partSize: s.partSize, partCount: s.partCount, parts };
 }
 
-/** Step 4: completes the upload, checks the stored size against the declared one and queues processing. */
+/** Completes the upload, checks the stored size against the declared one and queues processing. */
 export async function completeFile(actor: Actor, shareId: string, fileId: string, raw: unknown, ip?: string): Promise<FileView> {
   const { parts: given } = completeFileSchema.parse(raw);
   const file = await fileOf(actor, shareId, fileId);

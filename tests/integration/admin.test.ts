@@ -6,7 +6,8 @@ import { closeDb } from "@/lib/db";
 import { closeQueues, enqueue, queue, QUEUE_PREFIX } from "@/lib/queues";
 import { bullConnection, closeRedis } from "@/lib/redis";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
-import { createShare, type Actor } from "@/lib/shares/shares";
+import type { Actor } from "@/lib/auth/actor";
+import { createShare } from "@/lib/shares/shares";
 import { createUser } from "@/lib/users/users";
 
 afterAll(async () => {

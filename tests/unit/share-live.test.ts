@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { applyShareEvent, liveShareFrom, mergeSnapshot, processingProgress, type LiveShare, type ShareEventData, type ShareSnapshot } from "../../lib/events/share-state";
+import { applyShareEvent, liveShareFrom, mergeSnapshot, processingProgress, type LiveShare, type ShareEventData, type ShareSnapshot } from "../../lib/shares/live-view";
 import { curlCommand, ftpUrl, lftpCommand, mirrorDirFor, shellQuote } from "../../lib/shares/ftp-commands";
 
 const SHARE = "11111111-1111-4111-8111-111111111111";
@@ -105,7 +105,7 @@ describe("share page state from events", () => {
     s = mergeSnapshot(s, snapshot({ at: t(15) }));
     expect(s.files.map((f) => f.id)).toEqual(["f1", "f3"]);
     // Fresh: f3 was removed meanwhile and f1 is ready.
-    const f1 = { ...snapshot().files[0]!, status: "ready", sha256: "ee".repeat(32) };
+    const f1 = { ...snapshot().files[0]!, status: "ready" as const, sha256: "ee".repeat(32) };
     s = mergeSnapshot(s, snapshot({ at: t(30), files: [f1], status: "open" }));
     expect(s.files.map((f) => [f.id, f.status])).toEqual([["f1", "ready"]]);
   });

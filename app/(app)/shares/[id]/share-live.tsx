@@ -4,14 +4,14 @@ import Link from "next/link";
 import { useCallback, useEffect, useReducer, useState } from "react";
 import {
   applyShareEvent,
-  isEnded,
   liveShareFrom,
   mergeSnapshot,
   processingProgress,
   type LiveShare,
   type ShareEventData,
   type ShareSnapshot,
-} from "@/lib/events/share-state";
+} from "@/lib/shares/live-view";
+import { isEnded } from "@/lib/shares/status";
 import { formatBytes, formatCountdown, formatRelative, formatUtc } from "@/lib/format";
 import { useEventStream } from "../../../_lib/use-event-stream";
 import { useNow } from "../../../_lib/use-now";
@@ -24,7 +24,7 @@ import { ExtendButton, RevokeButton, SealButton, sealBlocker } from "./share-act
 import { ShareFiles } from "./share-files";
 
 // The share page, live: a snapshot rendered by the server, then the share's event stream applied to it (rules in
-// lib/events/share-state.ts). Files, statuses, processing bars, the download counter, the expiry and the end of
+// lib/shares/live-view.ts). Files, statuses, processing bars, the download counter, the expiry and the end of
 // the share all change in place, without a reload.
 
 type Action = { kind: "event"; data: ShareEventData } | { kind: "snapshot"; snapshot: ShareSnapshot };

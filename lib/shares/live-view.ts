@@ -1,4 +1,6 @@
-import type { FileView, ShareView } from "../shares/shares";
+import type { FileStatus, ShareStatus } from "../generated/prisma/enums";
+import type { FileView, ShareView } from "./shares";
+import { isEnded } from "./status";
 
 // A share as a page shows it live: a snapshot from the server, then every event from the share's stream applied
 // in order. Pure and framework-free (no Node, no React), so the owner's page, the admin page and unit tests share
@@ -20,7 +22,7 @@ export type LiveFile = SerializedFile & {
 export type ShareSnapshot = {
   id: string;
   name: string;
-  status: string;
+  status: ShareStatus;
   failureReason: string | null;
   expiresAt: string;
   maxDownloads: number | null;
@@ -45,12 +47,8 @@ export type LiveShare = Omit<ShareSnapshot, "files" | "at"> & {
 /** What a share stream's SSE `data` holds: the event type, its share, when, and the type's own fields. */
 export type ShareEventData = { type: string; shareId?: string; at?: string } & Record<string, unknown>;
 
-const ENDED = ["expired", "revoked", "failed"];
-const SHARE_RANK: Record<string, number> = { open: 0, processing: 1, ready: 2, expired: 3, revoked: 3, failed: 3 };
-const FILE_RANK: Record<string, number> = { pending: 0, uploading: 1, uploaded: 2, processing: 3, ready: 4, failed: 4 };
-
-/** Statuses that take no more actions: the share's files and credentials are gone (or it can never be ready). */
-export const isEnded = (status: string) => ENDED.includes(status);
+const SHARE_RANK: Record<ShareStatus, number> = { open: 0, processing: 1, ready: 2, expired: 3, revoked: 3, failed: 3 };
+const FILE_RANK: Record<FileStatus, number> = { pending: 0, uploading: 1, uploaded: 2, processing: 3, ready: 4, failed: 4 };
 
 /** A share's view (server side) as the JSON snapshot a page starts from. */
 export function snapshotOf(view: ShareView, at = new Date()): ShareSnapshot {
@@ -133,7 +131,7 @@ export function mergeSnapshot(state: LiveShare, snap: ShareSnapshot): LiveShare 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
-function withShareStatus(state: LiveShare, status: string, failureReason?: string | null): LiveShare {
+function withShareStatus(state: LiveShare, status: ShareStatus, failureReason?: string | null): LiveShare {
   if ((SHARE_RANK[status] ?? 0) < (SHARE_RANK[state.status] ?? 0) || isEnded(state.status)) return state;
   return {
     ...state,
@@ -156,7 +154,7 @@ function updateFile(state: LiveShare, fileId: string | null, fn: (f: LiveFile) =
 }
 
 /** The file moved forward to `status` (never back), with whatever else the event says. */
-function advance(f: LiveFile, status: string, patch: Partial<LiveFile> = {}): LiveFile {
+function advance(f: LiveFile, status: FileStatus, patch: Partial<LiveFile> = {}): LiveFile {
   const rank = FILE_RANK[status] ?? 0;
   const cur = FILE_RANK[f.status] ?? 0;
   if (rank < cur || (rank === cur && f.status !== status)) return f;
