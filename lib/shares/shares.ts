@@ -1,8 +1,7 @@
 import crypto from "node:crypto";
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import { generateShareKey, wrapShareKey } from "../vault/keys";
 import { scheduleExpiry } from "./expiry-job";
 import { AppError } from "../errors";
@@ -106,8 +105,7 @@ export async function createShare(actor: Actor, raw: unknown, ip?: string): Prom
     include: { files: true },
   });
   await scheduleExpiry(share.id, share.expiresAt);
-  await audit({ type: "share.created", actorId: actor.id, shareId: share.id, ip, data: { name: share.name, expiresAt: share.expiresAt } });
-  await publish({ type: "share.created", shareId: share.id, data: { name: share.name, ownerId: actor.id } }, share.expiresAt);
+  await emit("share.created", { shareId: share.id, actorId: actor.id, ip, expiresAt: share.expiresAt, audit: { expiresAt: share.expiresAt } }, { name: share.name, ownerId: actor.id });
   return shareView(share);
 }
 

@@ -1,7 +1,6 @@
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import { AppError } from "../errors";
 import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
@@ -120,8 +119,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
       ...layout,
     };
     await sessions.saveSession(session);
-    await audit({ type: "file.declared", actorId: actor.id, shareId, ip, data: { fileId: file.id, name, size: input.size } });
-    await publish({ type: "file.declared", shareId, data: { fileId: file.id, name, size: input.size } }, share.expiresAt);
+    await emit("file.declared", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt }, { fileId: file.id, name, size: input.size });
     const upload: UploadPlan = multipart ? { method: "multipart", ...layout } : await singleUrl(session);
     return { file: fileView(file), upload };
   } catch (err) {
@@ -169,7 +167,7 @@ export async function recordPart(actor: Actor, shareId: string, fileId: string, 
   await sessions.recordPart(fileId, partNumber, etag);
   const parts = (await sessions.finishedParts(fileId)).length;
   const bytes = Math.min(s.size, parts * s.partSize);
-  await publish({ type: "file.upload-progress", shareId, data: { fileId, parts, partCount: s.partCount, bytes, size: s.size } });
+  await emit("file.upload-progress", { shareId }, { fileId, parts, partCount: s.partCount, bytes, size: s.size });
   return { parts };
 }
 
@@ -221,15 +219,14 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     await deleteObject(s3(), bucket(), s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
     await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
     await sessions.dropSession(fileId);
-    await publish({ type: "file.failed", shareId, data: { fileId, reason } });
+    await emit("file.failed", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, reason });
     throw new AppError("size_mismatch", `"${file.name}": ${reason}; remove it and upload it again`, { stored, declared: s.size });
   }
 
   const { count } = await db().file.updateMany({ where: { id: fileId, status: { in: ["pending", "uploading"] } }, data: { status: "uploaded" } });
   if (count) {
     await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
-    await audit({ type: "file.uploaded", actorId: actor.id, shareId, ip, data: { fileId, name: file.name, size: s.size } });
-    await publish({ type: "file.uploaded", shareId, data: { fileId, size: s.size } });
+    await emit("file.uploaded", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, size: s.size });
   }
   await sessions.dropSession(fileId);
   return fileView(await db().file.findUniqueOrThrow({ where: { id: fileId } }));
@@ -245,8 +242,7 @@ export async function removeFile(actor: Actor, shareId: string, fileId: string, 
   for (const key of [file.stagingKey, file.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
   await db().file.delete({ where: { id: fileId } });
   await sessions.dropSession(fileId);
-  await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
-  await publish({ type: "file.removed", shareId, data: { fileId } });
+  await emit("file.removed", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId });
 }
 
 /**
