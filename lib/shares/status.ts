@@ -8,5 +8,4 @@ export const LIVE_STATUSES: ShareStatus[] = ["open", "processing", "ready"];
 /** Statuses that take no more actions: the share's files and credentials are gone (or it can never be ready). */
 export const ENDED_STATUSES: ShareStatus[] = ["expired", "revoked", "failed"];
 
-export const isLive = (status: ShareStatus) => LIVE_STATUSES.includes(status);
 export const isEnded = (status: ShareStatus) => ENDED_STATUSES.includes(status);
