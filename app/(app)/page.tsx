@@ -1,7 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { formatBytes, formatRelative } from "@/lib/format";
-import { LIVE_STATUSES, listShares } from "@/lib/shares/shares";
+import { listShares } from "@/lib/shares/shares";
+import { LIVE_STATUSES } from "@/lib/shares/status";
 import { requireUser } from "../_lib/session";
 import { Card } from "../_components/ui";
 import { StatusBadge } from "../_components/status-badge";

@@ -1,6 +1,7 @@
 "use server";
 
-import { completeFileSchema, createShareSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "@/lib/shares/schemas";
+import { createShareSchema } from "@/lib/shares/schemas";
+import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "@/lib/uploads/schemas";
 import { createShare } from "@/lib/shares/shares";
 import type { FileView } from "@/lib/shares/shares";
 import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";

@@ -1,6 +1,7 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import type { ShareStatus } from "@/lib/generated/prisma/enums";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { extendShareSchema } from "@/lib/shares/schemas";
 import { requireAdmin } from "../../../_lib/session";
@@ -9,7 +10,7 @@ import { runAction, type ActionResult } from "../../../_lib/action-result";
 
 // Thin: the session says who is asking, lib/shares/lifecycle.ts checks and decides (and audits with the address).
 
-export async function revokeShareAction(shareId: string): Promise<ActionResult<{ status: string }>> {
+export async function revokeShareAction(shareId: string): Promise<ActionResult<{ status: ShareStatus }>> {
   const admin = await requireAdmin();
   const ip = await requestIp();
   const result = await runAction(async () => ({ status: (await revokeShare(admin, String(shareId), ip)).status }), "Share revoked");

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { adminSharesQuerySchema, listAllShares, queueHealth, type AdminSharesQuery } from "@/lib/admin/admin";
 import { env } from "@/lib/env";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
-import { LIVE_STATUSES } from "@/lib/shares/shares";
+import { LIVE_STATUSES } from "@/lib/shares/status";
 import { listUsers } from "@/lib/users/users";
 import { requireAdmin } from "../../../_lib/session";
 import { Card } from "../../../_components/ui";

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { formatBytes, formatCountdown, formatRelative } from "@/lib/format";
+import type { ShareStatus } from "@/lib/generated/prisma/enums";
 import { Alert } from "../../../_components/ui";
 import { StatusBadge } from "../../../_components/status-badge";
 import { useNow } from "../../../_lib/use-now";
@@ -13,7 +14,7 @@ import { ShareActions, type ExpiryLimits } from "./share-actions";
 export type AdminRow = {
   id: string;
   name: string;
-  status: string;
+  status: ShareStatus;
   live: boolean;
   failureReason: string | null;
   ownerEmail: string;

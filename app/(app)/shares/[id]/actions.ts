@@ -1,6 +1,6 @@
 "use server";
 
-import { snapshotOf, type ShareSnapshot } from "@/lib/events/share-state";
+import { snapshotOf, type ShareSnapshot } from "@/lib/shares/live-view";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { extendShareSchema } from "@/lib/shares/schemas";
 import { sealShare } from "@/lib/shares/seal";

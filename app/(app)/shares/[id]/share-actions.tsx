@@ -1,7 +1,7 @@
 "use client";
 
 import { useState, useTransition } from "react";
-import type { ShareSnapshot } from "@/lib/events/share-state";
+import type { ShareSnapshot } from "@/lib/shares/live-view";
 import { formatDuration, formatRelative, formatUtc } from "@/lib/format";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Button } from "../../../_components/ui";

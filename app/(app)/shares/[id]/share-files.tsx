@@ -5,7 +5,7 @@ import Uppy, { type Body, type Meta, type UppyFile } from "@uppy/core";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { formatBytes } from "@/lib/format";
-import type { LiveFile, SerializedFile } from "@/lib/events/share-state";
+import type { LiveFile, SerializedFile } from "@/lib/shares/live-view";
 import type { ActionFailure, ActionResult } from "../../../_lib/action-result";
 import { Alert } from "../../../_components/ui";
 import { CopyButton } from "../../../_components/copy-button";

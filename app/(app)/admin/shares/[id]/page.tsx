@@ -6,7 +6,7 @@ import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatRelative, formatUtc } from "@/lib/format";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
-import { LIVE_STATUSES } from "@/lib/shares/shares";
+import { LIVE_STATUSES } from "@/lib/shares/status";
 import { requireAdmin } from "../../../../_lib/session";
 import { Card, Detail } from "../../../../_components/ui";
 import { StatusBadge } from "../../../../_components/status-badge";
