@@ -5,7 +5,8 @@ import type { FileView } from "@/lib/shares/shares";
 import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
 import { requireUser } from "../../_lib/session";
 import { requestIp } from "../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../_lib/action-result";
+import type { ActionResult } from "../../_lib/action-result";
+import { runAction } from "../../_lib/run-action";
 
 // Thin calls into lib/: each checks the session, then hands the raw input to the function that validates and
 // decides. The browser's uploader (uploader.tsx) drives the upload ones; file bytes never come through here.

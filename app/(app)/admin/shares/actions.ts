@@ -4,7 +4,8 @@ import { revalidatePath } from "next/cache";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { requireAdmin } from "../../../_lib/session";
 import { requestIp } from "../../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 // Thin: the session says who is asking, lib/shares/lifecycle.ts checks and decides (and audits with the address).
 

@@ -3,7 +3,8 @@
 import { revalidatePath } from "next/cache";
 import { createUser, setUserDisabled } from "@/lib/users/users";
 import { requireAdmin } from "../../../_lib/session";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 export async function createUserAction(
   _prev: ActionResult<{ email: string; password?: string }> | null,

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { audit } from "@/lib/audit/record";
 import { requireUser } from "../../../_lib/session";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 const tokenName = z.string().trim().min(1, { message: "Give the token a name" }).max(80, { message: "Name is too long" });
 
