@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { formatBytes, formatRelative } from "@/lib/format";
 import { LIVE_STATUSES, listShares } from "@/lib/shares/shares";
-import { requireUser } from "../_lib/session";
+import { requireUser } from "../_lib/auth-session";
 import { Card } from "../_components/ui";
 import { Table } from "../_components/table";
 import { StatusBadge } from "../_components/status-badge";

@@ -3,7 +3,7 @@
 import { createShare } from "@/lib/shares/shares";
 import type { FileView } from "@/lib/shares/shares";
 import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
-import { requireUser } from "../../_lib/session";
+import { requireUser } from "../../_lib/auth-session";
 import { requestIp } from "../../_lib/request-ip";
 import type { ActionResult } from "../../_lib/action-result";
 import { runAction } from "../../_lib/run-action";

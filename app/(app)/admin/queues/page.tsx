@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { failedJobs, queueHealth, queueNameSchema } from "@/lib/admin/admin";
 import { formatRelative } from "@/lib/format";
-import { requireAdmin } from "../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
 import { Table } from "../../../_components/table";
 import { QueueHealthPanel } from "../queue-health";
@@ -21,7 +21,7 @@ function payload(data: unknown): string {
 }
 
 export default async function QueuesPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const sp = await searchParams;
   const health = await queueHealth(admin);
   const asked = queueNameSchema.safeParse(Array.isArray(sp.queue) ? sp.queue[0] : sp.queue);

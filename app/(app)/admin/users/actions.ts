@@ -2,7 +2,7 @@
 
 import { revalidatePath } from "next/cache";
 import { createUser, setUserDisabled } from "@/lib/users/users";
-import { requireAdmin } from "../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import type { ActionResult } from "../../../_lib/action-result";
 import { runAction } from "../../../_lib/run-action";
 
@@ -10,7 +10,7 @@ export async function createUserAction(
   _prev: ActionResult<{ email: string; password?: string }> | null,
   form: FormData,
 ): Promise<ActionResult<{ email: string; password?: string }>> {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const result = await runAction(async () => {
     const { user, password } = await createUser(
       {
@@ -28,7 +28,7 @@ export async function createUserAction(
 }
 
 export async function setDisabledAction(userId: string, disabled: boolean): Promise<ActionResult> {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const result = await runAction(async () => void (await setUserDisabled(userId, disabled, admin.id)));
   revalidatePath("/admin/users");
   return result;

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { listUsers } from "@/lib/users/users";
 import { formatRelative } from "@/lib/format";
-import { requireAdmin } from "../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
 import { Table } from "../../../_components/table";
 import { CreateUserForm } from "./create-user-form";
@@ -10,7 +10,7 @@ import { DisableButton } from "./disable-button";
 export const metadata: Metadata = { title: "Users" };
 
 export default async function UsersPage() {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const users = await listUsers();
   return (
     <div className="space-y-6">

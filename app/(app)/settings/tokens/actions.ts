@@ -4,7 +4,7 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { audit } from "@/lib/audit/record";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import type { ActionResult } from "../../../_lib/action-result";
 import { runAction } from "../../../_lib/run-action";
 

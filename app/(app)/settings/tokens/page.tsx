@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { listApiTokens } from "@/lib/auth/api-tokens";
 import { formatRelative } from "@/lib/format";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
 import { Table } from "../../../_components/table";
 import { TokenForm, RevokeTokenButton } from "./token-forms";

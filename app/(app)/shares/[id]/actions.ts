@@ -4,7 +4,7 @@ import { snapshotOf, type ShareSnapshot } from "@/lib/events/share-state";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { sealShare } from "@/lib/shares/seal";
 import { getShare } from "@/lib/shares/shares";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { requestIp } from "../../../_lib/request-ip";
 import type { ActionResult } from "../../../_lib/action-result";
 import { runAction } from "../../../_lib/run-action";

@@ -7,7 +7,7 @@ import { isAppError } from "@/lib/errors";
 import { formatBytes, formatRelative, formatUtc } from "@/lib/format";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
 import { LIVE_STATUSES } from "@/lib/shares/shares";
-import { requireAdmin } from "../../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../../_lib/auth-session";
 import { Card, Detail } from "../../../../_components/ui";
 import { Table } from "../../../../_components/table";
 import { StatusBadge } from "../../../../_components/status-badge";
@@ -30,7 +30,7 @@ function details(data: unknown): [string, string][] {
 }
 
 export default async function AdminSharePage({ params }: { params: Promise<{ id: string }> }) {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const { id } = await params;
   const share = await getAdminShare(admin, id).catch((err: unknown) => {
     if (isAppError(err) && err.code === "not_found") notFound();
