@@ -9,7 +9,7 @@ import type { ActionResult } from "../../_lib/action-result";
 import { runAction } from "../../_lib/run-action";
 
 // Thin calls into lib/: each checks the session, then hands the raw input to the function that validates and
-// decides. The browser's uploader (uploader.tsx) drives the upload ones; file bytes never come through here.
+// decides. The share page's upload engine (app/_lib/uploader/) drives the upload ones; file bytes never come through here.
 
 export async function createShareAction(input: unknown): Promise<ActionResult<{ id: string }>> {
   const user = await requireUser();
