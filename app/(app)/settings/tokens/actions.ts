@@ -4,8 +4,9 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { emit } from "@/lib/events/emit";
-import { requireUser } from "../../../_lib/session";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import { requireUser } from "../../../_lib/auth-session";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 const tokenName = z.string().trim().min(1, { message: "Give the token a name" }).max(80, { message: "Name is too long" });
 
