@@ -1,17 +1,18 @@
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { audit } from "../audit/record";
 import { db } from "../db";
-import { publish, throttled } from "../events/publish";
+import type { ShareEventMap } from "../events/contract";
+import { emit } from "../events/emit";
+import { throttled } from "../events/publish";
 import { log } from "../log";
 import { redis } from "../redis";
 import { storage } from "../s3";
 import { promoteIfReady } from "../shares/seal";
-import { LIVE_STATUSES } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 
-// Flow step 5: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
+// After an upload completes: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 
 /** A failure no retry can fix (the input itself is wrong): the file is failed at once with this reason. */
 export class PermanentFailure extends Error {
@@ -57,7 +58,7 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
-      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } }, share.expiresAt);
+      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } satisfies ShareEventMap["file.progress"] }, share.expiresAt);
       cb(null, chunk);
     },
   });
@@ -87,8 +88,7 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   }
   await storage().delete(file.stagingKey);
   await progress.flush(share.expiresAt);
-  await publish({ type: "file.ready", shareId, data: { fileId, sha256, size } }, share.expiresAt);
-  await audit({ type: "file.ready", shareId, data: { fileId, name: file.name, size, sha256 } });
+  await emit("file.ready", { shareId, expiresAt: share.expiresAt, audit: { name: file.name } }, { fileId, sha256, size });
   await promoteIfReady(shareId);
   return { status: "ready", sha256, bytes: size };
 }
@@ -99,8 +99,7 @@ export async function failFile(shareId: string, fileId: string, reason: string):
   if (!file || file.status === "ready") return;
   await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
   if (file.stagingKey) await storage().delete(file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
-  await publish({ type: "file.failed", shareId, data: { fileId, reason } });
-  await audit({ type: "file.failed", shareId, data: { fileId, name: file.name, reason } });
+  await emit("file.failed", { shareId, audit: { name: file.name } }, { fileId, reason });
   // A sealed share with a failed file can never become ready.
   await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "failed", failureReason: `"${file.name}" failed: ${reason}` } });
 }
