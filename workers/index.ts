@@ -6,7 +6,7 @@ import { closeQueues, queue, QUEUE_PREFIX, queueDefs, type QueueName } from "../
 import { bullConnection, closeRedis } from "../lib/redis";
 import { failFile, PermanentFailure, processFile } from "../lib/processing/process-file";
 import { endShare } from "../lib/shares/lifecycle";
-import { expireOverdueShares } from "../lib/shares/sweep";
+import { destroyEndedShares, expireOverdueShares, reconcileStorage } from "../lib/shares/sweep";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 
 // Thin processors over lib/: each validates its payload with the queue's schema, then calls one function.
@@ -30,7 +30,9 @@ const processors: Partial<Record<QueueName, Processor>> = {
     queueDefs.sweep.payload.parse(job.data);
     const expired = await expireOverdueShares();
     const abandoned = await failAbandonedUploads();
-    return { expired: expired.length, abandoned: abandoned.length };
+    const ended = await destroyEndedShares();
+    const removed = await reconcileStorage();
+    return { expired: expired.length, abandoned: abandoned.length, destroyed: ended.destroyed.length, pendingEnds: ended.pending, removed };
   },
 };
 

@@ -12,6 +12,7 @@ const EVENT_TYPES = [
   "share.extended",
   "share.revoked",
   "share.expired",
+  "share.destroyed",
   "share.download",
   "share.login",
   "file.declared",

@@ -11,6 +11,7 @@ export type ShareEventType =
   | "share.extended"
   | "share.revoked"
   | "share.expired"
+  | "share.destroyed"
   | "share.download"
   | "share.login"
   | "file.declared"

@@ -6,10 +6,12 @@ import { publish, throttled } from "../events/publish";
 import { log } from "../log";
 import { redis } from "../redis";
 import { abortMultipartUpload, bucket, deleteObject, getStream, objectSize, putStream, s3 } from "../s3";
+import { destroyShare, ENDED_STATUSES } from "../shares/lifecycle";
 import { promoteIfReady } from "../shares/seal";
 import { LIVE_STATUSES } from "../shares/shares";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
+import { releaseLease, renewLease, takeLease, vaultUploadKey } from "./lease";
 
 // Flow step 5: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 
@@ -21,9 +23,23 @@ export class PermanentFailure extends Error {
 export type ProcessResult = { status: "ready" | "skipped"; sha256?: string; bytes?: number; reason?: string };
 
 export const vaultKeyFor = (shareId: string, fileId: string) => `vault/${shareId}/${fileId}`;
-const vaultUploadKey = (fileId: string) => `tft:vault-upload:${fileId}`;
 
 export async function processFile({ shareId, fileId }: { shareId: string; fileId: string }): Promise<ProcessResult> {
+  // Held before the share is read: ending the share waits for it, and this run deletes what it wrote if it ended.
+  await takeLease(fileId);
+  let ended = false;
+  try {
+    const result = await processLeased(shareId, fileId);
+    ended = ["share ended while processing", "share expired", "share revoked"].includes(result.reason ?? "");
+    return result;
+  } finally {
+    await releaseLease(fileId);
+    // The share's end waited for this run: finish it now rather than at the next sweep.
+    if (ended) await destroyShare(shareId).catch((err) => log.warn({ err, shareId }, "could not finish an ended share's removal; the sweep will retry"));
+  }
+}
+
+async function processLeased(shareId: string, fileId: string): Promise<ProcessResult> {
   const file = await db().file.findUnique({ where: { id: fileId }, include: { share: true } });
   if (!file || file.shareId !== shareId) return { status: "skipped", reason: "file removed" };
   const { share } = file;
@@ -54,9 +70,14 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
   const progress = throttled(300);
   let done = 0;
+  let renewedAt = Date.now();
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
+      if (Date.now() - renewedAt > 60_000) {
+        renewedAt = Date.now();
+        void renewLease(fileId).catch(() => undefined);
+      }
       progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } }, share.expiresAt);
       cb(null, chunk);
     },
@@ -84,6 +105,15 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
     // Removed or ended meanwhile: do not leave its vault object behind.
     await deleteObject(s3(), bucket(), vaultKey);
     return { status: "skipped", reason: "file changed while processing" };
+  }
+  // The share may have ended while this ran (its end waits for this lease): then nothing written may stay.
+  const now = await db().share.findUnique({ where: { id: shareId }, select: { status: true } });
+  if (!now || ENDED_STATUSES.includes(now.status)) {
+    await deleteObject(s3(), bucket(), vaultKey);
+    await deleteObject(s3(), bucket(), file.stagingKey);
+    await audit({ type: "share.objects-deleted", shareId, data: { count: 2, keys: [vaultKey, file.stagingKey], by: "process-file" } });
+    log.info({ shareId, fileId }, "share ended while its file was processed: deleted the file's objects");
+    return { status: "skipped", reason: "share ended while processing" };
   }
   await deleteObject(s3(), bucket(), file.stagingKey);
   await progress.flush(share.expiresAt);
