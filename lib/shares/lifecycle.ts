@@ -139,6 +139,8 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
   // no file bytes and a page open at the end reads it); the receipt states when it expires.
   const redisKeys = fileIds.flatMap((id) => [...sessionKeys(id), vaultUploadKey(id)]);
   if (redisKeys.length) await r.del(...redisKeys);
+  // Its processing jobs (waiting ones would only skip; finished ones keep ids and checksums for an hour).
+  for (const id of fileIds) await queue("process-file").remove(id).catch(() => 0);
 
   // Verify, from fresh listings and lookups, that nothing is left.
   const checkedAt = new Date();
