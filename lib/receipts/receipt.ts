@@ -47,7 +47,8 @@ async function buildDocument(shareId: string, destroyedAt: Date, facts: Destruct
   const endData = (end?.data ?? {}) as Json;
   const transfers = downloads.map((e) => {
     const d = e.data as Json;
-    return { at: e.at.toISOString(), file: str(d.name), bytes: num(d.bytes), offset: num(d.offset), address: e.ip, secure: d.secure === true };
+    // A transfer cut short (completed: false) sent bytes but is not a download.
+    return { at: e.at.toISOString(), file: str(d.name), bytes: num(d.bytes), offset: num(d.offset), completed: d.completed !== false, address: e.ip, secure: d.secure === true };
   });
   const credentialsDeletedAt = str(endData.credentialsDeletedAt) ?? iso(share.endedAt);
   const document = {
@@ -71,7 +72,7 @@ async function buildDocument(shareId: string, destroyedAt: Date, facts: Destruct
     },
     files: share.files.map((f) => ({ id: f.id, name: f.name, size: Number(f.size), sha256: f.sha256, status: f.status, downloads: f.downloads })),
     downloads: {
-      count: downloads.length,
+      count: transfers.filter((t) => t.completed).length,
       bytes: transfers.reduce((n, t) => n + (t.bytes ?? 0), 0),
       addresses: [...new Set(transfers.map((t) => t.address).filter((a): a is string => !!a))].sort(),
       transfers,
