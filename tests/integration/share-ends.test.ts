@@ -226,6 +226,24 @@ describe("the sweep reconciles storage with the database", () => {
   });
 });
 
+describe("the sweep reconciles storage with the database (after an end)", () => {
+  it("bytes a revoked share's old URL stores after its destruction are swept and recorded in its trail", async () => {
+    const share = await createShare(owner, { name: "revoked, then PUT" });
+    const bytes = crypto.randomBytes(2048);
+    const { file, upload: plan } = await declareFile(owner, share.id, { name: "late.bin", size: bytes.length });
+    if (plan.method !== "single") throw new Error("expected a single PUT");
+    await revokeShare(owner, share.id);
+    expect((await db().share.findUniqueOrThrow({ where: { id: share.id } })).destroyedAt).toBeInstanceOf(Date);
+    expect((await fetch(plan.url, { method: "PUT", headers: plan.headers, body: bytes as unknown as BodyInit })).status).toBe(200);
+    const key = `staging/${share.id}/${file.id}`;
+    expect(await keysUnder(key)).toEqual([key]);
+    expect((await reconcileStorage()).staging).toBeGreaterThanOrEqual(1);
+    expect(await keysUnder(`staging/${share.id}/`)).toEqual([]);
+    const trail = await db().auditEvent.findMany({ where: { shareId: share.id, type: "share.objects-deleted" } });
+    expect(trail.map((e) => (e.data as Json).keys)).toContainEqual([key]);
+  });
+});
+
 describe("destruction receipt", () => {
   it("is signed with the server's Ed25519 key: it verifies with node and openssl, and a changed byte does not", async () => {
     const s = await failedShare();
