@@ -19,7 +19,7 @@ export const adminSharesQuerySchema = z.object({
   sort: z.enum(["expiresAt", "createdAt", "name", "size", "downloads", "lastAccessAt"]).optional().default("expiresAt"),
   dir: z.enum(["asc", "desc"]).optional().default("asc"),
 });
-export type AdminSharesQuery = z.input<typeof adminSharesQuerySchema>;
+export type AdminSharesQuery = z.infer<typeof adminSharesQuerySchema>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,9 +28,8 @@ export const queueNameSchema = z.enum(queueNames as [QueueName, ...QueueName[]])
 
 export type AdminShare = ShareView & { owner: { id: string; email: string; name: string | null }; lastAccessAt: Date | null };
 
-export async function listAllShares(actor: Actor, raw: unknown = {}): Promise<AdminShare[]> {
+export async function listAllShares(actor: Actor, q: AdminSharesQuery = { status: "active", sort: "expiresAt", dir: "asc" }): Promise<AdminShare[]> {
   requireAdmin(actor);
-  const q = adminSharesQuerySchema.parse(raw);
   const where: Prisma.ShareWhereInput = {
     ...(q.status === "active" ? { status: { in: LIVE_STATUSES } } : q.status === "all" ? {} : { status: q.status }),
     ...(q.owner ? { owner: { email: { contains: q.owner, mode: "insensitive" } } } : {}),

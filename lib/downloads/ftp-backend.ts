@@ -7,7 +7,7 @@ import { publish } from "../events/publish";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
 import { log } from "../log";
 import { redis } from "../redis";
-import { bucket, getStream, s3 } from "../s3";
+import { storage } from "../s3";
 import { checkCredentials, credentialsExist } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { decryptStream, HEADER_SIZE, segmentRangeFor } from "../vault/format";
@@ -53,9 +53,9 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
       if (!file || !row?.vaultKey) throw new Error("file not available");
       // Only the header and the segments from the offset on are fetched (REST resumes read no more).
-      const header = await collect((await getStream(s3(), bucket(), row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
+      const header = await collect((await storage().getStream(row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
       const range = segmentRangeFor(offset, undefined, file.size);
-      const { body } = await getStream(s3(), bucket(), row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
+      const { body } = await storage().getStream(row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
       const plain = decryptStream(shareKey, file.id, { offset, header, plaintextSize: file.size });
       // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
       pipeline(body as Readable, plain, () => undefined);

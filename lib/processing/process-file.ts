@@ -5,7 +5,7 @@ import { db } from "../db";
 import { publish, throttled } from "../events/publish";
 import { log } from "../log";
 import { redis } from "../redis";
-import { abortMultipartUpload, bucket, deleteObject, getStream, objectSize, putStream, s3 } from "../s3";
+import { storage } from "../s3";
 import { destroyShare, ENDED_STATUSES } from "../shares/lifecycle";
 import { promoteIfReady } from "../shares/seal";
 import { LIVE_STATUSES } from "../shares/shares";
@@ -45,12 +45,12 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
   const { share } = file;
   if (!LIVE_STATUSES.includes(share.status)) {
     // The share ended while this waited: nothing may be kept for it.
-    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    if (file.stagingKey) await storage().delete(file.stagingKey);
     return { status: "skipped", reason: `share ${share.status}` };
   }
   if (file.status === "ready") {
     // A retry after the work was recorded but before the staging object was deleted.
-    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    if (file.stagingKey) await storage().delete(file.stagingKey);
     return { status: "skipped", reason: "already ready" };
   }
   if (!["uploaded", "processing"].includes(file.status) || !file.stagingKey) return { status: "skipped", reason: `file ${file.status}` };
@@ -58,14 +58,14 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
 
   await db().file.updateMany({ where: { id: fileId, status: "uploaded" }, data: { status: "processing" } });
   const size = Number(file.size);
-  const stored = await objectSize(s3(), bucket(), file.stagingKey);
+  const stored = await storage().size(file.stagingKey);
   if (stored === null) throw new PermanentFailure("the uploaded object is missing from storage");
   if (stored !== size) throw new PermanentFailure(`the uploaded object holds ${stored} bytes, not the declared ${size}`);
 
   // A previous attempt that died mid-file left a multipart upload: abort it so exactly one vault object remains.
   const previous = await redis().get(vaultUploadKey(fileId));
   const vaultKey = vaultKeyFor(shareId, fileId);
-  if (previous) await abortMultipartUpload(s3(), bucket(), vaultKey, previous);
+  if (previous) await storage().abortMultipartUpload(vaultKey, previous);
 
   const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
   const progress = throttled(300);
@@ -83,8 +83,8 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
     },
   });
   const encrypt = encryptStream(shareKey, fileId);
-  const { body } = await getStream(s3(), bucket(), file.stagingKey);
-  const upload = putStream(s3(), bucket(), vaultKey, encrypt as AsyncIterable<Buffer>, {
+  const { body } = await storage().getStream(file.stagingKey);
+  const upload = storage().putStream(vaultKey, encrypt as AsyncIterable<Buffer>, {
     onUploadId: async (id) => void (await redis().set(vaultUploadKey(fileId), id, "EX", 7 * 86400)),
   }).catch((err: unknown) => {
     // Unblock the reading side, which would otherwise wait forever on a consumer that stopped.
@@ -94,7 +94,7 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
   await Promise.all([pipeline(body, counter, encrypt), upload]);
   const { plaintextSha256: sha256, plaintextBytes } = encrypt.result();
   if (plaintextBytes !== size) throw new Error(`read ${plaintextBytes} bytes of ${size}; retrying`);
-  const vaultSize = await objectSize(s3(), bucket(), vaultKey);
+  const vaultSize = await storage().size(vaultKey);
 
   const { count } = await db().file.updateMany({
     where: { id: fileId, status: "processing" },
@@ -103,19 +103,19 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
   await redis().del(vaultUploadKey(fileId));
   if (!count) {
     // Removed or ended meanwhile: do not leave its vault object behind.
-    await deleteObject(s3(), bucket(), vaultKey);
+    await storage().delete(vaultKey);
     return { status: "skipped", reason: "file changed while processing" };
   }
   // The share may have ended while this ran (its end waits for this lease): then nothing written may stay.
   const now = await db().share.findUnique({ where: { id: shareId }, select: { status: true } });
   if (!now || ENDED_STATUSES.includes(now.status)) {
-    await deleteObject(s3(), bucket(), vaultKey);
-    await deleteObject(s3(), bucket(), file.stagingKey);
+    await storage().delete(vaultKey);
+    await storage().delete(file.stagingKey);
     await audit({ type: "share.objects-deleted", shareId, data: { count: 2, keys: [vaultKey, file.stagingKey], by: "process-file" } });
     log.info({ shareId, fileId }, "share ended while its file was processed: deleted the file's objects");
     return { status: "skipped", reason: "share ended while processing" };
   }
-  await deleteObject(s3(), bucket(), file.stagingKey);
+  await storage().delete(file.stagingKey);
   await progress.flush(share.expiresAt);
   await publish({ type: "file.ready", shareId, data: { fileId, sha256, size } }, share.expiresAt);
   await audit({ type: "file.ready", shareId, data: { fileId, name: file.name, size, sha256 } });
@@ -128,7 +128,7 @@ export async function failFile(shareId: string, fileId: string, reason: string):
   const file = await db().file.findUnique({ where: { id: fileId } });
   if (!file || file.status === "ready") return;
   await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
-  if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
+  if (file.stagingKey) await storage().delete(file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
   await publish({ type: "file.failed", shareId, data: { fileId, reason } });
   await audit({ type: "file.failed", shareId, data: { fileId, name: file.name, reason } });
   // A sealed share with a failed file can never become ready.

@@ -9,11 +9,11 @@ import { leasedFiles, vaultUploadKey } from "../processing/lease";
 import { queue } from "../queues";
 import { redis } from "../redis";
 import { issueReceipt, type DestructionFacts } from "../receipts/receipt";
-import { abortMultipartUpload, bucket, countObjects, deleteObjects, listMultipartUploadPages, listObjectPages, s3 } from "../s3";
+import { storage } from "../s3";
 import { sessionKeys } from "../uploads/session";
 import { credentialsExist, deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
-import { extendShareSchema } from "./schemas";
+import type { ExtendShareInput } from "./schemas";
 import { findShare, getShare, LIVE_STATUSES, type Actor, type ShareView } from "./shares";
 
 export type EndReason = "expired" | "revoked" | "download-limit";
@@ -108,27 +108,27 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
   // Unfinished uploads first (their parts are not listed as objects): the browser's and the worker's.
   const vaultUploads = fileIds.length ? await r.mget(...fileIds.map(vaultUploadKey)) : [];
   for (const [i, f] of share.files.entries()) {
-    if (f.uploadId && f.stagingKey) await abortMultipartUpload(s3(), bucket(), f.stagingKey, f.uploadId);
+    if (f.uploadId && f.stagingKey) await storage().abortMultipartUpload(f.stagingKey, f.uploadId);
     const vaultUpload = vaultUploads[i];
-    if (vaultUpload) await abortMultipartUpload(s3(), bucket(), `vault/${shareId}/${f.id}`, vaultUpload);
+    if (vaultUpload) await storage().abortMultipartUpload(`vault/${shareId}/${f.id}`, vaultUpload);
   }
   let multipartListable = true;
   for (const prefix of sharePrefixes(shareId)) {
-    for await (const page of listMultipartUploadPages(s3(), bucket(), prefix)) {
+    for await (const page of storage().multipartUploadPages(prefix)) {
       if (!page) {
         multipartListable = false;
         break;
       }
-      for (const u of page) await abortMultipartUpload(s3(), bucket(), u.key, u.uploadId);
+      for (const u of page) await storage().abortMultipartUpload(u.key, u.uploadId);
     }
   }
 
   let deletedObjects = 0;
   for (const prefix of sharePrefixes(shareId)) {
-    for await (const page of listObjectPages(s3(), bucket(), prefix)) {
+    for await (const page of storage().listPages(prefix)) {
       if (!page.length) continue;
       const keys = page.map((o) => o.key);
-      await deleteObjects(s3(), bucket(), keys);
+      await storage().deleteMany(keys);
       deletedObjects += keys.length;
       await audit({ type: "share.objects-deleted", shareId, data: { count: keys.length, keys } });
       log.info({ shareId, count: keys.length }, "deleted an ended share's objects");
@@ -145,11 +145,11 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
   // Verify, from fresh listings and lookups, that nothing is left.
   const checkedAt = new Date();
   const prefixes: { prefix: string; keys: number }[] = [];
-  for (const prefix of sharePrefixes(shareId)) prefixes.push({ prefix, keys: await countObjects(s3(), bucket(), prefix) });
+  for (const prefix of sharePrefixes(shareId)) prefixes.push({ prefix, keys: await storage().count(prefix) });
   let openUploads = 0;
   if (multipartListable) {
     for (const prefix of sharePrefixes(shareId)) {
-      for await (const page of listMultipartUploadPages(s3(), bucket(), prefix)) openUploads += page?.length ?? 0;
+      for await (const page of storage().multipartUploadPages(prefix)) openUploads += page?.length ?? 0;
     }
   }
   const liveCredentials = (await Promise.all(usernames.map(credentialsExist))).filter(Boolean).length;
@@ -160,7 +160,7 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
   const streamTtl = await r.pttl(shareStreamKey(shareId));
   const facts: DestructionFacts = {
     checkedAt,
-    bucket: bucket(),
+    bucket: storage().bucket,
     prefixes,
     multipartUploads: multipartListable ? openUploads : null,
     credentials: usernames,
@@ -183,8 +183,7 @@ export async function revokeShare(actor: Actor, shareId: string, ip?: string): P
 }
 
 /** Owner or admin: the share now ends `expiresInSeconds` from now (at most MAX_EXPIRY_SECONDS). */
-export async function extendShare(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<ShareView> {
-  const { expiresInSeconds } = extendShareSchema.parse(raw);
+export async function extendShare(actor: Actor, shareId: string, { expiresInSeconds }: ExtendShareInput, ip?: string): Promise<ShareView> {
   const share = await findShare(actor, shareId);
   if (!LIVE_STATUSES.includes(share.status)) throw new AppError("conflict", `This share is ${share.status}; it cannot be extended`);
   const expiresAt = new Date(Date.now() + Math.min(expiresInSeconds, env.MAX_EXPIRY_SECONDS) * 1000);

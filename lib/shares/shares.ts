@@ -7,7 +7,7 @@ import { generateShareKey, wrapShareKey } from "../vault/keys";
 import { scheduleExpiry } from "./expiry-job";
 import { AppError } from "../errors";
 import type { File as FileRow, Share, ShareStatus } from "../generated/prisma/client";
-import { createShareSchema, listSharesQuerySchema } from "./schemas";
+import type { CreateShareInput, ListSharesQuery } from "./schemas";
 
 /** Whoever is asking: a signed-in user or an API token's owner. */
 export type Actor = { id: string; role: "admin" | "user" };
@@ -95,8 +95,7 @@ export async function getShare(actor: Actor, id: string): Promise<ShareView> {
   return shareView(await findShare(actor, id));
 }
 
-export async function createShare(actor: Actor, raw: unknown, ip?: string): Promise<ShareView> {
-  const input = createShareSchema.parse(raw);
+export async function createShare(actor: Actor, input: CreateShareInput, ip?: string): Promise<ShareView> {
   // The share key exists only wrapped under the master key, bound to this share's id.
   const id = crypto.randomUUID();
   const { wrappedKey, masterKeyId } = wrapShareKey(generateShareKey(), id);
@@ -124,8 +123,7 @@ export async function createShare(actor: Actor, raw: unknown, ip?: string): Prom
  * Shares newest first: the actor's own, or with `everyone` every user's when the actor is an admin (the API's
  * rule); `status: "active"` keeps live ones only.
  */
-export async function listShares(actor: Actor, rawQuery: unknown = {}, opts: { everyone?: boolean } = {}): Promise<ShareView[]> {
-  const { status } = listSharesQuerySchema.parse(rawQuery);
+export async function listShares(actor: Actor, { status }: ListSharesQuery = { status: "all" }, opts: { everyone?: boolean } = {}): Promise<ShareView[]> {
   const shares = await db().share.findMany({
     where: {
       ...(opts.everyone && actor.role === "admin" ? {} : { ownerId: actor.id }),

@@ -1,7 +1,7 @@
 import { audit } from "../audit/record";
 import { db } from "../db";
 import { log } from "../log";
-import { abortMultipartUpload, bucket, deleteObjects, listMultipartUploadPages, listObjectPages, s3, type ListedObject } from "../s3";
+import { storage, type ListedObject } from "../s3";
 import { redis } from "../redis";
 import { sessionKeys } from "../uploads/session";
 import { destroyShare, ENDABLE_STATUSES, ENDED_STATUSES, endShare } from "./lifecycle";
@@ -88,10 +88,10 @@ async function judgePage(prefix: "staging" | "vault", page: ListedObject[], now:
 export async function reconcileStorage(now = new Date()): Promise<ReconcileCounts> {
   const counts: ReconcileCounts = { staging: 0, vault: 0, multipart: 0 };
   for (const prefix of ["staging", "vault"] as const) {
-    for await (const page of listObjectPages(s3(), bucket(), `${prefix}/`)) {
+    for await (const page of storage().listPages(`${prefix}/`)) {
       const doomed = (await judgePage(prefix, page, now)).filter((v): v is NonNullable<Verdict> => v !== null);
       if (!doomed.length) continue;
-      await deleteObjects(s3(), bucket(), doomed.map((d) => d.key));
+      await storage().deleteMany(doomed.map((d) => d.key));
       counts[prefix] += doomed.length;
       // Each share's trail says what was removed of it, and when.
       const byShare = new Map<string, string[]>();
@@ -112,7 +112,7 @@ let multipartUnsupportedLogged = false;
 /** Multipart uploads older than a day (unless their upload session is still in use); null when not listable. */
 async function abortStaleUploads(now: Date): Promise<number | null> {
   let aborted = 0;
-  for await (const page of listMultipartUploadPages(s3(), bucket(), "")) {
+  for await (const page of storage().multipartUploadPages("")) {
     if (!page) {
       if (!multipartUnsupportedLogged) log.info("storage cannot list multipart uploads (NotImplemented): stale ones are aborted by their share's end and the bucket's lifecycle rules only");
       multipartUnsupportedLogged = true;
@@ -123,7 +123,7 @@ async function abortStaleUploads(now: Date): Promise<number | null> {
       const m = KEY.exec(u.key);
       // A slow upload refreshes its session with every part: only a silent one is abandoned.
       if (m && m[1] === "staging" && (await redis().exists(sessionKeys(m[3]!)[0]!))) continue;
-      await abortMultipartUpload(s3(), bucket(), u.key, u.uploadId);
+      await storage().abortMultipartUpload(u.key, u.uploadId);
       aborted++;
     }
   }

@@ -26,4 +26,4 @@ export const signInSchema = z.object({
   password: z.string().min(1, { message: "Enter your password" }).max(256),
 });
 
-export type CreateUserInput = z.input<typeof createUserSchema>;
+export type CreateUserInput = z.infer<typeof createUserSchema>;

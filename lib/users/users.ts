@@ -3,7 +3,7 @@ import { AppError } from "../errors";
 import { Prisma } from "../generated/prisma/client";
 import { audit } from "../audit/record";
 import { generatePassword, hashPassword } from "../auth/password";
-import { createUserSchema, type CreateUserInput } from "./schemas";
+import type { CreateUserInput } from "./schemas";
 
 export type PublicUser = {
   id: string;
@@ -25,9 +25,8 @@ const publicFields = {
   createdAt: true,
 } as const;
 
-/** Creates a user; when no password is given one is generated and returned (the only time it is visible). */
-export async function createUser(input: CreateUserInput, actorId?: string) {
-  const data = createUserSchema.parse(input);
+/** Creates a user (input parsed with createUserSchema); without a password one is generated and returned, the only time it is visible. */
+export async function createUser(data: CreateUserInput, actorId?: string) {
   const password = data.password ?? generatePassword();
   try {
     const user = await db().user.create({

@@ -9,7 +9,9 @@ import { publish, shareStreamKey } from "@/lib/events/publish";
 import { sseResponse } from "@/lib/events/sse";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
+import { createShareSchema } from "@/lib/shares/schemas";
 import { createShare } from "@/lib/shares/shares";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 
 // Server-sent events from the per-share Redis Streams, through the route handlers the app serves.
@@ -60,7 +62,7 @@ let other: { id: string; token: string };
 let admin: { id: string; token: string };
 
 async function user(role: "admin" | "user") {
-  const { user: u } = await createUser({ email: `sse.${crypto.randomUUID()}@example.test`, role });
+  const { user: u } = await createUser(createUserSchema.parse({ email: `sse.${crypto.randomUUID()}@example.test`, role }));
   return { id: u.id, token: (await createApiToken(u.id, "sse")).token };
 }
 
@@ -76,7 +78,7 @@ afterAll(async () => {
 
 describe("share event streams", () => {
   it("streams a share's events live with ids; a reconnect with Last-Event-ID gets exactly the rest", async () => {
-    const share = await createShare({ id: owner.id, role: "user" }, { name: "live" });
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "live" }));
     const a = connect(shareEventsRoute.GET, owner.token, { id: share.id });
     expect((await a.res).headers.get("content-type")).toMatch(/text\/event-stream/);
     await new Promise((r) => setTimeout(r, 100));
@@ -107,7 +109,7 @@ describe("share event streams", () => {
   });
 
   it("is for the owner and admins only: 401 without a token, 404 for another user, 403 on the admin stream", async () => {
-    const share = await createShare({ id: owner.id, role: "user" }, { name: "private" });
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "private" }));
     const anon = await connect(shareEventsRoute.GET, null, { id: share.id }).res;
     expect([anon.status, (await anon.json()).error.code]).toEqual([401, "token_missing"]);
     const stranger = await connect(shareEventsRoute.GET, other.token, { id: share.id }).res;
@@ -128,7 +130,7 @@ describe("share event streams", () => {
   });
 
   it("fans out to many clients over one Redis reader, and releases each client when it leaves", async () => {
-    const share = await createShare({ id: owner.id, role: "user" }, { name: "crowd" });
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "crowd" }));
     const before = eventHub().stats().subscribers;
     const clients = Array.from({ length: 100 }, () => connect(shareEventsRoute.GET, owner.token, { id: share.id }));
     await Promise.all(clients.map((c) => c.res));

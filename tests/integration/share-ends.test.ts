@@ -24,10 +24,14 @@ const { bucket, ensureBucket, s3 } = await import("@/lib/s3");
 const { failFile, processFile } = await import("@/lib/processing/process-file");
 const { revokeShare } = await import("@/lib/shares/lifecycle");
 const { sealShare } = await import("@/lib/shares/seal");
-const { createShare } = await import("@/lib/shares/shares");
+const { createShare: createShareParsed } = await import("@/lib/shares/shares");
+const { createShareSchema } = await import("@/lib/shares/schemas");
+const { createUserSchema } = await import("@/lib/users/schemas");
 const { destroyEndedShares, expireOverdueShares, reconcileStorage } = await import("@/lib/shares/sweep");
 const { completeFile, declareFile, removeFile } = await import("@/lib/uploads/uploads");
 const { createUser } = await import("@/lib/users/users");
+// lib/ takes parsed input (the routes parse): the tests parse the way the routes do.
+const createShare = (actor: Actor, raw: unknown) => createShareParsed(actor, createShareSchema.parse(raw));
 const shareRoute = await import("@/app/api/v1/shares/[id]/route");
 const receiptRoute = await import("@/app/api/v1/shares/[id]/receipt/route");
 const publicKeyRoute = await import("@/app/api/v1/receipts/public-key/route");
@@ -55,7 +59,7 @@ let adminToken: string;
 let strangerToken: string;
 
 async function newUser(role: "admin" | "user") {
-  const { user } = await createUser({ email: `ends.${role}.${crypto.randomUUID()}@example.test`, role });
+  const { user } = await createUser(createUserSchema.parse({ email: `ends.${role}.${crypto.randomUUID()}@example.test`, role }));
   const { token } = await createApiToken(user.id, "tests");
   return { actor: { id: user.id, role } as Actor, token };
 }

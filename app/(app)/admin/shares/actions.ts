@@ -2,6 +2,7 @@
 
 import { revalidatePath } from "next/cache";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
+import { extendShareSchema } from "@/lib/shares/schemas";
 import { requireAdmin } from "../../../_lib/session";
 import { requestIp } from "../../../_lib/request-ip";
 import { runAction, type ActionResult } from "../../../_lib/action-result";
@@ -20,7 +21,7 @@ export async function extendShareAction(shareId: string, expiresInSeconds: unkno
   const admin = await requireAdmin();
   const ip = await requestIp();
   const result = await runAction(
-    async () => ({ expiresAt: (await extendShare(admin, String(shareId), { expiresInSeconds }, ip)).expiresAt.toISOString() }),
+    async () => ({ expiresAt: (await extendShare(admin, String(shareId), extendShareSchema.parse({ expiresInSeconds }), ip)).expiresAt.toISOString() }),
     "Share extended",
   );
   revalidatePath("/admin/shares");

@@ -1,6 +1,7 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser, setUserDisabled } from "@/lib/users/users";
 import { requireAdmin } from "../../../_lib/session";
 import { runAction, type ActionResult } from "../../../_lib/action-result";
@@ -11,15 +12,13 @@ export async function createUserAction(
 ): Promise<ActionResult<{ email: string; password?: string }>> {
   const admin = await requireAdmin();
   const result = await runAction(async () => {
-    const { user, password } = await createUser(
-      {
-        email: String(form.get("email") ?? ""),
-        name: String(form.get("name") ?? ""),
-        role: form.get("role") === "admin" ? "admin" : "user",
-        password: String(form.get("password") ?? ""),
-      },
-      admin.id,
-    );
+    const input = createUserSchema.parse({
+      email: String(form.get("email") ?? ""),
+      name: String(form.get("name") ?? ""),
+      role: form.get("role") === "admin" ? "admin" : "user",
+      password: String(form.get("password") ?? ""),
+    });
+    const { user, password } = await createUser(input, admin.id);
     return { email: user.email, password };
   });
   revalidatePath("/admin/users");

@@ -2,6 +2,7 @@
 
 import { snapshotOf, type ShareSnapshot } from "@/lib/events/share-state";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
+import { extendShareSchema } from "@/lib/shares/schemas";
 import { sealShare } from "@/lib/shares/seal";
 import { getShare } from "@/lib/shares/shares";
 import { requireUser } from "../../../_lib/session";
@@ -27,7 +28,7 @@ export async function extendShareAction(shareId: string, expiresInSeconds: unkno
   const user = await requireUser();
   const ip = await requestIp();
   const at = new Date(); // before the read: an event newer than the snapshot wins
-  return runAction(async () => snapshotOf(await extendShare(user, String(shareId), { expiresInSeconds }, ip), at));
+  return runAction(async () => snapshotOf(await extendShare(user, String(shareId), extendShareSchema.parse({ expiresInSeconds }), ip), at));
 }
 
 export async function revokeShareAction(shareId: string): Promise<ActionResult<ShareSnapshot>> {
