@@ -1,9 +1,8 @@
 import net from "node:net";
 import { pipeline, type Readable } from "node:stream";
-import { audit } from "../audit/record";
 import { blockedFor, clearLimits, recordFailure, type Limit } from "../auth/rate-limit";
 import { db } from "../db";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
 import { log } from "../log";
 import { redis } from "../redis";
@@ -70,8 +69,7 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
       });
       if (fileId) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } });
       const data = { fileId, name: file.name, bytes, ip: info.ip, offset: info.offset, secure: info.secure, downloads: updated.downloads };
-      await audit({ type: "share.download", shareId, ip: info.ip, data });
-      await publish({ type: "share.download", shareId, data }, updated.expiresAt);
+      await emit("share.download", { shareId, ip: info.ip, expiresAt: updated.expiresAt }, data);
       // The limit is checked after the transfer that reached it has ended, so that transfer completes.
       if (updated.maxDownloads !== null && updated.downloads >= updated.maxDownloads) await endShare(shareId, "download-limit");
     },
@@ -100,14 +98,14 @@ export function createShareBackend(): FtpBackend {
       if (!shareId) return null;
       const share = await db().share.findUnique({ where: { id: shareId }, select: { allowedIps: true } });
       if (!share || !ipAllowed(ip, share.allowedIps)) {
-        await audit({ type: "ftp.login.refused", shareId, ip, data: { user, reason: "client address not allowed" } });
+        await emit("ftp.login.refused", { shareId, ip }, { user, reason: "client address not allowed" });
         return null;
       }
       return openSession(shareId, user);
     },
     async onLogin({ user, ip, secure, outcome, shareId }) {
-      await audit({ type: outcome === "ok" ? "ftp.login" : "ftp.login.failed", shareId: shareId ?? null, ip, data: { user, secure, outcome } });
-      if (outcome === "ok" && shareId) await publish({ type: "share.login", shareId, data: { ip, secure } });
+      await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId: shareId ?? null, ip }, { user, secure, outcome });
+      if (outcome === "ok" && shareId) await emit("share.login", { shareId }, { ip, secure });
     },
     // Ending a share deletes its credentials first, and they expire with it: their absence cuts live sessions.
     async isAlive(shareId) {

@@ -1,26 +1,10 @@
 import { log } from "../log";
 import { redis, redisKey } from "../redis";
+import type { ShareEventType } from "./contract";
 
 // Every share's events go to its own capped Redis Stream (so a reconnecting SSE client resumes from its
 // Last-Event-ID), and a copy to the admin stream. Publishing never fails the action it reports.
-
-export type ShareEventType =
-  | "share.created"
-  | "share.sealed"
-  | "share.ready"
-  | "share.extended"
-  | "share.revoked"
-  | "share.expired"
-  | "share.destroyed"
-  | "share.download"
-  | "share.login"
-  | "file.declared"
-  | "file.upload-progress"
-  | "file.uploaded"
-  | "file.removed"
-  | "file.progress"
-  | "file.ready"
-  | "file.failed";
+// The transport only: callers go through emit() (emit.ts), which types each payload by the contract.
 
 export type ShareEvent = { type: ShareEventType; shareId: string; data?: Record<string, unknown> };
 

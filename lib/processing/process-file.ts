@@ -1,19 +1,20 @@
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { audit } from "../audit/record";
 import { db } from "../db";
-import { publish, throttled } from "../events/publish";
+import type { ShareEventMap } from "../events/contract";
+import { emit } from "../events/emit";
+import { throttled } from "../events/publish";
 import { log } from "../log";
 import { redis } from "../redis";
 import { storage } from "../s3";
-import { destroyShare, ENDED_STATUSES } from "../shares/lifecycle";
+import { destroyShare } from "../shares/lifecycle";
 import { promoteIfReady } from "../shares/seal";
-import { LIVE_STATUSES } from "../shares/shares";
+import { CLOSED_STATUSES, LIVE_STATUSES } from "../shares/status";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 import { releaseLease, renewLease, takeLease, vaultUploadKey } from "./lease";
 
-// Flow step 5: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
+// After an upload completes: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 
 /** A failure no retry can fix (the input itself is wrong): the file is failed at once with this reason. */
 export class PermanentFailure extends Error {
@@ -78,7 +79,7 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
         renewedAt = Date.now();
         void renewLease(fileId).catch(() => undefined);
       }
-      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } }, share.expiresAt);
+      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } satisfies ShareEventMap["file.progress"] }, share.expiresAt);
       cb(null, chunk);
     },
   });
@@ -108,17 +109,16 @@ async function processLeased(shareId: string, fileId: string): Promise<ProcessRe
   }
   // The share may have ended while this ran (its end waits for this lease): then nothing written may stay.
   const now = await db().share.findUnique({ where: { id: shareId }, select: { status: true } });
-  if (!now || ENDED_STATUSES.includes(now.status)) {
+  if (!now || CLOSED_STATUSES.includes(now.status)) {
     await storage().delete(vaultKey);
     await storage().delete(file.stagingKey);
-    await audit({ type: "share.objects-deleted", shareId, data: { count: 2, keys: [vaultKey, file.stagingKey], by: "process-file" } });
+    await emit("share.objects-deleted", { shareId }, { count: 2, keys: [vaultKey, file.stagingKey], by: "process-file" });
     log.info({ shareId, fileId }, "share ended while its file was processed: deleted the file's objects");
     return { status: "skipped", reason: "share ended while processing" };
   }
   await storage().delete(file.stagingKey);
   await progress.flush(share.expiresAt);
-  await publish({ type: "file.ready", shareId, data: { fileId, sha256, size } }, share.expiresAt);
-  await audit({ type: "file.ready", shareId, data: { fileId, name: file.name, size, sha256 } });
+  await emit("file.ready", { shareId, expiresAt: share.expiresAt, audit: { name: file.name } }, { fileId, sha256, size });
   await promoteIfReady(shareId);
   return { status: "ready", sha256, bytes: size };
 }
@@ -129,8 +129,7 @@ export async function failFile(shareId: string, fileId: string, reason: string):
   if (!file || file.status === "ready") return;
   await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
   if (file.stagingKey) await storage().delete(file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
-  await publish({ type: "file.failed", shareId, data: { fileId, reason } });
-  await audit({ type: "file.failed", shareId, data: { fileId, name: file.name, reason } });
+  await emit("file.failed", { shareId, audit: { name: file.name } }, { fileId, reason });
   // A sealed share with a failed file can never become ready.
   await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "failed", failureReason: `"${file.name}" failed: ${reason}` } });
 }

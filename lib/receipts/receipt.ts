@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { audit } from "../audit/record";
+import { emit } from "../events/emit";
 import { db } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { findShare, type Actor } from "../shares/shares";
+import type { Actor } from "../auth/actor";
+import { findShare } from "../shares/shares";
 import { receiptKeyId, signDocument } from "./signing";
 
 // The destruction receipt: what a compliance officer asks when a share is gone — what it held, who fetched it,
@@ -116,7 +117,12 @@ export async function issueReceipt(shareId: string, facts: DestructionFacts): Pr
   });
   if (!done) return null;
   const sha256 = createHash("sha256").update(document).digest("hex");
-  await audit({ type: "share.destroyed", shareId, data: { destroyedAt: destroyedAt.toISOString(), receiptSha256: sha256, prefixes: facts.prefixes } });
+  const ended = await db().share.findUnique({ where: { id: shareId }, select: { endedAt: true } });
+  await emit(
+    "share.destroyed",
+    { shareId, expiresAt: ended?.endedAt ?? destroyedAt, audit: { receiptSha256: sha256, prefixes: facts.prefixes } },
+    { destroyedAt: destroyedAt.toISOString() },
+  );
   return { destroyedAt };
 }
 

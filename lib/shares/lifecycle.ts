@@ -1,8 +1,9 @@
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { publish, shareStreamKey } from "../events/publish";
+import type { ShareEndReason } from "../events/contract";
+import { emit } from "../events/emit";
+import { shareStreamKey } from "../events/publish";
 import type { ShareStatus } from "../generated/prisma/client";
 import { log } from "../log";
 import { leasedFiles, vaultUploadKey } from "../processing/lease";
@@ -10,18 +11,15 @@ import { queue } from "../queues";
 import { redis } from "../redis";
 import { issueReceipt, type DestructionFacts } from "../receipts/receipt";
 import { storage } from "../s3";
-import { sessionKeys } from "../uploads/session";
+import type { Actor } from "../auth/actor";
+import { sessionKeys } from "./upload-session";
 import { credentialsExist, deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
 import type { ExtendShareInput } from "./schemas";
-import { findShare, getShare, LIVE_STATUSES, type Actor, type ShareView } from "./shares";
+import { findShare, getShare, type ShareView } from "./shares";
+import { CLOSED_STATUSES, ENDABLE_STATUSES, LIVE_STATUSES } from "./status";
 
-export type EndReason = "expired" | "revoked" | "download-limit";
-
-/** Statuses a share can be ended from: the live ones and `failed` (which would otherwise keep its key forever). */
-export const ENDABLE_STATUSES: ShareStatus[] = [...LIVE_STATUSES, "failed"];
-/** Ended: its end is recorded; destroyedAt says when everything of it was verified gone. */
-export const ENDED_STATUSES: ShareStatus[] = ["expired", "revoked"];
+export type EndReason = ShareEndReason;
 
 /** Where a share's objects live: every key of it starts with one of these. */
 export const sharePrefixes = (shareId: string) => [`staging/${shareId}/`, `vault/${shareId}/`];
@@ -51,21 +49,23 @@ export async function endShare(shareId: string, reason: EndReason, actorId?: str
     },
   });
   if (!count) return false;
-  // The stream outlives the end by its grace period only, so a page open now still sees it.
-  await publish({ type: status === "expired" ? "share.expired" : "share.revoked", shareId, data: { reason } }, endedAt);
-  await audit({
-    type: `share.${status}`,
-    actorId,
-    shareId,
-    ip,
-    data: {
-      reason,
-      from: share.status,
-      ftpUsername: share.ftpUsername,
-      credentialsDeletedAt: credentialsDeletedAt.toISOString(),
-      keyDestroyedAt: endedAt.toISOString(),
+  await emit(
+    status === "expired" ? "share.expired" : "share.revoked",
+    {
+      shareId,
+      actorId,
+      ip,
+      // The stream outlives the end by its grace period only, so a page open now still sees it.
+      expiresAt: endedAt,
+      audit: {
+        from: share.status,
+        ftpUsername: share.ftpUsername,
+        credentialsDeletedAt: credentialsDeletedAt.toISOString(),
+        keyDestroyedAt: endedAt.toISOString(),
+      },
     },
-  });
+    { reason },
+  );
   await queue("expire-share").remove(expireJobId(shareId)).catch(() => undefined);
   log.info({ shareId, reason }, "share ended");
   try {
@@ -92,7 +92,7 @@ async function ftpUsernamesOf(shareId: string): Promise<string[]> {
  */
 export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
   const share = await db().share.findUnique({ where: { id: shareId }, include: { files: true } });
-  if (!share || !ENDED_STATUSES.includes(share.status) || !share.endedAt || share.destroyedAt) return { destroyed: false, deletedObjects: 0 };
+  if (!share || !CLOSED_STATUSES.includes(share.status) || !share.endedAt || share.destroyedAt) return { destroyed: false, deletedObjects: 0 };
   const r = redis();
   const fileIds = share.files.map((f) => f.id);
 
@@ -130,7 +130,7 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
       const keys = page.map((o) => o.key);
       await storage().deleteMany(keys);
       deletedObjects += keys.length;
-      await audit({ type: "share.objects-deleted", shareId, data: { count: keys.length, keys } });
+      await emit("share.objects-deleted", { shareId }, { count: keys.length, keys, by: "end" });
       log.info({ shareId, count: keys.length }, "deleted an ended share's objects");
     }
   }
@@ -169,7 +169,6 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
   };
   const issued = await issueReceipt(shareId, facts);
   if (!issued) return { destroyed: false, deletedObjects };
-  await publish({ type: "share.destroyed", shareId, data: { destroyedAt: issued.destroyedAt.toISOString() } }, share.endedAt);
   log.info({ shareId, deletedObjects }, "share destroyed: nothing of it is left; receipt signed");
   return { destroyed: true, deletedObjects };
 }
@@ -190,7 +189,6 @@ export async function extendShare(actor: Actor, shareId: string, { expiresInSeco
   await db().share.update({ where: { id: shareId }, data: { expiresAt } });
   if (share.ftpUsername) await extendCredentials(share.ftpUsername, expiresAt);
   await scheduleExpiry(shareId, expiresAt);
-  await publish({ type: "share.extended", shareId, data: { expiresAt: expiresAt.toISOString() } }, expiresAt);
-  await audit({ type: "share.extended", actorId: actor.id, shareId, ip, data: { from: share.expiresAt, to: expiresAt } });
+  await emit("share.extended", { shareId, actorId: actor.id, ip, expiresAt, audit: { from: share.expiresAt, to: expiresAt } }, { expiresAt: expiresAt.toISOString() });
   return getShare(actor, shareId);
 }

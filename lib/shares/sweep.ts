@@ -1,10 +1,11 @@
-import { audit } from "../audit/record";
+import { emit } from "../events/emit";
 import { db } from "../db";
 import { log } from "../log";
 import { storage, type ListedObject } from "../s3";
 import { redis } from "../redis";
-import { sessionKeys } from "../uploads/session";
-import { destroyShare, ENDABLE_STATUSES, ENDED_STATUSES, endShare } from "./lifecycle";
+import { destroyShare, endShare } from "./lifecycle";
+import { CLOSED_STATUSES, ENDABLE_STATUSES } from "./status";
+import { sessionKeys } from "./upload-session";
 
 // Cleanup layer 2: the periodic sweep behind the per-share expiry job. It ends overdue shares, finishes ended
 // shares that still hold anything, and reconciles storage with the database (orphans are deleted).
@@ -30,7 +31,7 @@ export async function expireOverdueShares(now = new Date()): Promise<string[]> {
 /** Ended shares not yet verified empty: removal is retried until a listing shows nothing, then the receipt. */
 export async function destroyEndedShares(): Promise<{ destroyed: string[]; pending: number }> {
   const ended = await db().share.findMany({
-    where: { status: { in: ENDED_STATUSES }, endedAt: { not: null }, destroyedAt: null },
+    where: { status: { in: CLOSED_STATUSES }, endedAt: { not: null }, destroyedAt: null },
     select: { id: true },
     orderBy: { endedAt: "asc" },
     take: 200,
@@ -71,7 +72,7 @@ async function judgePage(prefix: "staging" | "vault", page: ListedObject[], now:
     const share = shareById.get(shareId);
     const file = fileById.get(m[3]!.toLowerCase());
     if (!share) return { key: o.key, shareId: null, why: "unknown share" };
-    if (ENDED_STATUSES.includes(share.status)) return { key: o.key, shareId, why: `share ${share.status}` };
+    if (CLOSED_STATUSES.includes(share.status)) return { key: o.key, shareId, why: `share ${share.status}` };
     if (!file || file.shareId !== shareId) return { key: o.key, shareId, why: "file removed" };
     // Staging holds plaintext only until the worker has the vault object; a failed file keeps nothing.
     if (prefix === "staging" && (file.status === "ready" || file.status === "failed")) return { key: o.key, shareId, why: `file ${file.status}` };
@@ -97,7 +98,7 @@ export async function reconcileStorage(now = new Date()): Promise<ReconcileCount
       const byShare = new Map<string, string[]>();
       for (const d of doomed) if (d.shareId) byShare.set(d.shareId, [...(byShare.get(d.shareId) ?? []), d.key]);
       for (const [shareId, keys] of byShare) {
-        await audit({ type: "share.objects-deleted", shareId, data: { count: keys.length, keys, by: "sweep" } });
+        await emit("share.objects-deleted", { shareId }, { count: keys.length, keys, by: "sweep" });
       }
       log.info({ prefix, count: doomed.length, reasons: [...new Set(doomed.map((d) => d.why))], keys: doomed.slice(0, 20).map((d) => d.key) }, "sweep deleted orphaned objects");
     }

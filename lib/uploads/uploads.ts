@@ -1,16 +1,17 @@
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import { AppError } from "../errors";
 import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
 import { enqueue } from "../queues";
 import { storage } from "../s3";
-import type { CompleteFileInput, DeclareFileInput, RecordPartInput, SignPartsInput } from "../shares/schemas";
-import { findShare, fileView, LIVE_STATUSES, type Actor, type FileView } from "../shares/shares";
+import type { Actor } from "../auth/actor";
+import { findShare, fileView, type FileView } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
+import * as sessions from "../shares/upload-session";
 import { checkFileName } from "./file-name";
-import * as sessions from "./session";
+import type { CompleteFileInput, DeclareFileInput, RecordPartInput, SignPartsInput } from "./schemas";
 
 // The browser uploads straight to storage; this module only decides, signs and checks.
 
@@ -55,7 +56,7 @@ async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
-/** Step 2 of the flow: validates the file against the share and the limits, then opens its upload. */
+/** Declares a file: validates it against the share and the limits, then opens its upload. */
 export async function declareFile(actor: Actor, shareId: string, input: DeclareFileInput, ip?: string): Promise<DeclaredFile> {
   const name = checkFileName(input.name);
   const share = await openShareOf(actor, shareId);
@@ -107,8 +108,7 @@ export async function declareFile(actor: Actor, shareId: string, input: DeclareF
       ...layout,
     };
     await sessions.saveSession(session);
-    await audit({ type: "file.declared", actorId: actor.id, shareId, ip, data: { fileId: file.id, name, size: input.size } });
-    await publish({ type: "file.declared", shareId, data: { fileId: file.id, name, size: input.size } }, share.expiresAt);
+    await emit("file.declared", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt }, { fileId: file.id, name, size: input.size });
     const upload: UploadPlan = multipart ? { method: "multipart", ...layout } : await singleUrl(session);
     return { file: fileView(file), upload };
   } catch (err) {
@@ -154,7 +154,7 @@ export async function recordPart(actor: Actor, shareId: string, fileId: string, 
   await sessions.recordPart(fileId, partNumber, etag);
   const parts = (await sessions.finishedParts(fileId)).length;
   const bytes = Math.min(s.size, parts * s.partSize);
-  await publish({ type: "file.upload-progress", shareId, data: { fileId, parts, partCount: s.partCount, bytes, size: s.size } });
+  await emit("file.upload-progress", { shareId }, { fileId, parts, partCount: s.partCount, bytes, size: s.size });
   return { parts };
 }
 
@@ -174,7 +174,7 @@ export async function resumeState(actor: Actor, shareId: string, fileId: string)
   return { file: fileView(file), method: s.method, partSize: s.partSize, partCount: s.partCount, parts };
 }
 
-/** Step 4: completes the upload, checks the stored size against the declared one and queues processing. */
+/** Completes the upload, checks the stored size against the declared one and queues processing. */
 export async function completeFile(actor: Actor, shareId: string, fileId: string, { parts: given }: CompleteFileInput, ip?: string): Promise<FileView> {
   const file = await fileOf(actor, shareId, fileId);
   // Completing twice (a retried request) answers with the file as it is now.
@@ -205,15 +205,14 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     await storage().delete(s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
     await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
     await sessions.dropSession(fileId);
-    await publish({ type: "file.failed", shareId, data: { fileId, reason } });
+    await emit("file.failed", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, reason });
     throw new AppError("size_mismatch", `"${file.name}": ${reason}; remove it and upload it again`, { stored, declared: s.size });
   }
 
   const { count } = await db().file.updateMany({ where: { id: fileId, status: { in: ["pending", "uploading"] } }, data: { status: "uploaded" } });
   if (count) {
     await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
-    await audit({ type: "file.uploaded", actorId: actor.id, shareId, ip, data: { fileId, name: file.name, size: s.size } });
-    await publish({ type: "file.uploaded", shareId, data: { fileId, size: s.size } });
+    await emit("file.uploaded", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, size: s.size });
   }
   await sessions.dropSession(fileId);
   return fileView(await db().file.findUniqueOrThrow({ where: { id: fileId } }));
@@ -229,8 +228,7 @@ export async function removeFile(actor: Actor, shareId: string, fileId: string, 
   for (const key of [file.stagingKey, file.vaultKey]) if (key) await storage().delete(key);
   await db().file.delete({ where: { id: fileId } });
   await sessions.dropSession(fileId);
-  await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
-  await publish({ type: "file.removed", shareId, data: { fileId } });
+  await emit("file.removed", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId });
 }
 
 /**

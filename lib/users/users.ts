@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { AppError } from "../errors";
 import { Prisma } from "../generated/prisma/client";
-import { audit } from "../audit/record";
+import { emit } from "../events/emit";
 import { generatePassword, hashPassword } from "../auth/password";
 import type { CreateUserInput } from "./schemas";
 
@@ -33,7 +33,7 @@ export async function createUser(data: CreateUserInput, actorId?: string) {
       data: { email: data.email, name: data.name ?? null, role: data.role, passwordHash: await hashPassword(password) },
       select: publicFields,
     });
-    await audit({ type: "user.created", actorId, data: { userId: user.id, email: user.email, role: user.role } });
+    await emit("user.created", { actorId }, { userId: user.id, email: user.email, role: user.role });
     return { user, password: data.password ? undefined : password };
   } catch (err) {
     if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
@@ -65,6 +65,6 @@ export async function setUserDisabled(id: string, disabled: boolean, actorId: st
     data: { disabledAt: disabled ? (user.disabledAt ?? new Date()) : null },
     select: publicFields,
   });
-  await audit({ type: disabled ? "user.disabled" : "user.enabled", actorId, data: { userId: id, email: user.email } });
+  await emit(disabled ? "user.disabled" : "user.enabled", { actorId }, { userId: id, email: user.email });
   return updated;
 }

@@ -6,8 +6,9 @@ import { closeDb } from "@/lib/db";
 import { closeQueues, enqueue, queue, QUEUE_PREFIX } from "@/lib/queues";
 import { bullConnection, closeRedis } from "@/lib/redis";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
+import type { Actor } from "@/lib/auth/actor";
 import { createShareSchema } from "@/lib/shares/schemas";
-import { createShare, type Actor } from "@/lib/shares/shares";
+import { createShare } from "@/lib/shares/shares";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 

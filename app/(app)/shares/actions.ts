@@ -1,16 +1,18 @@
 "use server";
 
-import { completeFileSchema, createShareSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "@/lib/shares/schemas";
+import { createShareSchema } from "@/lib/shares/schemas";
+import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "@/lib/uploads/schemas";
 import { createShare } from "@/lib/shares/shares";
 import type { FileView } from "@/lib/shares/shares";
 import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
-import { requireUser } from "../../_lib/session";
+import { requireUser } from "../../_lib/auth-session";
 import { requestIp } from "../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../_lib/action-result";
+import type { ActionResult } from "../../_lib/action-result";
+import { runAction } from "../../_lib/run-action";
 
 // Thin calls into lib/: each checks the session, parses the browser's input with the body's one schema (as the REST
-// wrapper does), then calls the function that decides. The share page's uploader drives the upload ones; file bytes
-// never come through here.
+// wrapper does), then calls the function that decides. The share page's upload engine (app/_lib/uploader/) drives the
+// upload ones; file bytes never come through here.
 
 export async function createShareAction(input: unknown): Promise<ActionResult<{ id: string }>> {
   const user = await requireUser();

@@ -2,9 +2,9 @@ import type { Metadata } from "next";
 import { adminSharesQuerySchema, listAllShares, queueHealth, type AdminSharesQuery } from "@/lib/admin/admin";
 import { env } from "@/lib/env";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
-import { LIVE_STATUSES } from "@/lib/shares/shares";
+import { LIVE_STATUSES } from "@/lib/shares/status";
 import { listUsers } from "@/lib/users/users";
-import { requireAdmin } from "../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
 import { QueueHealthPanel } from "../queue-health";
 import { AdminSharesTable, type AdminRow } from "./shares-table";
@@ -27,7 +27,7 @@ function queryOf(sp: Search): AdminSharesQuery {
 }
 
 export default async function AdminSharesPage({ searchParams }: { searchParams: Promise<Search> }) {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const query = queryOf(await searchParams);
   const [shares, users, queues] = await Promise.all([listAllShares(admin, query), listUsers(), queueHealth(admin)]);
   const rows: AdminRow[] = shares.map((s) => ({

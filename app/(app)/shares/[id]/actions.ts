@@ -1,13 +1,14 @@
 "use server";
 
-import { snapshotOf, type ShareSnapshot } from "@/lib/events/share-state";
+import { snapshotOf, type ShareSnapshot } from "@/lib/shares/live-view";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { extendShareSchema } from "@/lib/shares/schemas";
 import { sealShare } from "@/lib/shares/seal";
 import { getShare } from "@/lib/shares/shares";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { requestIp } from "../../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 // The share page's owner actions, each a thin call into lib/ that checks the session first. The seal's password
 // goes back to the page in this one response and is kept nowhere else (not logged, not stored in the browser).

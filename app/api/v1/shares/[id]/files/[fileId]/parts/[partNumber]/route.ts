@@ -1,5 +1,5 @@
 import { apiRoute } from "@/lib/http/api-route";
-import { recordPartSchema } from "@/lib/shares/schemas";
+import { recordPartSchema } from "@/lib/uploads/schemas";
 import { recordPart } from "@/lib/uploads/uploads";
 
 type Params = { id: string; fileId: string; partNumber: string };
