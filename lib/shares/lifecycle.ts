@@ -8,7 +8,7 @@ import type { ShareStatus } from "../generated/prisma/client";
 import { log } from "../log";
 import { leasedFiles, vaultUploadKey } from "../processing/lease";
 import { queue } from "../queues";
-import { redis } from "../redis";
+import { redis, redisKey } from "../redis";
 import { issueReceipt, type DestructionFacts } from "../receipts/receipt";
 import { storage } from "../s3";
 import type { Actor } from "../auth/actor";
@@ -137,8 +137,9 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
 
   // Redis: upload sessions, vault upload ids. The event stream stays for its grace period after the end (it holds
   // no file bytes and a page open at the end reads it); the receipt states when it expires.
-  const redisKeys = fileIds.flatMap((id) => [...sessionKeys(id), vaultUploadKey(id)]);
-  if (redisKeys.length) await r.del(...redisKeys);
+  // Its download slots too (`tft:dl:<share>`, the FTP gateway's download-limit state).
+  const redisKeys = [redisKey("dl", shareId), ...fileIds.flatMap((id) => [...sessionKeys(id), vaultUploadKey(id)])];
+  await r.del(...redisKeys);
   // Its processing jobs (waiting ones would only skip; finished ones keep ids and checksums for an hour).
   for (const id of fileIds) await queue("process-file").remove(id).catch(() => 0);
 
@@ -153,7 +154,7 @@ export async function destroyShare(shareId: string): Promise<DestroyOutcome> {
     }
   }
   const liveCredentials = (await Promise.all(usernames.map(credentialsExist))).filter(Boolean).length;
-  const liveRedisKeys = redisKeys.length ? await r.exists(...redisKeys) : 0;
+  const liveRedisKeys = await r.exists(...redisKeys);
   const left = prefixes.reduce((n, p) => n + p.keys, 0) + openUploads + liveCredentials + liveRedisKeys;
   if (left) throw new Error(`share ${shareId} still has ${left} thing(s) in storage or Redis after deletion`);
 
