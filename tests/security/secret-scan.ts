@@ -38,3 +38,14 @@ export function findSecrets(text: string, known: string[] = []): Finding[] {
   });
   return findings;
 }
+
+/** The secret values an app stack was given or generated: its env's secrets and the files under its DATA_DIR. */
+export function stackSecrets(env: Record<string, string>, dataDir: string, read: (file: string) => string | undefined): string[] {
+  const fromEnv = Object.entries(env)
+    .filter(([k]) => /PASSWORD|TOKEN|SECRET|MASTER_KEY|SIGNING_KEY/.test(k) && !/_KEY_ID$/.test(k))
+    .map(([, v]) => v);
+  const files = ["master-key", "auth-secret", "redis/password", "postgres/password", "receipt-signing-key", "metrics-token"];
+  const fromFiles = files.map((f) => read(`${dataDir}/${f}`)?.trim()).filter((v): v is string => !!v);
+  // A key file may hold `id:base64`: the base64 part alone is the secret too.
+  return [...fromEnv, ...fromFiles, ...fromFiles.flatMap((v) => (v.includes(":") ? [v.slice(v.indexOf(":") + 1)] : []))];
+}

@@ -30,3 +30,14 @@ describe("the log secret scanner", () => {
     expect(findSecrets(text)).toEqual([]);
   });
 });
+
+describe("an app stack's secrets", () => {
+  it("come from its env's secret variables and its DATA_DIR secret files, key ids excepted", async () => {
+    const { stackSecrets } = await import("../security/secret-scan");
+    const files: Record<string, string> = { "/d/master-key": "k1:QUJDREVGR0hJSktMTU5PUA==\n", "/d/redis/password": "redispass123" };
+    const got = stackSecrets({ ADMIN_PASSWORD: "pw-123456789", ADMIN_API_TOKEN: "tft_x", S3_ACCESS_KEY_ID: "AKIA", S3_SECRET_ACCESS_KEY: "sk", PORT: "3000" }, "/d", (f) => files[f]);
+    expect(got).toEqual(expect.arrayContaining(["pw-123456789", "tft_x", "sk", "k1:QUJDREVGR0hJSktMTU5PUA==", "QUJDREVGR0hJSktMTU5PUA==", "redispass123"]));
+    expect(got).not.toContain("AKIA");
+    expect(got).not.toContain("3000");
+  });
+});
