@@ -8,8 +8,10 @@ import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
+import { createShareSchema } from "@/lib/shares/schemas";
 import { createShare } from "@/lib/shares/shares";
 import { declareFile } from "@/lib/uploads/uploads";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { call, type Json } from "../security/api-client";
 
@@ -73,7 +75,7 @@ let ownerActor: { id: string; role: "user" };
 
 /** An open share of the owner's with one pending multipart upload (65 MiB declared, nothing sent yet). */
 async function fixture() {
-  const share = await createShare(ownerActor, { name: `matrix ${crypto.randomUUID().slice(0, 8)}` });
+  const share = await createShare(ownerActor, createShareSchema.parse({ name: `matrix ${crypto.randomUUID().slice(0, 8)}` }));
   const { file } = await declareFile(ownerActor, share.id, { name: "big.bin", size: 65 * 1024 * 1024 });
   const { row } = await createApiToken(ownerActor.id, "to revoke");
   return { shareId: share.id, fileId: file.id, ownerTokenId: row.id };
@@ -93,7 +95,7 @@ async function sessionCookie(user: { id: string; email: string; role: "admin" | 
 }
 
 async function makeCaller(role: "admin" | "user", opts: { disable?: boolean; revoke?: boolean; forge?: boolean } = {}): Promise<Caller> {
-  const { user } = await createUser({ email: `${role}.${crypto.randomUUID()}@example.test`, role });
+  const { user } = await createUser(createUserSchema.parse({ email: `${role}.${crypto.randomUUID()}@example.test`, role }));
   const { token, row } = await createApiToken(user.id, "matrix");
   if (opts.revoke) await revokeApiToken(user.id, row.id);
   if (opts.disable) await db().user.update({ where: { id: user.id }, data: { disabledAt: new Date() } });

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { expect } from "vitest";
 import { createApiToken } from "@/lib/auth/api-tokens";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 
 // Calls the app's route handlers as Next.js does (a Request and a params promise), so auth, body parsing,
@@ -37,7 +38,7 @@ export async function call(
 }
 
 export async function newUser(role: "admin" | "user" = "user") {
-  const { user } = await createUser({ email: `${role}.${crypto.randomUUID()}@example.test`, role });
+  const { user } = await createUser(createUserSchema.parse({ email: `${role}.${crypto.randomUUID()}@example.test`, role }));
   const { token } = await createApiToken(user.id, "tests");
   return { id: user.id, email: user.email, role, token };
 }

@@ -16,6 +16,7 @@ import { processFile } from "@/lib/processing/process-file";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
 import { checkCredentials } from "@/lib/shares/credentials";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { freeRange, HOST, run, testTls } from "../ftp/harness";
 
@@ -39,7 +40,7 @@ async function call(handler: unknown, token: string | null, params: Record<strin
 
 async function main() {
   const email = `flow.${crypto.randomUUID()}@example.test`;
-  const { user, password } = await createUser({ email, role: "user" });
+  const { user, password } = await createUser(createUserSchema.parse({ email, role: "user" }));
   keep(password!);
   await signIn({ email, password: `${password}x` }, "203.0.113.9").catch((err: unknown) => log.info({ err }, "flow: wrong password refused"));
   await signIn({ email, password }, "203.0.113.9");
