@@ -108,6 +108,8 @@ async function makeCaller(role: "admin" | "user", opts: { disable?: boolean; rev
 
 type RouteRow = {
   expect: Record<Who, number>;
+  /** Where a status alone cannot tell authorization from the resource's state, the error code too. */
+  codes?: Partial<Record<Who, string>>;
   /** Builds the request; a row that changes state gets a fresh fixture for each caller. */
   req?: (fx: Fixture) => { params?: Record<string, string>; body?: unknown; query?: string; headers?: Record<string, string> };
   fresh?: boolean;
@@ -154,6 +156,11 @@ const ROUTES: Record<string, RouteRow> = {
   // The owner passes authorization; nothing was uploaded, so completing is refused for that reason.
   "POST /api/v1/shares/[id]/files/[fileId]/complete": { expect: bearer(404, 409, 403), req: (fx) => ({ ...file(fx), body: {} }), fresh: true },
   "GET /api/v1/admin/events": { expect: bearer(403, 403, 200) },
+  // Anyone holding a receipt must be able to check it: the public key is public.
+  "GET /api/v1/receipts/public-key": { expect: everyone(200) },
+  // An open share has no receipt yet: the owner and admins hear that, another user only "no such share".
+  "GET /api/v1/shares/[id]/receipt": { expect: bearer(404, 404, 404), codes: { other: "not_found", owner: "not_destroyed", admin: "not_destroyed" }, req: share },
+  "GET /api/shares/[id]/receipt": { expect: session(404, 404, 404), codes: { other: "not_found", owner: "not_destroyed", admin: "not_destroyed" }, req: share },
   "GET /api/shares/[id]/events": { expect: session(404, 200, 200), req: share },
   "GET /api/admin/events": { expect: session(403, 403, 200) },
   "GET /api/admin/queues": { expect: session(403, 403, 200) },
@@ -281,6 +288,8 @@ describe("authorization matrix", () => {
         const res = await call(r.run, { token: c?.token ?? null, method, params: spec.params, body: spec.body ?? (method === "GET" ? undefined : {}), query: spec.query, headers: spec.headers }).catch(
           (err: unknown) => ({ status: -1, body: { thrown: String(err) } as Json, headers: new Headers() }),
         );
+        const code = row.codes?.[who];
+        if (code && res.body.error?.code !== code) wrong.push(`${r.key} as ${who}: code ${res.body.error?.code} (expected ${code})`);
         if (res.status !== row.expect[who]) wrong.push(`${r.key} as ${who}: ${res.status} ${JSON.stringify(res.body).slice(0, 160)} (expected ${row.expect[who]})`);
         // Every refusal of our own API takes the one error shape.
         if (res.status >= 400 && !r.key.includes("[...nextauth]")) {
