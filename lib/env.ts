@@ -38,8 +38,14 @@ const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 /** A key-encryption key for share keys; `key` is a KeyObject so it serialises as `{}` and cannot reach a log line. */
 export type MasterKey = { id: string; key: KeyObject };
 
-// Variables whose value must never be echoed in a configuration error.
-const SECRET_VARS = new Set(["MASTER_KEY"]);
+// Variables whose value must never be echoed in a configuration error: secrets, and URLs that carry passwords.
+const SECRET_VARS = new Set(["MASTER_KEY", "AUTH_SECRET", "ADMIN_PASSWORD", "ADMIN_API_TOKEN", "S3_SECRET_ACCESS_KEY", "DATABASE_URL", "REDIS_URL"]);
+// Any variable added later whose name says it is secret is masked too (S3_ACCESS_KEY_ID is an identifier).
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|PRIVATE|_KEYS?$/;
+const isSecretVar = (name: string) => SECRET_VARS.has(name) || SECRET_NAME.test(name);
+
+/** A shown value never carries a URL's user info (`scheme://user:password@host` → `scheme://***@host`). */
+const shown = (value: string) => JSON.stringify(value.replace(/(\/\/)[^/?#\s]*@/g, "$1***@"));
 
 // MASTER_KEY="k2:<base64 32 bytes>,k1:<base64 32 bytes>": newest first (it wraps), all of them unwrap.
 const masterKeyRing = z.string().transform((value, ctx): MasterKey[] => {
@@ -141,8 +147,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   throw new ConfigError(
     result.error.issues.map((i) => {
       const name = i.path.join(".");
-      if (SECRET_VARS.has(name)) return `${name} (value not shown): ${i.message}`;
-      return `${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`;
+      if (isSecretVar(name)) return `${name} (value not shown): ${i.message}`;
+      return `${name}=${shown(String(cleaned[name] ?? ""))}: ${i.message}`;
     }),
   );
 }
