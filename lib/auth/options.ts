@@ -2,6 +2,7 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { env } from "../env";
 import { isAppError } from "../errors";
+import { safeRedirectPath } from "../http/safe-redirect";
 import { signIn } from "./sign-in";
 
 declare module "next-auth" {
@@ -45,6 +46,8 @@ export function authOptions(): NextAuthOptions {
       }),
     ],
     callbacks: {
+      // next-auth's own check compares string prefixes; this one resolves the URL first.
+      redirect: ({ url, baseUrl }) => `${baseUrl}${safeRedirectPath(url, baseUrl)}`,
       jwt({ token, user }) {
         if (user) {
           token.uid = user.id;
