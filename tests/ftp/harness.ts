@@ -164,8 +164,9 @@ export class RawFtp {
     for (const f of w) f();
   }
 
-  static async connect(port: number): Promise<RawFtp> {
-    const sock = net.connect(port, HOST);
+  /** `localAddress` (another 127.x.y.z) makes the connection come from another client address. */
+  static async connect(port: number, localAddress?: string): Promise<RawFtp> {
+    const sock = net.connect({ port, host: HOST, localAddress });
     await new Promise<void>((resolve, reject) => (sock.once("connect", resolve), sock.once("error", reject)));
     return new RawFtp(sock);
   }
