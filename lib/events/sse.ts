@@ -1,4 +1,5 @@
-import { AppError } from "../errors";
+import { AppError, isAppError } from "../errors";
+import { log } from "../log";
 import { findShare, type Actor } from "../shares/shares";
 import { ADMIN_STREAM_KEY, shareStreamKey } from "./publish";
 import { eventHub, type StreamEvent } from "./hub";
@@ -7,6 +8,25 @@ import { eventHub, type StreamEvent } from "./hub";
 // reconnect (Last-Event-ID) resumes exactly after the last event it saw.
 
 const KEEPALIVE_MS = 15_000;
+// How often a live stream re-checks its caller (disabled, token revoked, demoted, no longer the share's owner).
+export const RECHECK_MS = 5_000;
+
+/** Re-authorizes the caller: true to keep streaming, false to end the stream. */
+export type StreamAuthorization = { check: () => Promise<boolean>; everyMs?: number };
+
+/** The caller as of now (a fresh token or session lookup), or null; an AppError from it also means "no". */
+export type Reauthenticate = () => Promise<Actor | null>;
+
+// A refusal (AppError) ends the stream; anything else (the database briefly away) keeps it until the next check.
+async function stillAllowed(check: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await check();
+  } catch (err) {
+    if (isAppError(err)) return false;
+    log.warn({ err }, "event stream re-authorization failed; keeping the stream until the next check");
+    return true;
+  }
+}
 const encoder = new TextEncoder();
 
 // The hub hands the same event object to every subscriber: its frame is built and encoded once, not per client.
@@ -21,7 +41,13 @@ function frameOf(e: StreamEvent): Uint8Array {
   return frame;
 }
 
-export function sseResponse(key: string, lastEventId: string | null, signal: AbortSignal, keepaliveMs = KEEPALIVE_MS): Response {
+export function sseResponse(
+  key: string,
+  lastEventId: string | null,
+  signal: AbortSignal,
+  keepaliveMs = KEEPALIVE_MS,
+  authorization?: StreamAuthorization,
+): Response {
   let cleanup = () => undefined as void;
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -42,10 +68,21 @@ export function sseResponse(key: string, lastEventId: string | null, signal: Abo
       });
       const ping = setInterval(() => write(`: keepalive\n\n`), keepaliveMs);
       let done = false;
+      let checking = false;
+      const recheck =
+        authorization &&
+        setInterval(async () => {
+          if (checking || done) return;
+          checking = true;
+          const ok = await stillAllowed(authorization.check);
+          checking = false;
+          if (!ok) cleanup();
+        }, authorization.everyMs ?? RECHECK_MS);
       cleanup = () => {
         if (done) return;
         done = true;
         clearInterval(ping);
+        if (recheck) clearInterval(recheck);
         unsubscribe();
         try {
           controller.close();
@@ -79,14 +116,19 @@ export function lastEventIdOf(req: Request): string | null {
   return id && STREAM_ID.test(id) ? id : null;
 }
 
-/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist). */
-export async function shareEvents(actor: Actor, shareId: string, req: Request): Promise<Response> {
+/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist), while they still are. */
+export async function shareEvents(actor: Actor, shareId: string, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
   const share = await findShare(actor, shareId);
-  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal);
+  const check = async () => {
+    const now = await reauth();
+    return Boolean(now && (await findShare(now, share.id)));
+  };
+  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
 }
 
-/** Every share's changes, for the admin page. */
-export async function adminEvents(actor: Actor, req: Request): Promise<Response> {
+/** Every share's changes, for the admin page, while the caller is still an active admin. */
+export async function adminEvents(actor: Actor, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
   if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
-  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal);
+  const check = async () => (await reauth())?.role === "admin";
+  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
 }
