@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
+import { parseTrustProxy } from "./http/client-address";
 
 // The one place that reads process.env: every other module imports `env` from here.
 
@@ -86,6 +87,18 @@ export const envSchema = z
     PUBLIC_URL: url.optional(),
     DATA_DIR: z.string().default(".data"),
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters" }).optional(),
+    // Which X-Forwarded-For hop is the client: off (the socket's address), a hop count, or CIDR ranges of our proxies.
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        try {
+          return parseTrustProxy(v);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: `must be off, a hop count, or comma-separated CIDR ranges: ${(err as Error).message}` });
+          return z.NEVER;
+        }
+      }),
 
     FTP_PORT: port(2121),
     FTP_HOST: z.string().min(1).default("127.0.0.1"),

@@ -1,8 +1,10 @@
 import crypto from "node:crypto";
 import { z } from "zod";
 import { authenticateBearer, type ApiCaller } from "../auth/api-tokens";
+import { env } from "../env";
 import { AppError, errorBody, isAppError } from "../errors";
 import { log } from "../log";
+import { clientAddressOf } from "./client-address";
 
 // Framework-free: route handlers under app/api export what this returns, so every error takes one path.
 
@@ -12,10 +14,9 @@ type Handler<B, P> = (args: { req: Request; body: B; params: P; caller: ApiCalle
 
 type Options<S extends z.ZodType | undefined> = { body?: S; status?: number };
 
+/** The caller's address under TRUST_PROXY (see client-address.ts). */
 export function clientIp(req: Request): string {
-  // Only the first hop is trusted; behind a proxy, set it to overwrite X-Forwarded-For.
-  const fwd = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return fwd || req.headers.get("x-real-ip") || "127.0.0.1";
+  return clientAddressOf(req.headers, env.TRUST_PROXY);
 }
 
 export function json(data: unknown, status = 200, headers: Record<string, string> = {}): Response {
