@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { AppError } from "../errors";
-import { audit } from "../audit/record";
-import { signInSchema } from "../users/schemas";
+import { emit } from "../events/emit";
+import { signInSchema } from "./schemas";
 import { burnPasswordCheck, verifyPassword } from "./password";
 import { isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "./rate-limit";
 
@@ -21,7 +21,7 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
   // Reserved before the slow hash check: parallel guesses cannot all pass a check that runs before any is counted.
   const wait = await reserveAttempt(limits);
   if (wait > 0) {
-    await audit({ type: "auth.signin.throttled", ip, data: { email } });
+    await emit("auth.signin.throttled", { ip }, { email });
     throw new AppError(
       "rate_limited",
       `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`,
@@ -34,18 +34,18 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
   const ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false);
   if (!user || !ok) {
     // The reservation stays counted: it was a failure.
-    await audit({ type: "auth.signin.failed", actorId: user?.id, ip, data: { email } });
+    await emit("auth.signin.failed", { actorId: user?.id, ip }, { email });
     throw new AppError("invalid_credentials", "Wrong email or password");
   }
   // The right password: not a guess, whatever follows.
   await releaseAttempt(limits);
   await rememberAddress("signin", email, ip);
   if (user.disabledAt) {
-    await audit({ type: "auth.signin.disabled", actorId: user.id, ip, data: { email } });
+    await emit("auth.signin.disabled", { actorId: user.id, ip }, { email });
     throw new AppError("account_disabled", "This account is disabled. Ask an administrator.");
   }
   await db().user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-  await audit({ type: "auth.signin", actorId: user.id, ip, data: { email } });
+  await emit("auth.signin", { actorId: user.id, ip }, { email });
   return { id: user.id, email: user.email, name: user.name, role: user.role };
 }
 

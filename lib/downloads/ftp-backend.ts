@@ -1,13 +1,12 @@
 import net from "node:net";
 import { pipeline, type Readable } from "node:stream";
-import { audit } from "../audit/record";
 import { isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
 import { log } from "../log";
 import { redis } from "../redis";
-import { bucket, getStream, s3 } from "../s3";
+import { storage } from "../s3";
 import { checkCredentials, credentialsExist } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { decryptStream, HEADER_SIZE, segmentRangeFor } from "../vault/format";
@@ -53,9 +52,9 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
       if (!file || !row?.vaultKey) throw new Error("file not available");
       // Only the header and the segments from the offset on are fetched (REST resumes read no more).
-      const header = await collect((await getStream(s3(), bucket(), row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
+      const header = await collect((await storage().getStream(row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
       const range = segmentRangeFor(offset, undefined, file.size);
-      const { body } = await getStream(s3(), bucket(), row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
+      const { body } = await storage().getStream(row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
       const plain = decryptStream(shareKey, file.id, { offset, header, plaintextSize: file.size });
       // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
       pipeline(body as Readable, plain, () => undefined);
@@ -70,8 +69,7 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
       });
       if (fileId) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } });
       const data = { fileId, name: file.name, bytes, ip: info.ip, offset: info.offset, secure: info.secure, downloads: updated.downloads };
-      await audit({ type: "share.download", shareId, ip: info.ip, data });
-      await publish({ type: "share.download", shareId, data }, updated.expiresAt);
+      await emit("share.download", { shareId, ip: info.ip, expiresAt: updated.expiresAt }, data);
       // The limit is checked after the transfer that reached it has ended, so that transfer completes.
       if (updated.maxDownloads !== null && updated.downloads >= updated.maxDownloads) await endShare(shareId, "download-limit");
     },
@@ -103,14 +101,14 @@ export function createShareBackend(): FtpBackend {
       if (!shareId) return null;
       const share = await db().share.findUnique({ where: { id: shareId }, select: { allowedIps: true } });
       if (!share || !ipAllowed(ip, share.allowedIps)) {
-        await audit({ type: "ftp.login.refused", shareId, ip, data: { user, reason: "client address not allowed" } });
+        await emit("ftp.login.refused", { shareId, ip }, { user, reason: "client address not allowed" });
         return null;
       }
       return openSession(shareId, user);
     },
     async onLogin({ user, ip, secure, outcome, shareId }) {
-      await audit({ type: outcome === "ok" ? "ftp.login" : "ftp.login.failed", shareId: shareId ?? null, ip, data: { user, secure, outcome } });
-      if (outcome === "ok" && shareId) await publish({ type: "share.login", shareId, data: { ip, secure } });
+      await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId: shareId ?? null, ip }, { user, secure, outcome });
+      if (outcome === "ok" && shareId) await emit("share.login", { shareId }, { ip, secure });
     },
     // Ending a share deletes its credentials first, and they expire with it: their absence cuts live sessions.
     async isAlive(shareId) {

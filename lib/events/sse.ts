@@ -1,7 +1,6 @@
-import { AppError, isAppError } from "../errors";
+import type { Actor } from "../auth/actor";
+import { isAppError } from "../errors";
 import { log } from "../log";
-import { findShare, type Actor } from "../shares/shares";
-import { ADMIN_STREAM_KEY, shareStreamKey } from "./publish";
 import { eventHub, type StreamEvent } from "./hub";
 
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
@@ -114,21 +113,4 @@ const STREAM_ID = /^\d+-\d+$/;
 export function lastEventIdOf(req: Request): string | null {
   const id = req.headers.get("last-event-id") ?? new URL(req.url).searchParams.get("lastEventId");
   return id && STREAM_ID.test(id) ? id : null;
-}
-
-/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist), while they still are. */
-export async function shareEvents(actor: Actor, shareId: string, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
-  const share = await findShare(actor, shareId);
-  const check = async () => {
-    const now = await reauth();
-    return Boolean(now && (await findShare(now, share.id)));
-  };
-  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
-}
-
-/** Every share's changes, for the admin page, while the caller is still an active admin. */
-export async function adminEvents(actor: Actor, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
-  if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
-  const check = async () => (await reauth())?.role === "admin";
-  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
 import { closeRedis } from "@/lib/redis";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { buildIfStale } from "../../scripts/build";
 import { freePort } from "../../scripts/services/free-port";
@@ -90,7 +91,7 @@ describe("sign-in cookies and the client address", () => {
   it("session cookies are HttpOnly, SameSite=Lax and Secure; the audit address is the rightmost untrusted hop", async () => {
     const email = `headers.${crypto.randomUUID()}@example.test`;
     const password = "headers-password-123";
-    await createUser({ email, password });
+    await createUser(createUserSchema.parse({ email, password }));
 
     const csrfRes = await fetch(`${base}/api/auth/csrf`);
     const { csrfToken } = (await csrfRes.json()) as { csrfToken: string };
@@ -124,7 +125,7 @@ describe("sign-in cookies and the client address", () => {
   });
 
   it("the API reads the same address", async () => {
-    const { user } = await createUser({ email: `api-ip.${crypto.randomUUID()}@example.test` });
+    const { user } = await createUser(createUserSchema.parse({ email: `api-ip.${crypto.randomUUID()}@example.test` }));
     const { token } = await createApiToken(user.id, "ip");
     const res = await fetch(`${base}/api/v1/shares`, {
       method: "POST",

@@ -1,6 +1,6 @@
 import { sessionRoute } from "@/app/_lib/session-route";
+import { adminEvents } from "@/lib/admin/admin";
 import { activeUser } from "@/lib/auth/sign-in";
-import { adminEvents } from "@/lib/events/sse";
 
 export const dynamic = "force-dynamic";
 

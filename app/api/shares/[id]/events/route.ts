@@ -1,6 +1,6 @@
 import { sessionRoute } from "@/app/_lib/session-route";
 import { activeUser } from "@/lib/auth/sign-in";
-import { shareEvents } from "@/lib/events/sse";
+import { shareEvents } from "@/lib/shares/live-events";
 
 export const dynamic = "force-dynamic";
 

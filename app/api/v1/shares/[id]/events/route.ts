@@ -1,6 +1,6 @@
 import { authenticateBearer } from "@/lib/auth/api-tokens";
-import { shareEvents } from "@/lib/events/sse";
 import { apiRoute } from "@/lib/http/api-route";
+import { shareEvents } from "@/lib/shares/live-events";
 
 export const dynamic = "force-dynamic";
 
