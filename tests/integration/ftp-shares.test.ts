@@ -189,7 +189,8 @@ describe("FTP gateway over shares", () => {
     // Large enough that socket buffers cannot hold it: the client is still reading when the share ends.
     const s = await readyShare({ "slow.bin": crypto.randomBytes(48 * MiB) });
     const download = runHashed("curl", ["-sS", "--limit-rate", "2M", url(s.user, s.pass, "slow.bin")], 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Waits for the transfer to start (curl's start-up, the login's slow hash: seconds on a loaded machine).
+    for (const t0 = Date.now(); server.stats().transfers < 1 && Date.now() - t0 < 15_000; ) await new Promise((r) => setTimeout(r, 50));
     expect(server.stats()).toMatchObject({ sessions: 1, transfers: 1 });
     const revokedAt = Date.now();
     await revokeShare(actor, s.shareId);
