@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
-import { parseTrustProxy } from "./http/client-address";
+import { parseTrustProxy } from "./net/client-address";
 
 // The one place that reads process.env: every other module imports `env` from here.
 

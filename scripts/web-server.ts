@@ -1,9 +1,9 @@
 // The web process: Next.js's request handler behind a plain Node HTTP server, so the socket's address reaches
-// route handlers (Next.js only passes on X-Forwarded-For, which a client can write). See lib/http/client-address.ts.
+// route handlers (Next.js only passes on X-Forwarded-For, which a client can write). See lib/net/client-address.ts.
 import http from "node:http";
 import path from "node:path";
 import next from "next";
-import { REMOTE_ADDR_HEADER } from "../lib/http/client-address";
+import { REMOTE_ADDR_HEADER } from "../lib/net/client-address";
 
 const root = path.resolve(import.meta.dirname, "..");
 const arg = (name: string, def: string) => {

@@ -2,8 +2,8 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { env } from "../env";
 import { isAppError } from "../errors";
-import { clientAddressOf } from "../http/client-address";
-import { safeRedirectPath } from "../http/safe-redirect";
+import { clientAddressOf } from "../net/client-address";
+import { safeRedirectPath } from "../net/safe-redirect";
 import { signIn } from "./sign-in";
 
 declare module "next-auth" {

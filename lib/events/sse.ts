@@ -1,4 +1,3 @@
-import type { Actor } from "../auth/actor";
 import { isAppError } from "../errors";
 import { log } from "../log";
 import { eventHub, type StreamEvent } from "./hub";
@@ -12,9 +11,6 @@ export const RECHECK_MS = 5_000;
 
 /** Re-authorizes the caller: true to keep streaming, false to end the stream. */
 export type StreamAuthorization = { check: () => Promise<boolean>; everyMs?: number };
-
-/** The caller as of now (a fresh token or session lookup), or null; an AppError from it also means "no". */
-export type Reauthenticate = () => Promise<Actor | null>;
 
 // A refusal (AppError) ends the stream; anything else (the database briefly away) keeps it until the next check.
 async function stillAllowed(check: () => Promise<boolean>): Promise<boolean> {

@@ -4,7 +4,7 @@ import { authenticateBearer, type ApiCaller } from "../auth/api-tokens";
 import { env } from "../env";
 import { AppError, errorBody, isAppError } from "../errors";
 import { log } from "../log";
-import { clientAddressOf } from "./client-address";
+import { clientAddressOf } from "../net/client-address";
 
 // Framework-free: route handlers under app/api export what this returns, so every error takes one path.
 
@@ -22,7 +22,7 @@ type Options<S extends z.ZodType | undefined, Q extends z.ZodType | undefined, P
   status?: number;
 };
 
-/** The caller's address under TRUST_PROXY (see client-address.ts). */
+/** The caller's address under TRUST_PROXY (see lib/net/client-address.ts). */
 export function clientIp(req: Request): string {
   return clientAddressOf(req.headers, env.TRUST_PROXY);
 }

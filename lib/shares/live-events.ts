@@ -1,6 +1,6 @@
-import type { Actor } from "../auth/actor";
+import type { Actor, Reauthenticate } from "../auth/actor";
 import { shareStreamKey } from "../events/publish";
-import { lastEventIdOf, sseResponse, type Reauthenticate } from "../events/sse";
+import { lastEventIdOf, sseResponse } from "../events/sse";
 import { findShare } from "./shares";
 
 /** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist), while they still are. */

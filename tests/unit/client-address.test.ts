@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { clientAddress, clientAddressOf, normalizeAddress, parseTrustProxy, REMOTE_ADDR_HEADER } from "../../lib/http/client-address";
+import { clientAddress, clientAddressOf, normalizeAddress, parseTrustProxy, REMOTE_ADDR_HEADER } from "../../lib/net/client-address";
 import { ConfigError, parseEnv } from "../../lib/env";
 
 const off = parseTrustProxy(undefined);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { safeRedirectPath } from "../../lib/http/safe-redirect";
+import { safeRedirectPath } from "../../lib/net/safe-redirect";
 
 const ORIGIN = "http://localhost:3000";
 
