@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, createSecretKey, type KeyObject } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
@@ -40,7 +40,16 @@ const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 export type MasterKey = { id: string; key: KeyObject };
 
 // Variables whose value must never be echoed in a configuration error: secrets, and URLs that carry passwords.
-const SECRET_VARS = new Set(["MASTER_KEY", "AUTH_SECRET", "ADMIN_PASSWORD", "ADMIN_API_TOKEN", "S3_SECRET_ACCESS_KEY", "DATABASE_URL", "REDIS_URL"]);
+const SECRET_VARS = new Set([
+  "MASTER_KEY",
+  "RECEIPT_SIGNING_KEY",
+  "AUTH_SECRET",
+  "ADMIN_PASSWORD",
+  "ADMIN_API_TOKEN",
+  "S3_SECRET_ACCESS_KEY",
+  "DATABASE_URL",
+  "REDIS_URL",
+]);
 // Any variable added later whose name says it is secret is masked too (S3_ACCESS_KEY_ID is an identifier).
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN|PRIVATE|_KEYS?$/;
 const isSecretVar = (name: string) => SECRET_VARS.has(name) || SECRET_NAME.test(name);
@@ -67,6 +76,26 @@ const masterKeyRing = z.string().transform((value, ctx): MasterKey[] => {
     bytes.fill(0);
   }
   return ring;
+});
+
+// RECEIPT_SIGNING_KEY: an Ed25519 private key, PEM ("-----BEGIN PRIVATE KEY-----…") or base64 of its PKCS#8 DER.
+const receiptSigningKey = z.string().transform((value, ctx): KeyObject => {
+  let key: KeyObject;
+  try {
+    const pem = value.includes("-----BEGIN");
+    // Env files often carry a PEM on one line with literal \n.
+    key = pem
+      ? createPrivateKey({ key: value.replaceAll("\\n", "\n"), format: "pem" })
+      : createPrivateKey({ key: Buffer.from(value.trim(), "base64"), format: "der", type: "pkcs8" });
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be an Ed25519 private key: PEM, or base64 of its PKCS#8 DER (openssl genpkey -algorithm ed25519)" });
+    return z.NEVER;
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    ctx.addIssue({ code: "custom", message: `must be an Ed25519 key, not ${key.asymmetricKeyType ?? "unknown"}` });
+    return z.NEVER;
+  }
+  return key;
 });
 
 /** Parses a MASTER_KEY value on its own (for tools and tests); throws ConfigError naming MASTER_KEY. */
@@ -107,6 +136,7 @@ export const envSchema = z
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),
+    RECEIPT_SIGNING_KEY: receiptSigningKey.optional(),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
 
