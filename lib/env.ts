@@ -1,6 +1,7 @@
 import { createPrivateKey, createSecretKey, type KeyObject } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
+import { parseTrustProxy } from "./net/client-address";
 
 // The one place that reads process.env: every other module imports `env` from here.
 
@@ -38,8 +39,23 @@ const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 /** A key-encryption key for share keys; `key` is a KeyObject so it serialises as `{}` and cannot reach a log line. */
 export type MasterKey = { id: string; key: KeyObject };
 
-// Variables whose value must never be echoed in a configuration error.
-const SECRET_VARS = new Set(["MASTER_KEY", "RECEIPT_SIGNING_KEY"]);
+// Variables whose value must never be echoed in a configuration error: secrets, and URLs that carry passwords.
+const SECRET_VARS = new Set([
+  "MASTER_KEY",
+  "RECEIPT_SIGNING_KEY",
+  "AUTH_SECRET",
+  "ADMIN_PASSWORD",
+  "ADMIN_API_TOKEN",
+  "S3_SECRET_ACCESS_KEY",
+  "DATABASE_URL",
+  "REDIS_URL",
+]);
+// Any variable added later whose name says it is secret is masked too (S3_ACCESS_KEY_ID is an identifier).
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|PRIVATE|_KEYS?$/;
+const isSecretVar = (name: string) => SECRET_VARS.has(name) || SECRET_NAME.test(name);
+
+/** A shown value never carries a URL's user info (`scheme://user:password@host` → `scheme://***@host`). */
+const shown = (value: string) => JSON.stringify(value.replace(/(\/\/)[^/?#\s]*@/g, "$1***@"));
 
 // MASTER_KEY="k2:<base64 32 bytes>,k1:<base64 32 bytes>": newest first (it wraps), all of them unwrap.
 const masterKeyRing = z.string().transform((value, ctx): MasterKey[] => {
@@ -100,6 +116,18 @@ export const envSchema = z
     PUBLIC_URL: url.optional(),
     DATA_DIR: z.string().default(".data"),
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters" }).optional(),
+    // Which X-Forwarded-For hop is the client: off (the socket's address), a hop count, or CIDR ranges of our proxies.
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        try {
+          return parseTrustProxy(v);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: `must be off, a hop count, or comma-separated CIDR ranges: ${(err as Error).message}` });
+          return z.NEVER;
+        }
+      }),
 
     FTP_PORT: port(2121),
     FTP_HOST: z.string().min(1).default("127.0.0.1"),
@@ -168,8 +196,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   throw new ConfigError(
     result.error.issues.map((i) => {
       const name = i.path.join(".");
-      if (SECRET_VARS.has(name)) return `${name} (value not shown): ${i.message}`;
-      return `${name}=${JSON.stringify(cleaned[name] ?? "")}: ${i.message}`;
+      if (isSecretVar(name)) return `${name} (value not shown): ${i.message}`;
+      return `${name}=${shown(String(cleaned[name] ?? ""))}: ${i.message}`;
     }),
   );
 }

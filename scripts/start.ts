@@ -132,7 +132,6 @@ async function main() {
   if (!dev) await buildIfStale(env, (m) => say(m));
 
   const pretty = { LOG_FORMAT: env.LOG_FORMAT ?? "pretty" };
-  const nextBin = path.join(root, "node_modules", ".bin", "next");
   const tsx = path.join(root, "node_modules", ".bin", "tsx");
   // `exec` replaces concurrently's shell, so signals reach the process itself and none is orphaned on stop.
   const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
@@ -141,7 +140,8 @@ async function main() {
     [
       {
         name: "web",
-        command: command(nextBin, [dev ? "dev" : "start", "-p", String(config.PORT), "-H", config.HOST]),
+        // Next.js's handler behind our own HTTP server, which passes the socket's address on (TRUST_PROXY).
+        command: command(tsx, ["scripts/web-server.ts", "-p", String(config.PORT), "-H", config.HOST, ...(dev ? ["--dev"] : [])]),
         env: { ...env, ...pretty, TEMPOFTP_PROCESS: "web", NODE_ENV: dev ? "development" : "production" },
         prefixColor: "cyan",
       },

@@ -1,8 +1,9 @@
 import "server-only";
 import { headers } from "next/headers";
+import { env } from "@/lib/env";
+import { clientAddressOf } from "@/lib/net/client-address";
 
-/** The client's address for the audit trail, as lib/http/api-route.ts reads it for the API (first hop only). */
+/** The client's address for the audit trail, as the API reads it (TRUST_PROXY, see lib/net/client-address.ts). */
 export async function requestIp(): Promise<string> {
-  const h = await headers();
-  return h.get("x-forwarded-for")?.split(",")[0]?.trim() || h.get("x-real-ip") || "127.0.0.1";
+  return clientAddressOf(await headers(), env.TRUST_PROXY);
 }

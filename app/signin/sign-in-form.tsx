@@ -3,6 +3,7 @@
 import { signIn } from "next-auth/react";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
+import { safeRedirectPath } from "@/lib/net/safe-redirect";
 import { Alert, Button, Input } from "../_components/ui";
 
 export function SignInForm() {
@@ -26,8 +27,7 @@ export function SignInForm() {
       setError(res?.error && res.error !== "CredentialsSignin" ? res.error : "Sign-in failed; try again.");
       return;
     }
-    const next = params.get("callbackUrl");
-    router.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    router.replace(safeRedirectPath(params.get("callbackUrl"), window.location.origin));
     router.refresh();
   }
 

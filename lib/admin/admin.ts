@@ -5,7 +5,7 @@ import { ADMIN_STREAM_KEY } from "../events/publish";
 import { lastEventIdOf, sseResponse } from "../events/sse";
 import type { Prisma } from "../generated/prisma/client";
 import { queue, queueNames, type QueueName } from "../queues";
-import type { Actor } from "../auth/actor";
+import type { Actor, Reauthenticate } from "../auth/actor";
 import { isUuid } from "../ids";
 import { shareView, type ShareView } from "../shares/shares";
 import { LIVE_STATUSES } from "../shares/status";
@@ -66,10 +66,11 @@ export async function getAdminShare(actor: Actor, shareId: string): Promise<Admi
   return { ...shareView(s), owner: s.owner, lastAccessAt: s.lastAccessAt };
 }
 
-/** Every share's changes, for the admin page. */
-export async function adminEvents(actor: Actor, req: Request): Promise<Response> {
+/** Every share's changes, for the admin page, while the caller is still an active admin. */
+export async function adminEvents(actor: Actor, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
   if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
-  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal);
+  const check = async () => (await reauth())?.role === "admin";
+  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
 }
 
 export type AuditEntry = { id: string; at: Date; type: string; actor: string | null; ip: string | null; data: unknown };

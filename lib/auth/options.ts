@@ -2,6 +2,8 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { env } from "../env";
 import { isAppError } from "../errors";
+import { clientAddressOf } from "../net/client-address";
+import { safeRedirectPath } from "../net/safe-redirect";
 import { signIn } from "./sign-in";
 
 declare module "next-auth" {
@@ -17,17 +19,17 @@ declare module "next-auth/jwt" {
   }
 }
 
-const headerIp = (headers: Record<string, string | string[] | undefined> | undefined) => {
-  const raw = headers?.["x-forwarded-for"] ?? headers?.["x-real-ip"];
-  const first = (Array.isArray(raw) ? raw[0] : raw)?.split(",")[0]?.trim();
-  return first || "127.0.0.1";
-};
+// next-auth hands authorize() the request headers as a plain object.
+const headerIp = (headers: Record<string, string | string[] | undefined> | undefined) =>
+  clientAddressOf({ get: (name) => [headers?.[name] ?? null].flat().join(",") || null }, env.TRUST_PROXY);
 
 // Credentials + JWT sessions; every page re-checks the user in the database so disabling takes effect at once.
 export function authOptions(): NextAuthOptions {
   return {
     secret: env.AUTH_SECRET,
     session: { strategy: "jwt", maxAge: 12 * 3600 },
+    // HttpOnly and SameSite=Lax are next-auth's defaults; Secure (and the __Secure- prefix) whenever served over https.
+    useSecureCookies: env.PUBLIC_URL.startsWith("https://"),
     pages: { signIn: "/signin", error: "/signin" },
     providers: [
       CredentialsProvider({
@@ -45,6 +47,8 @@ export function authOptions(): NextAuthOptions {
       }),
     ],
     callbacks: {
+      // next-auth's own check compares string prefixes; this one resolves the URL first.
+      redirect: ({ url, baseUrl }) => `${baseUrl}${safeRedirectPath(url, baseUrl)}`,
       jwt({ token, user }) {
         if (user) {
           token.uid = user.id;

@@ -3,13 +3,11 @@ import { AppError } from "../errors";
 import { emit } from "../events/emit";
 import { signInSchema } from "./schemas";
 import { burnPasswordCheck, verifyPassword } from "./password";
-import { blockedFor, clearLimits, recordFailure, type Limit } from "./rate-limit";
+import { isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "./rate-limit";
 
-// Five wrong passwords per account and thirty per address every fifteen minutes.
-const limitsFor = (email: string, ip: string): Limit[] => [
-  { key: `signin:email:${email}`, max: 5, windowSeconds: 900 },
-  { key: `signin:ip:${ip}`, max: 30, windowSeconds: 900 },
-];
+// Per fifteen minutes: five wrong passwords per (account, address), five per account from addresses that never
+// signed in to it, thirty per address across accounts.
+export const SIGN_IN_POLICY: LoginPolicy = { perPair: 5, perAccount: 5, perAddress: 30, windowSeconds: 900 };
 
 export type SignedInUser = { id: string; email: string; name: string | null; role: "admin" | "user" };
 
@@ -18,9 +16,10 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
   const parsed = signInSchema.safeParse(raw);
   if (!parsed.success) throw new AppError("invalid_credentials", "Enter your email and password");
   const { email, password } = parsed.data;
-  const limits = limitsFor(email, ip);
+  const limits = loginLimits("signin", email, ip, await isKnownAddress("signin", email, ip), SIGN_IN_POLICY);
 
-  const wait = await blockedFor(limits);
+  // Reserved before the slow hash check: parallel guesses cannot all pass a check that runs before any is counted.
+  const wait = await reserveAttempt(limits);
   if (wait > 0) {
     await emit("auth.signin.throttled", { ip }, { email });
     throw new AppError(
@@ -34,15 +33,17 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
   const user = await db().user.findUnique({ where: { email } });
   const ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false);
   if (!user || !ok) {
-    await recordFailure(limits);
+    // The reservation stays counted: it was a failure.
     await emit("auth.signin.failed", { actorId: user?.id, ip }, { email });
     throw new AppError("invalid_credentials", "Wrong email or password");
   }
+  // The right password: not a guess, whatever follows.
+  await releaseAttempt(limits);
+  await rememberAddress("signin", email, ip);
   if (user.disabledAt) {
     await emit("auth.signin.disabled", { actorId: user.id, ip }, { email });
     throw new AppError("account_disabled", "This account is disabled. Ask an administrator.");
   }
-  await clearLimits([limits[0]!.key]);
   await db().user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
   await emit("auth.signin", { actorId: user.id, ip }, { email });
   return { id: user.id, email: user.email, name: user.name, role: user.role };

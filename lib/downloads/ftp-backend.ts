@@ -1,6 +1,6 @@
 import net from "node:net";
 import { pipeline, type Readable } from "node:stream";
-import { blockedFor, clearLimits, recordFailure, type Limit } from "../auth/rate-limit";
+import { isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
 import { emit } from "../events/emit";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
@@ -79,16 +79,19 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
 // Share id → FTP user name of live sessions, so the liveness poll is one Redis EXISTS per share.
 const liveUsers = new Map<string, string>();
 
-const limits = (user: string, ip: string): Limit[] => [
-  { key: `ftp:u:${user}`, max: 5, windowSeconds: 900 },
-  { key: `ftp:i:${ip}`, max: 10, windowSeconds: 900 },
-];
+// Per fifteen minutes: five wrong passwords per (user name, address), five per user name from addresses that never
+// logged in with it, ten per address across user names.
+export const FTP_LOGIN_POLICY: LoginPolicy = { perPair: 5, perAccount: 5, perAddress: 10, windowSeconds: 900 };
 
-/** Wrong-password throttling shared by every gateway process, in Redis. */
+const ftpLimits = async (user: string, ip: string) => loginLimits("ftp", user, ip, await isKnownAddress("ftp", user, ip), FTP_LOGIN_POLICY);
+
+/** Wrong-password throttling shared by every gateway process, in Redis (see lib/auth/rate-limit.ts). */
 export const redisLoginLimiter: LoginLimiter = {
-  check: async (user, ip) => (await blockedFor(limits(user, ip))) * 1000,
-  failure: (user, ip) => recordFailure(limits(user, ip)),
-  success: (user) => clearLimits([`ftp:u:${user}`]),
+  reserve: async (user, ip) => (await reserveAttempt(await ftpLimits(user, ip))) * 1000,
+  async success(user, ip) {
+    await releaseAttempt(await ftpLimits(user, ip));
+    await rememberAddress("ftp", user, ip);
+  },
 };
 
 export function createShareBackend(): FtpBackend {

@@ -1,9 +1,27 @@
+import { isAppError } from "../errors";
+import { log } from "../log";
 import { eventHub, type StreamEvent } from "./hub";
 
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
 // reconnect (Last-Event-ID) resumes exactly after the last event it saw.
 
 const KEEPALIVE_MS = 15_000;
+// How often a live stream re-checks its caller (disabled, token revoked, demoted, no longer the share's owner).
+export const RECHECK_MS = 5_000;
+
+/** Re-authorizes the caller: true to keep streaming, false to end the stream. */
+export type StreamAuthorization = { check: () => Promise<boolean>; everyMs?: number };
+
+// A refusal (AppError) ends the stream; anything else (the database briefly away) keeps it until the next check.
+async function stillAllowed(check: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await check();
+  } catch (err) {
+    if (isAppError(err)) return false;
+    log.warn({ err }, "event stream re-authorization failed; keeping the stream until the next check");
+    return true;
+  }
+}
 const encoder = new TextEncoder();
 
 // The hub hands the same event object to every subscriber: its frame is built and encoded once, not per client.
@@ -18,7 +36,13 @@ function frameOf(e: StreamEvent): Uint8Array {
   return frame;
 }
 
-export function sseResponse(key: string, lastEventId: string | null, signal: AbortSignal, keepaliveMs = KEEPALIVE_MS): Response {
+export function sseResponse(
+  key: string,
+  lastEventId: string | null,
+  signal: AbortSignal,
+  keepaliveMs = KEEPALIVE_MS,
+  authorization?: StreamAuthorization,
+): Response {
   let cleanup = () => undefined as void;
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -39,10 +63,21 @@ export function sseResponse(key: string, lastEventId: string | null, signal: Abo
       });
       const ping = setInterval(() => write(`: keepalive\n\n`), keepaliveMs);
       let done = false;
+      let checking = false;
+      const recheck =
+        authorization &&
+        setInterval(async () => {
+          if (checking || done) return;
+          checking = true;
+          const ok = await stillAllowed(authorization.check);
+          checking = false;
+          if (!ok) cleanup();
+        }, authorization.everyMs ?? RECHECK_MS);
       cleanup = () => {
         if (done) return;
         done = true;
         clearInterval(ping);
+        if (recheck) clearInterval(recheck);
         unsubscribe();
         try {
           controller.close();

@@ -390,7 +390,7 @@ export class FtpConnection {
         .catch((err) => this.log.error({ err }, "ftp login audit hook failed"));
     };
 
-    const wait = await limiter.check(user, this.ip);
+    const wait = await limiter.reserve(user, this.ip);
     if (wait > 0) {
       // No password is checked while locked out: guessing gets no answer at all.
       this.log.warn({ ftpUser: user, waitMs: wait }, "ftp login throttled");
@@ -408,20 +408,19 @@ export class FtpConnection {
     if (this.closed) return;
     if (!session) {
       this.failures++;
-      await limiter.failure(user, this.ip);
       this.log.info({ ftpUser: user, secure: this.secure }, "ftp login failed");
       audit("bad-credentials");
       await sleep(this.ctx.failedLoginDelayMs);
       if (this.failures >= this.ctx.maxLoginFailuresPerConnection) return this.cut("Too many failed logins on this connection");
       return this.reply(530, "Login incorrect");
     }
+    await limiter.success(user, this.ip);
     if (session.requireTls && !this.secure) {
       this.log.info({ ftpUser: user, shareId: session.shareId }, "ftp plain login refused: share requires FTPS");
       audit("tls-required", session.shareId);
       session.onClose?.();
       return this.reply(530, "This share requires FTPS: reconnect using AUTH TLS (explicit FTPS)");
     }
-    await limiter.success(user, this.ip);
     this.session = session;
     this.user = user;
     clearTimeout(this.loginTimer);

@@ -41,12 +41,14 @@ export type FtpBackend = {
 };
 
 /**
- * Wrong-password throttling per user name and per IP. `check` answers how long (ms) the pair must still wait,
- * 0 when it may try. In memory by default (one process); back it with Redis to share state across gateways.
+ * Wrong-password throttling. `reserve` is called before the password is checked and counts the attempt
+ * atomically (ms to wait, nothing counted, when the user name or address must wait; 0 when it may try), so
+ * parallel guesses cannot outrun the limit; `success` gives a right password's attempt back. Keyed so that a
+ * stranger's failures cannot lock a user out of an address they logged in from before. In memory by default (one
+ * process); back it with Redis to share state across gateways.
  */
 export type LoginLimiter = {
-  check(user: string, ip: string): Promise<number>;
-  failure(user: string, ip: string): Promise<void>;
+  reserve(user: string, ip: string): Promise<number>;
   success(user: string, ip: string): Promise<void>;
 };
 

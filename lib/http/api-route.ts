@@ -1,8 +1,10 @@
 import crypto from "node:crypto";
 import { z } from "zod";
 import { authenticateBearer, type ApiCaller } from "../auth/api-tokens";
+import { env } from "../env";
 import { AppError, errorBody, isAppError } from "../errors";
 import { log } from "../log";
+import { clientAddressOf } from "../net/client-address";
 
 // Framework-free: route handlers under app/api export what this returns, so every error takes one path.
 
@@ -20,10 +22,9 @@ type Options<S extends z.ZodType | undefined, Q extends z.ZodType | undefined, P
   status?: number;
 };
 
+/** The caller's address under TRUST_PROXY (see lib/net/client-address.ts). */
 export function clientIp(req: Request): string {
-  // Only the first hop is trusted; behind a proxy, set it to overwrite X-Forwarded-For.
-  const fwd = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return fwd || req.headers.get("x-real-ip") || "127.0.0.1";
+  return clientAddressOf(req.headers, env.TRUST_PROXY);
 }
 
 export function json(data: unknown, status = 200, headers: Record<string, string> = {}): Response {

@@ -1,10 +1,14 @@
-import type { Actor } from "../auth/actor";
+import type { Actor, Reauthenticate } from "../auth/actor";
 import { shareStreamKey } from "../events/publish";
 import { lastEventIdOf, sseResponse } from "../events/sse";
 import { findShare } from "./shares";
 
-/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist). */
-export async function shareEvents(actor: Actor, shareId: string, req: Request): Promise<Response> {
+/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist), while they still are. */
+export async function shareEvents(actor: Actor, shareId: string, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
   const share = await findShare(actor, shareId);
-  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal);
+  const check = async () => {
+    const now = await reauth();
+    return Boolean(now && (await findShare(now, share.id)));
+  };
+  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
 }

@@ -61,6 +61,42 @@ describe("users and sign-in", () => {
     expect((err as AppError).message).toMatch(/Too many failed sign-in attempts/);
   });
 
+  it("a burst of 20 parallel wrong passwords gets at most 5 password checks (attempts are reserved first)", async () => {
+    const email = `burst.${uniq()}@example.test`;
+    await createUser(createUserSchema.parse({ email, password: "burst-password-123" }));
+    const from = ip();
+    const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => codeOf(signIn({ email, password: `wrong-${i}` }, from))));
+    expect(codes.filter((c) => c === "invalid_credentials")).toHaveLength(5);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(15);
+    // Audited alike: five checked and failed, fifteen refused before any hash was computed.
+    const count = (type: string) => db().auditEvent.count({ where: { type, data: { path: ["email"], equals: email } } });
+    expect(await count("auth.signin.failed")).toBe(5);
+    expect(await count("auth.signin.throttled")).toBe(15);
+  });
+
+  it("a stranger's wrong passwords do not lock the owner out of the address they signed in from", async () => {
+    const email = `owner.${uniq()}@example.test`;
+    await createUser(createUserSchema.parse({ email, password: "owner-password-123" }));
+    const [home, stranger] = [ip(), ip()];
+    expect(await codeOf(signIn({ email, password: "owner-password-123" }, home))).toBe("resolved");
+    for (let i = 0; i < 5; i++) expect(await codeOf(signIn({ email, password: `guess-${i}` }, stranger))).toBe("invalid_credentials");
+    expect(await codeOf(signIn({ email, password: "owner-password-123" }, stranger))).toBe("rate_limited");
+    // Locked for addresses new to the account, not for the owner's usual one.
+    expect(await codeOf(signIn({ email, password: "owner-password-123" }, ip()))).toBe("rate_limited");
+    expect(await codeOf(signIn({ email, password: "owner-password-123" }, home))).toBe("resolved");
+    // The owner's own typos lock only their own (account, address) pair.
+    for (let i = 0; i < 5; i++) expect(await codeOf(signIn({ email, password: `typo-${i}` }, home))).toBe("invalid_credentials");
+    expect(await codeOf(signIn({ email, password: "owner-password-123" }, home))).toBe("rate_limited");
+  });
+
+  it("counts IPv6 addresses per /64", async () => {
+    const base = `2001:db8:${crypto.randomInt(65535).toString(16)}:1`;
+    for (let i = 0; i < 30; i++) await signIn({ email: `v6-${i}.${uniq()}@example.test`, password: "x" }, `${base}::${i.toString(16)}`).catch(() => undefined);
+    const email = `v6.${uniq()}@example.test`;
+    await createUser(createUserSchema.parse({ email, password: "v6-password-1234" }));
+    expect(await codeOf(signIn({ email, password: "v6-password-1234" }, `${base}:ffff:ffff:ffff:ffff`))).toBe("rate_limited");
+  });
+
   it("throttles one address trying many accounts", async () => {
     const from = ip();
     for (let i = 0; i < 30; i++) await signIn({ email: `spray${i}.${uniq()}@example.test`, password: "x" }, from).catch(() => undefined);

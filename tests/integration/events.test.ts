@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as adminEventsRoute from "@/app/api/v1/admin/events/route";
 import * as shareEventsRoute from "@/app/api/v1/shares/[id]/events/route";
-import { createApiToken } from "@/lib/auth/api-tokens";
+import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { closeDb, db } from "@/lib/db";
 import { emit, onEmit, type EmittedEvent } from "@/lib/events/emit";
 import { closeEventHub, eventHub } from "@/lib/events/hub";
@@ -13,7 +13,7 @@ import { closeRedis, redis } from "@/lib/redis";
 import { createShareSchema } from "@/lib/shares/schemas";
 import { createShare } from "@/lib/shares/shares";
 import { createUserSchema } from "@/lib/users/schemas";
-import { createUser } from "@/lib/users/users";
+import { createUser, setUserDisabled } from "@/lib/users/users";
 
 // Server-sent events from the per-share Redis Streams, through the route handlers the app serves.
 
@@ -145,6 +145,37 @@ describe("share event streams", () => {
     await Promise.all(clients.map((c) => c.done));
     await until(() => eventHub().stats().subscribers === before);
   });
+
+  it("re-checks the caller while streaming: a revoked token, a disabled user or a demoted admin is cut off within seconds", async () => {
+    const [revoked, disabled, demoted, kept] = await Promise.all([user("user"), user("user"), user("admin"), user("user")]);
+    const shareOf = async (u: { id: string }) => (await createShare({ id: u.id, role: "user" }, createShareSchema.parse({ name: "watched" }))).id;
+    const [s1, s2, s4] = await Promise.all([shareOf(revoked), shareOf(disabled), shareOf(kept)]);
+    const streams = {
+      revoked: connect(shareEventsRoute.GET, revoked.token, { id: s1 }),
+      disabled: connect(shareEventsRoute.GET, disabled.token, { id: s2 }),
+      demoted: connect(adminEventsRoute.GET, demoted.token, {}),
+      kept: connect(shareEventsRoute.GET, kept.token, { id: s4 }),
+    };
+    for (const c of Object.values(streams)) expect((await c.res).status).toBe(200);
+    let ended = { revoked: 0, disabled: 0, demoted: 0, kept: 0 };
+    const start = Date.now();
+    for (const [name, c] of Object.entries(streams)) void c.done.then(() => (ended = { ...ended, [name]: Date.now() - start }));
+
+    const tokenId = (await db().apiToken.findFirstOrThrow({ where: { userId: revoked.id } })).id;
+    await revokeApiToken(revoked.id, tokenId);
+    await setUserDisabled(disabled.id, true, admin.id);
+    await db().user.update({ where: { id: demoted.id }, data: { role: "user" } });
+
+    // Checked every 5 s: each stream ends within one period (plus slack for a loaded machine).
+    await until(() => Boolean(ended.revoked && ended.disabled && ended.demoted), 9000);
+    expect(Math.max(ended.revoked, ended.disabled, ended.demoted)).toBeLessThan(9000);
+    // A caller who is still allowed keeps streaming and still gets events.
+    expect(ended.kept).toBe(0);
+    await publish({ type: "file.ready", shareId: s4, data: { n: 1 } });
+    await until(() => streams.kept.events.length === 1);
+    streams.kept.close();
+    await streams.kept.done;
+  }, 20_000);
 
   it("sends keepalive comments while idle", async () => {
     const ac = new AbortController();

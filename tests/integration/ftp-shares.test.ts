@@ -116,7 +116,48 @@ describe("FTP gateway over shares", () => {
     const failed = await db().auditEvent.count({ where: { type: "ftp.login.failed", ip: { contains: "127.0.0.1" }, data: { path: ["user"], equals: s.user } } });
     expect(failed).toBeGreaterThanOrEqual(5);
     // Later tests log in from the same address: give it back its allowance.
-    await clearLimits(["ftp:i:127.0.0.1", "ftp:i:::ffff:127.0.0.1"]);
+    await clearLimits(["ftp:ip:127.0.0.1"]);
+  });
+
+  it("a burst of 20 parallel wrong passwords gets at most 5 password checks (attempts are reserved first)", async () => {
+    const s = await readyShare({ "b.txt": Buffer.from("b") });
+    // Twenty addresses, so neither the per-address connection cap nor the per-address limit is what stops them.
+    const conns = await Promise.all(Array.from({ length: 20 }, (_, i) => RawFtp.connect(port, `127.0.2.${i + 1}`)));
+    const replies = await Promise.all(conns.map((c, i) => c.login(s.user, `wrong-${i}`)));
+    for (const c of conns) c.end();
+    expect(replies.filter((r) => r.startsWith("530 Login incorrect"))).toHaveLength(5);
+    expect(replies.filter((r) => r.startsWith("421 Too many failed logins"))).toHaveLength(15);
+    // The audit trail agrees: five password checks failed, fifteen attempts were refused unchecked.
+    const outcomes = async () =>
+      (await db().auditEvent.findMany({ where: { type: "ftp.login.failed", data: { path: ["user"], equals: s.user } } })).map((e) => (e.data as { outcome: string }).outcome);
+    for (let i = 0; i < 100 && (await outcomes()).length < 20; i++) await new Promise((r) => setTimeout(r, 50));
+    const seen = await outcomes();
+    expect(seen.filter((o) => o === "bad-credentials")).toHaveLength(5);
+    expect(seen.filter((o) => o === "throttled")).toHaveLength(15);
+  });
+
+  it("a stranger's wrong passwords do not lock the recipient out of the address they logged in from", async () => {
+    const s = await readyShare({ "c.txt": Buffer.from("c") });
+    const [home, stranger, elsewhere] = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
+    const first = await RawFtp.connect(port, home);
+    expect(await first.login(s.user, s.pass)).toMatch(/^230/);
+    first.end();
+    // The stranger reaches the user name's limit (5) and then the (name, address) lock.
+    const replies: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await RawFtp.connect(port, stranger);
+      replies.push(await c.login(s.user, `guess-${i}`));
+      c.end();
+    }
+    expect(replies.slice(0, 5).every((r) => r.startsWith("530"))).toBe(true);
+    expect(replies[5]).toMatch(/^421 Too many failed logins/);
+    // From a new address the name is locked; from the recipient's usual one the right password still works.
+    const fresh = await RawFtp.connect(port, elsewhere);
+    expect(await fresh.login(s.user, s.pass)).toMatch(/^421 Too many failed logins/);
+    fresh.end();
+    const again = await RawFtp.connect(port, home);
+    expect(await again.login(s.user, s.pass)).toMatch(/^230/);
+    again.end();
   });
 
   it("enforces require-FTPS and the allowed client address ranges", async () => {
@@ -148,7 +189,8 @@ describe("FTP gateway over shares", () => {
     // Large enough that socket buffers cannot hold it: the client is still reading when the share ends.
     const s = await readyShare({ "slow.bin": crypto.randomBytes(48 * MiB) });
     const download = runHashed("curl", ["-sS", "--limit-rate", "2M", url(s.user, s.pass, "slow.bin")], 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Waits for the transfer to start (curl's start-up, the login's slow hash: seconds on a loaded machine).
+    for (const t0 = Date.now(); server.stats().transfers < 1 && Date.now() - t0 < 15_000; ) await new Promise((r) => setTimeout(r, 50));
     expect(server.stats()).toMatchObject({ sessions: 1, transfers: 1 });
     const revokedAt = Date.now();
     await revokeShare(actor, s.shareId);

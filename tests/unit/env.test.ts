@@ -64,14 +64,10 @@ describe("env", () => {
     ["FTP_PORT", "-1"],
     ["FTP_PASV_PORTS", "30100-30000"],
     ["FTP_PASV_PORTS", "lots"],
-    ["REDIS_URL", "localhost:6379"],
-    ["DATABASE_URL", "mysql://x/y"],
     ["S3_ENDPOINT", "not a url"],
     ["S3_FORCE_PATH_STYLE", "maybe"],
     ["MAX_FILE_BYTES", "1.5"],
     ["ADMIN_EMAIL", "nobody"],
-    ["ADMIN_PASSWORD", "short"],
-    ["ADMIN_API_TOKEN", "abc"],
     ["S3_BUCKET", "Bad_Bucket"],
   ])("a malformed %s=%s stops start-up naming it", (name, value) => {
     let err: unknown;
@@ -82,5 +78,40 @@ describe("env", () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+
+  it.each([
+    ["DATABASE_URL", "mysql://app:db-pass-123456@db.internal/y", "db-pass-123456"],
+    ["DATABASE_URL", "postgres://app:db pass 123456@db internal/y", "db pass 123456"],
+    ["REDIS_URL", "localhost:6379", "localhost:6379"],
+    ["REDIS_URL", "tcp://:redis-pass-123456@cache:6379", "redis-pass-123456"],
+    ["AUTH_SECRET", "too-short-secret", "too-short-secret"],
+    ["ADMIN_PASSWORD", "short-pw", "short-pw"],
+    ["ADMIN_API_TOKEN", "tft_not-long-enough", "tft_not-long-enough"],
+    ["MASTER_KEY", "k1:c2VjcmV0LWtleS1ieXRlcw==", "c2VjcmV0LWtleS1ieXRlcw"],
+  ])("a malformed secret %s is named but never printed", (name, value, secret) => {
+    let err: unknown;
+    try {
+      parseEnv({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toContain(`${name} (value not shown)`);
+    expect(message).not.toContain(secret);
+  });
+
+  it("masks the password of a URL in a shown value", () => {
+    const err = (() => {
+      try {
+        parseEnv({ S3_ENDPOINT: "http://key:s3-url-password-1@ not a host" });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toContain("S3_ENDPOINT=");
+    expect(err!.message).not.toContain("s3-url-password-1");
   });
 });

@@ -38,29 +38,45 @@ describe("FTP listings", () => {
 });
 
 describe("FTP login limiter (in memory)", () => {
-  it("locks a user name after 5 failures and an IP after 10, until the lockout passes", async () => {
+  it("locks a user name after 5 attempts and an IP after 10, until the lockout passes", async () => {
     let now = 0;
     const l = createMemoryLimiter({ now: () => now, lockoutMs: 60_000, windowMs: 60_000 });
-    for (let i = 0; i < 4; i++) await l.failure("u1", "1.1.1.1");
-    expect(await l.check("u1", "1.1.1.1")).toBe(0);
-    await l.failure("u1", "1.1.1.1");
-    expect(await l.check("u1", "9.9.9.9")).toBe(60_000);
-    for (let i = 0; i < 5; i++) await l.failure(`other${i}`, "1.1.1.1");
-    expect(await l.check("fresh", "1.1.1.1")).toBe(60_000);
-    expect(await l.check("fresh", "2.2.2.2")).toBe(0);
+    for (let i = 0; i < 5; i++) expect(await l.reserve("u1", "1.1.1.1")).toBe(0);
+    expect(await l.reserve("u1", "1.1.1.1")).toBe(60_000);
+    expect(await l.reserve("u1", "9.9.9.9")).toBe(60_000);
+    for (let i = 0; i < 5; i++) expect(await l.reserve(`other${i}`, "1.1.1.1")).toBe(0);
+    expect(await l.reserve("fresh", "1.1.1.1")).toBe(60_000);
+    expect(await l.reserve("fresh", "2.2.2.2")).toBe(0);
     now = 61_000;
-    expect(await l.check("u1", "1.1.1.1")).toBe(0);
     expect(l.size()).toBe(0);
+    expect(await l.reserve("u1", "1.1.1.1")).toBe(0);
   });
 
-  it("forgets a user's failures on success but not the IP's", async () => {
+  it("counts parallel attempts when they are reserved: a burst of 20 gets 5 password checks", async () => {
+    const l = createMemoryLimiter();
+    const waits = await Promise.all(Array.from({ length: 20 }, () => l.reserve("u", "1.1.1.1")));
+    expect(waits.filter((w) => w === 0)).toHaveLength(5);
+  });
+
+  it("a right password gives its attempt back; the address's count across users stays", async () => {
     const l = createMemoryLimiter({ maxFailuresPerUser: 2, maxFailuresPerIp: 3 });
-    await l.failure("u", "ip");
-    await l.failure("u", "ip");
-    await l.success("u", "ip");
-    expect(await l.check("u", "other")).toBe(0);
-    await l.failure("v", "ip");
-    expect(await l.check("w", "ip")).toBeGreaterThan(0);
+    await l.reserve("u", "ip"); // wrong
+    await l.reserve("u", "ip");
+    await l.success("u", "ip"); // right: given back
+    expect(await l.reserve("u", "other")).toBe(0);
+    expect(await l.reserve("v", "ip")).toBe(0);
+    expect(await l.reserve("w", "ip")).toBe(0);
+    expect(await l.reserve("x", "ip")).toBeGreaterThan(0);
+  });
+
+  it("a stranger's failures lock the user name everywhere except where it logged in before", async () => {
+    const l = createMemoryLimiter();
+    expect(await l.reserve("u", "10.0.0.1")).toBe(0);
+    await l.success("u", "10.0.0.1");
+    for (let i = 0; i < 5; i++) expect(await l.reserve("u", "203.0.113.9")).toBe(0);
+    expect(await l.reserve("u", "203.0.113.9")).toBeGreaterThan(0);
+    expect(await l.reserve("u", "198.51.100.7")).toBeGreaterThan(0);
+    expect(await l.reserve("u", "10.0.0.1")).toBe(0);
   });
 });
 

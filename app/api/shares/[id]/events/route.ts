@@ -1,7 +1,8 @@
 import { sessionRoute } from "@/app/_lib/session-route";
+import { activeUser } from "@/lib/auth/sign-in";
 import { shareEvents } from "@/lib/shares/live-events";
 
 export const dynamic = "force-dynamic";
 
 // The share page's EventSource (session cookie); the bearer-token twin is /api/v1/shares/{id}/events.
-export const GET = sessionRoute<{ id: string }>(async ({ req, params, user }) => shareEvents(user, params.id, req));
+export const GET = sessionRoute<{ id: string }>(async ({ req, params, user }) => shareEvents(user, params.id, req, () => activeUser(user.id)));
