@@ -15,7 +15,7 @@ import { bufferFile, MemoryBackend } from "../ftp/memory-backend";
 const PASS = "fuzz-pass-0123456789abcdef";
 const SENTINEL = "ZZSENTINEL";
 const SENTINEL_REPLY = `500 Unknown command ${SENTINEL}\r\n`;
-const noThrottle: LoginLimiter = { check: async () => 0, failure: async () => undefined, success: async () => undefined };
+const noThrottle: LoginLimiter = { reserve: async () => 0, success: async () => undefined };
 
 let ftp: Started;
 vi.setConfig({ testTimeout: 60_000 });
