@@ -12,7 +12,7 @@ import { promoteIfReady } from "../shares/seal";
 import { CLOSED_STATUSES, LIVE_STATUSES } from "../shares/status";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
-import { releaseLease, renewLease, takeLease, vaultUploadKey } from "./lease";
+import { releaseLease, renewLease, takeLease, vaultUploadKey } from "../shares/file-lease";
 
 // After an upload completes: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 

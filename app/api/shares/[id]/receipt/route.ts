@@ -1,6 +1,6 @@
 import { sessionRoute } from "@/app/_lib/session-route";
 import { json } from "@/lib/http/api-route";
-import { getReceipt } from "@/lib/receipts/receipt";
+import { getReceipt } from "@/lib/shares/receipt";
 
 export const dynamic = "force-dynamic";
 

@@ -4,8 +4,8 @@ import { db } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
 import type { Actor } from "../auth/actor";
-import { findShare } from "../shares/shares";
-import { receiptKeyId, signDocument } from "./signing";
+import { findShare } from "./shares";
+import { receiptKeyId, signDocument } from "../receipts/signing";
 
 // The destruction receipt: what a compliance officer asks when a share is gone — what it held, who fetched it,
 // and proof that its credentials, key and bytes are gone — as a JSON document signed with the server's key.
