@@ -7,6 +7,7 @@ import { bullConnection, closeRedis } from "../lib/redis";
 import { failFile, PermanentFailure, processFile } from "../lib/processing/process-file";
 import { endShare } from "../lib/shares/lifecycle";
 import { expireOverdueShares } from "../lib/shares/sweep";
+import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 
 // Thin processors over lib/: each validates its payload with the queue's schema, then calls one function.
@@ -30,7 +31,8 @@ const processors: Partial<Record<QueueName, Processor>> = {
     queueDefs.sweep.payload.parse(job.data);
     const expired = await expireOverdueShares();
     const abandoned = await failAbandonedUploads();
-    return { expired: expired.length, abandoned: abandoned.length };
+    const auditPruned = await pruneAuditEvents();
+    return { expired: expired.length, abandoned: abandoned.length, auditPruned };
   },
 };
 

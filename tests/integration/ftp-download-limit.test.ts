@@ -97,14 +97,17 @@ async function prepared(port: number, user: string, pass: string, rest?: number)
 async function prepared(port: number, user: string, pass: string, rest: number, mayFail: true): Promise<Prepared | null>;
 async function prepared(port: number, user: string, pass: string, rest = 0, mayFail = false): Promise<Prepared | null> {
   const ftp = await RawFtp.connect(port);
-  const login = await ftp.login(user, pass);
+  // Generous timeouts: the password hash is slow on purpose and this machine is shared.
+  await ftp.reply(60_000);
+  await ftp.cmd(`USER ${user}`, 60_000);
+  const login = await ftp.cmd(`PASS ${pass}`, 60_000);
   if (mayFail && !login.startsWith("230")) {
     ftp.end();
     return null;
   }
   expect(login).toMatch(/^230/);
-  expect(await ftp.cmd("TYPE I")).toMatch(/^200/);
-  if (rest) expect(await ftp.cmd(`REST ${rest}`)).toMatch(/^350/);
+  expect(await ftp.cmd("TYPE I", 60_000)).toMatch(/^200/);
+  if (rest) expect(await ftp.cmd(`REST ${rest}`, 60_000)).toMatch(/^350/);
   const data = await ftp.pasvData();
   const chunks: Buffer[] = [];
   const ended = new Promise<void>((resolve) => data.on("close", () => resolve()));
@@ -113,20 +116,20 @@ async function prepared(port: number, user: string, pass: string, rest = 0, mayF
     ftp,
     data,
     async retr(name: string): Promise<Retr> {
-      const reply = await ftp.cmd(`RETR ${name}`);
+      const reply = await ftp.cmd(`RETR ${name}`, 60_000);
       if (!reply.startsWith("150")) {
         data.destroy();
         return { reply, data: Buffer.alloc(0), done: "" };
       }
       await ended;
-      return { reply, data: Buffer.concat(chunks), done: await ftp.reply(30_000) };
+      return { reply, data: Buffer.concat(chunks), done: await ftp.reply(60_000) };
     },
   };
 }
 
 const shareRow = (id: string) => db().share.findUniqueOrThrow({ where: { id } });
 
-async function untilEnded(shareId: string, ms = 10_000) {
+async function untilEnded(shareId: string, ms = 30_000) {
   const deadline = Date.now() + ms;
   while ((await shareRow(shareId)).status === "ready") {
     if (Date.now() > deadline) throw new Error("share did not end");
@@ -167,7 +170,7 @@ describe("download slots (Redis, atomic)", () => {
   });
 });
 
-describe("download limit over two gateway processes", () => {
+describe("download limit over two gateway processes", { timeout: 240_000 }, () => {
   it("gives exactly one of 6 simultaneous RETRs on a one-download share; the others get 550", async () => {
     const bytes = crypto.randomBytes(3 * MiB + 17);
     const s = await readyShare({ "one.bin": bytes }, { maxDownloads: 1 });
@@ -193,7 +196,7 @@ describe("download limit over two gateway processes", () => {
     const bytes = crypto.randomBytes(3 * MiB);
     const s = await readyShare({ "big.bin": bytes }, { maxDownloads: 1 });
     const c = await prepared(portB, s.user, s.pass);
-    expect(await c.ftp.cmd("RETR big.bin")).toMatch(/^150/);
+    expect(await c.ftp.cmd("RETR big.bin", 60_000)).toMatch(/^150/);
     // Read 2.5 MiB, then the connection drops (both channels gone, no ABOR).
     const got: Buffer[] = [];
     let n = 0;
@@ -208,7 +211,7 @@ describe("download limit over two gateway processes", () => {
     c.data.destroy();
     c.ftp.end();
     // The gateway records the cut transfer (not completed) before the client comes back.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (!(await db().auditEvent.findFirst({ where: { shareId: s.shareId, type: "share.download" } }))) {
       expect(Date.now()).toBeLessThan(deadline);
       await wait(50);
@@ -232,7 +235,7 @@ describe("download limit over two gateway processes", () => {
     const bytes = crypto.randomBytes(size);
     const s = await readyShare({ "short.bin": bytes }, { maxDownloads: 1 });
     const c = await prepared(portA, s.user, s.pass);
-    expect(await c.ftp.cmd("RETR short.bin")).toMatch(/^150/);
+    expect(await c.ftp.cmd("RETR short.bin", 60_000)).toMatch(/^150/);
     let n = 0;
     await new Promise<void>((resolve) => {
       c.data.on("data", (chunk: Buffer) => {
@@ -245,7 +248,7 @@ describe("download limit over two gateway processes", () => {
     });
     c.ftp.sock.write("ABOR\r\n");
     c.data.destroy();
-    await c.ftp.reply();
+    await c.ftp.reply(60_000);
     c.ftp.end();
 
     // The hostile recipient now tries, on both gateways, to fetch the file again in full and from offset 1.
@@ -267,7 +270,7 @@ describe("download limit over two gateway processes", () => {
     const sent = (await db().auditEvent.findMany({ where: { shareId: s.shareId, type: "share.download" } })).reduce((t, e) => t + (e.data as { bytes: number }).bytes, 0);
     expect(sent).toBeLessThanOrEqual(size + resumeOverlap(size));
     // The cut-short last slot ends the share after the resume grace (1.5 s here) at the latest.
-    const ended = await untilEnded(s.shareId, 10_000);
+    const ended = await untilEnded(s.shareId);
     expect([ended.status, ended.failureReason, ended.downloads]).toEqual(["revoked", "download limit reached", 1]);
     // Logins after the end count as failures: give the address its allowance back.
     await clearLimits(["ftp:i:127.0.0.1", "ftp:i:::ffff:127.0.0.1"]);
