@@ -76,8 +76,8 @@ export async function auditFilter(actor: Actor, q: AuditQuery): Promise<Prisma.A
     if (q.userId && q.userId !== actor.id) throw new AppError("forbidden", "Only admins can export another user's events");
     and.push({ share: { is: { ownerId: actor.id } } });
   } else if (q.userId) {
-    // A user's trail: what they did, and what happened to their shares.
-    and.push({ OR: [{ actorId: q.userId }, { share: { is: { ownerId: q.userId } } }] });
+    // A user's trail: what they did, what happened to their shares, and changes to their account.
+    and.push({ OR: [{ actorId: q.userId }, { share: { is: { ownerId: q.userId } } }, { data: { path: ["userId"], equals: q.userId } }] });
   }
   if (q.from) and.push({ at: { gte: q.from } });
   if (q.to) and.push({ at: { lt: q.to } });
