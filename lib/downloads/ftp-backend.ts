@@ -75,9 +75,11 @@ async function openSession(shareId: string, username: string, options: BackendOp
         return { refused: "Download limit reached" };
       }
       // The database follows Redis (never backwards), so the share page and the next process see the slots taken.
-      if (res.kind === "new") await db().share.updateMany({ where: { id: shareId, downloads: { lt: res.taken } }, data: { downloads: res.taken } });
-      await db().share.update({ where: { id: shareId }, data: { lastAccessAt: new Date() } });
-      await audit({ type: "share.download.started", shareId, ip: info.ip, data: { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken } });
+      const counted = res.kind === "new" ? { downloads: { lt: res.taken } } : {};
+      await Promise.all([
+        db().share.updateMany({ where: { id: shareId, ...counted }, data: { ...(res.kind === "new" ? { downloads: res.taken } : {}), lastAccessAt: new Date() } }),
+        audit({ type: "share.download.started", shareId, ip: info.ip, data: { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken } }),
+      ]);
       return {
         async end({ bytes, started, completed }) {
           const { taken, active } = await finishSlot(shareId, res, bytes, started);
