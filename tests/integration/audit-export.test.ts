@@ -138,7 +138,7 @@ describe("GET /api/v1/audit", () => {
 
   it("streams a large export page by page", async () => {
     const s = await createShare(ann, { name: "large" });
-    const n = 12_000;
+    const n = 5_000;
     await db().auditEvent.createMany({ data: Array.from({ length: n }, (_, i) => ({ type: "test.bulk", shareId: s.id, data: { i } })) });
     const res = await get(admin, { shareId: s.id, format: "json" });
     const reader = res.body!.getReader();
