@@ -233,7 +233,9 @@ async function main() {
   const { closeDb, db } = await import("../lib/db");
   const { closeRedis } = await import("../lib/redis");
   const { closeQueues } = await import("../lib/queues");
+  const { createUserSchema } = await import("../lib/users/schemas");
   const { createUser } = await import("../lib/users/users");
+  const { createShareSchema } = await import("../lib/shares/schemas");
   const { createShare } = await import("../lib/shares/shares");
   const { declareFile, signParts, completeFile } = await import("../lib/uploads/uploads");
   const { processFile } = await import("../lib/processing/process-file");
@@ -252,9 +254,9 @@ async function main() {
   const sha256 = await makeFile(localFile, SIZE);
   say(`wrote ${SIZE_MIB} MiB of random bytes in ${((Date.now() - t) / 1000).toFixed(1)} s (sha256 ${sha256.slice(0, 16)}…)`);
 
-  const { user } = await createUser({ email: `bench.${crypto.randomUUID()}@example.test` });
+  const { user } = await createUser(createUserSchema.parse({ email: `bench.${crypto.randomUUID()}@example.test` }));
   const actor = { id: user.id, role: "user" as const };
-  const share = await createShare(actor, { name: "ftp bench", expiresInSeconds: 86_400 });
+  const share = await createShare(actor, createShareSchema.parse({ name: "ftp bench", expiresInSeconds: 86_400 }));
   const { file, upload } = await declareFile(actor, share.id, { name: FILE_NAME, size: SIZE, contentType: "application/octet-stream" });
   t = Date.now();
   const fd = fs.openSync(localFile, "r");

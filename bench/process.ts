@@ -155,8 +155,10 @@ async function main() {
   const { closeDb, db } = await import("../lib/db");
   const { closeQueues, queue } = await import("../lib/queues");
   const { closeRedis } = await import("../lib/redis");
+  const { createShareSchema } = await import("../lib/shares/schemas");
   const { createShare } = await import("../lib/shares/shares");
   const { completeFile, declareFile, recordPart, signParts } = await import("../lib/uploads/uploads");
+  const { createUserSchema } = await import("../lib/users/schemas");
   const { createUser } = await import("../lib/users/users");
   const { vaultSize } = await import("../lib/vault/format");
   const { ListObjectsV2Command, ListMultipartUploadsCommand } = await import("@aws-sdk/client-s3");
@@ -193,12 +195,12 @@ async function main() {
     },
   });
 
-  const { user } = await createUser({ email: `bench.${crypto.randomUUID()}@example.test` });
+  const { user } = await createUser(createUserSchema.parse({ email: `bench.${crypto.randomUUID()}@example.test` }));
   const actor = { id: user.id, role: "user" as const };
 
   /** A share with one file, uploaded through the product's own path; completeFile (which enqueues) is the caller's. */
   async function stage(bytes: number, name: string) {
-    const share = await createShare(actor, { name: `bench ${name}` });
+    const share = await createShare(actor, createShareSchema.parse({ name: `bench ${name}` }));
     const { file, upload } = await declareFile(actor, share.id, { name, size: bytes });
     const next = keystream();
     const hash = crypto.createHash("sha256");

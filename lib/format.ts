@@ -32,8 +32,8 @@ export function formatUtc(d: Date, seconds = false): string {
   return `${d.toISOString().replace("T", " ").slice(0, seconds ? 19 : 16)} UTC`;
 }
 
-/** A duration in the largest whole unit: "1 day", "12 hours", "90 minutes", "45 seconds". */
-export function formatDuration(seconds: number): string {
+/** An exact duration (a limit, not an estimate) in the largest whole unit: "1 day", "12 hours", "90 minutes", "45 seconds". */
+export function formatExactDuration(seconds: number): string {
   const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   if (seconds % 86_400 === 0) return unit(seconds / 86_400, "day");
   if (seconds % 3600 === 0) return unit(seconds / 3600, "hour");

@@ -1,7 +1,7 @@
 import { checkDatabase } from "./db";
 import { log } from "./log";
 import { checkRedis } from "./redis";
-import { bucket, checkStorage, s3 } from "./s3";
+import { storage } from "./s3";
 
 export type ServiceState = "ok" | "down";
 export type HealthReport = { ok: boolean; redis: ServiceState; storage: ServiceState; database: ServiceState };
@@ -21,10 +21,10 @@ async function probe(name: string, check: () => Promise<unknown>): Promise<Servi
 
 /** Probes every backing service in parallel. */
 export async function health(): Promise<HealthReport> {
-  const [redis, storage, database] = await Promise.all([
+  const [redis, store, database] = await Promise.all([
     probe("redis", checkRedis),
-    probe("storage", () => checkStorage(s3(), bucket())),
+    probe("storage", () => storage().check()),
     probe("database", checkDatabase),
   ]);
-  return { ok: redis === "ok" && storage === "ok" && database === "ok", redis, storage, database };
+  return { ok: redis === "ok" && store === "ok" && database === "ok", redis, storage: store, database };
 }

@@ -1,16 +1,15 @@
 import { Queue, type JobsOptions } from "bullmq";
 import { z } from "zod";
-import { bullConnection } from "./redis";
+import { bullConnection, KEY_PREFIX } from "./redis";
+
+// BullMQ's keys share the app's Redis namespace: `tft:<queue>:…`.
+export const QUEUE_PREFIX = KEY_PREFIX;
 
 // Every queue in one place: its name, the payload schema and its retry policy.
 export const queueDefs = {
   "process-file": {
     payload: z.object({ shareId: z.uuid(), fileId: z.uuid() }),
     options: { attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
-  },
-  "seal-share": {
-    payload: z.object({ shareId: z.uuid() }),
-    options: { attempts: 5, backoff: { type: "exponential", delay: 1_000 } },
   },
   "expire-share": {
     payload: z.object({ shareId: z.uuid(), reason: z.enum(["expired", "revoked", "download-limit"]) }),
@@ -40,10 +39,15 @@ export function queue<Q extends QueueName>(name: Q): Queue {
   let q = queues.get(name);
   if (!q) {
     connection ??= bullConnection();
-    q = new Queue(name, { connection, prefix: "tft", defaultJobOptions: { ...retention, ...queueDefs[name].options } });
+    q = new Queue(name, { connection, prefix: QUEUE_PREFIX, defaultJobOptions: { ...retention, ...queueDefs[name].options } });
     queues.set(name, q);
   }
   return q;
+}
+
+/** The one place a job's data is read: parsed with its queue's schema into the queue's payload type. */
+export function payloadOf<Q extends QueueName>(name: Q, data: unknown): Payload<Q> {
+  return queueDefs[name].payload.parse(data) as Payload<Q>;
 }
 
 /** Validates the payload against the queue's schema before it reaches Redis. */
@@ -58,5 +62,3 @@ export async function closeQueues(): Promise<void> {
   await connection?.quit().catch(() => connection?.disconnect());
   connection = undefined;
 }
-
-export const QUEUE_PREFIX = "tft";

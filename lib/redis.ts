@@ -3,6 +3,11 @@ import { required } from "./env";
 import { log } from "./log";
 
 // The one module for Redis. BullMQ needs its own connections (maxRetriesPerRequest: null), made here too.
+
+/** Every key the app writes starts with this, so one Redis can be shared and inspected by prefix. */
+export const KEY_PREFIX = "tft";
+export const redisKey = (...parts: string[]) => [KEY_PREFIX, ...parts].join(":");
+
 let shared: Redis | undefined;
 
 export function createRedis(opts: RedisOptions = {}): Redis {

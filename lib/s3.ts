@@ -92,6 +92,37 @@ export function s3(): S3Client {
 
 export const bucket = () => env.S3_BUCKET;
 
+/** The object-storage operations bound to one client and bucket, so call sites name only keys. */
+export function bindStorage(client: S3Client, name: string) {
+  return {
+    client,
+    bucket: name,
+    check: (timeoutMs?: number) => checkStorage(client, name, timeoutMs),
+    presignPut: (key: string, opts: { contentLength: number; contentType: string; expiresIn: number }) => presignPut(client, name, key, opts),
+    presignUploadPart: (key: string, opts: { uploadId: string; partNumber: number; contentLength: number; expiresIn: number }) =>
+      presignUploadPart(client, name, key, opts),
+    createMultipartUpload: (key: string, contentType: string) => createMultipartUpload(client, name, key, contentType),
+    completeMultipartUpload: (key: string, uploadId: string, parts: { partNumber: number; etag: string }[]) =>
+      completeMultipartUpload(client, name, key, uploadId, parts),
+    abortMultipartUpload: (key: string, uploadId: string) => abortMultipartUpload(client, name, key, uploadId),
+    /** The object's size, or null when it does not exist. */
+    size: (key: string) => objectSize(client, name, key),
+    delete: (key: string) => deleteObject(client, name, key),
+    putStream: (key: string, source: AsyncIterable<Buffer>, opts?: PutStreamOptions) => putStream(client, name, key, source, opts),
+    getStream: (key: string, range?: { start: number; end?: number }) => getStream(client, name, key, range),
+  };
+}
+
+export type Storage = ReturnType<typeof bindStorage>;
+
+let sharedStorage: Storage | undefined;
+
+/** The app's bucket on the app's client: what lib/, workers/ and app/ use. */
+export function storage(): Storage {
+  sharedStorage ??= bindStorage(s3(), bucket());
+  return sharedStorage;
+}
+
 const status = (err: unknown) => (err instanceof S3ServiceException ? (err.$metadata.httpStatusCode ?? 0) : 0);
 
 /** Creates the bucket when absent and applies the browser-upload CORS rule where the store supports it. */

@@ -1,7 +1,7 @@
 // `npx tsx scripts/rewrap-keys.ts`: re-wraps every live share key under the newest MASTER_KEY entry (the first).
 // Rotation: put the new key first (MASTER_KEY=k2:…,k1:…), restart, run this, then remove k1. Safe to re-run.
 import { closeDb } from "../lib/db";
-import { rewrapAll } from "../lib/vault/rewrap";
+import { rewrapAll } from "../lib/shares/rewrap-keys";
 
 try {
   const counts = await rewrapAll({

@@ -1,8 +1,8 @@
-import { UnrecoverableError, Worker, type Processor } from "bullmq";
+import { UnrecoverableError, Worker, type Job, type Processor } from "bullmq";
 import { closeDb } from "../lib/db";
 import { env } from "../lib/env";
 import { log } from "../lib/log";
-import { closeQueues, queue, QUEUE_PREFIX, queueDefs, type QueueName } from "../lib/queues";
+import { closeQueues, payloadOf, queue, QUEUE_PREFIX, type Payload, type QueueName } from "../lib/queues";
 import { bullConnection, closeRedis } from "../lib/redis";
 import { failFile, PermanentFailure, processFile } from "../lib/processing/process-file";
 import { endShare } from "../lib/shares/lifecycle";
@@ -10,57 +10,77 @@ import { expireOverdueShares } from "../lib/shares/sweep";
 import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 
-// Thin processors over lib/: each validates its payload with the queue's schema, then calls one function.
-const processors: Partial<Record<QueueName, Processor>> = {
-  "process-file": async (job) => {
-    const payload = queueDefs["process-file"].payload.parse(job.data);
-    try {
-      return await processFile(payload);
-    } catch (err) {
-      if (!(err instanceof PermanentFailure)) throw err;
-      // Retrying cannot fix the input: fail the file now, with the reason, and stop retrying.
-      await failFile(payload.shareId, payload.fileId, err.message);
-      throw new UnrecoverableError(err.message);
-    }
-  },
-  "expire-share": async (job) => {
-    const { shareId, reason } = queueDefs["expire-share"].payload.parse(job.data);
-    return { ended: await endShare(shareId, reason) };
-  },
-  sweep: async (job) => {
-    queueDefs.sweep.payload.parse(job.data);
+// Queues whose jobs another process consumes (or will): this worker starts no processor for them.
+type NotProcessedHere = "deliver-webhook";
+
+type Defined<Q extends QueueName> = {
+  name: Q;
+  processor: Processor;
+  concurrency: number;
+  /** After the last attempt failed with a retryable error (an UnrecoverableError was handled by the processor). */
+  onFinalFailure?: (job: Job, err: Error) => Promise<void>;
+};
+
+/** A typed processor: the job's data is parsed with its queue's schema (payloadOf) before the handler sees it. */
+function defineProcessor<Q extends QueueName>(
+  name: Q,
+  handle: (payload: Payload<Q>, job: Job) => Promise<unknown>,
+  opts: { concurrency?: number; onFinalFailure?: (payload: Payload<Q>, err: Error, job: Job) => Promise<void> } = {},
+): Defined<Q> {
+  const { onFinalFailure } = opts;
+  return {
+    name,
+    processor: (job) => handle(payloadOf(name, job.data), job),
+    concurrency: opts.concurrency ?? 4,
+    onFinalFailure: onFinalFailure && ((job, err) => onFinalFailure(payloadOf(name, job.data), err, job)),
+  };
+}
+
+// Thin processors over lib/, one per queue: a queue without one (and not listed above) does not compile.
+const processors: { [Q in Exclude<QueueName, NotProcessedHere>]: Defined<Q> } = {
+  "process-file": defineProcessor(
+    "process-file",
+    async (payload) => {
+      try {
+        return await processFile(payload);
+      } catch (err) {
+        if (!(err instanceof PermanentFailure)) throw err;
+        // Retrying cannot fix the input: fail the file now, with the reason, and stop retrying.
+        await failFile(payload.shareId, payload.fileId, err.message);
+        throw new UnrecoverableError(err.message);
+      }
+    },
+    {
+      concurrency: env.PROCESS_CONCURRENCY,
+      // Storage errors are retried with backoff (the file stays `processing`); after the last attempt it fails.
+      onFinalFailure: ({ shareId, fileId }, err, job) => failFile(shareId, fileId, `processing failed after ${job.attemptsMade} attempts: ${err.message}`),
+    },
+  ),
+  "expire-share": defineProcessor("expire-share", async ({ shareId, reason }) => ({ ended: await endShare(shareId, reason) })),
+  sweep: defineProcessor("sweep", async () => {
     const expired = await expireOverdueShares();
     const abandoned = await failAbandonedUploads();
     const auditPruned = await pruneAuditEvents();
     return { expired: expired.length, abandoned: abandoned.length, auditPruned };
-  },
+  }),
 };
 
 const SWEEP_EVERY_MS = 60_000;
 
 async function main() {
-  const workers = Object.entries(processors).map(
-    ([name, processor]) =>
-      new Worker(name, processor, {
-        connection: bullConnection(),
-        prefix: QUEUE_PREFIX,
-        concurrency: name === "process-file" ? env.PROCESS_CONCURRENCY : 4,
-      }),
-  );
-  for (const w of workers) {
+  const defined: Defined<QueueName>[] = Object.values(processors);
+  const workers = defined.map((d) => {
+    const w = new Worker(d.name, d.processor, { connection: bullConnection(), prefix: QUEUE_PREFIX, concurrency: d.concurrency });
     w.on("failed", (job, err) => {
       log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err }, "job failed");
-      // Storage errors are retried with backoff (the file stays `processing`); after the last attempt it fails.
       const final = job && !(err instanceof UnrecoverableError) && job.attemptsMade >= (job.opts.attempts ?? 1);
-      if (final && w.name === "process-file") {
-        const { shareId, fileId } = queueDefs["process-file"].payload.parse(job.data);
-        void failFile(shareId, fileId, `processing failed after ${job.attemptsMade} attempts: ${err.message}`).catch((e) =>
-          log.error({ err: e, fileId }, "could not mark a file failed"),
-        );
+      if (final && d.onFinalFailure) {
+        void d.onFinalFailure(job, err).catch((e) => log.error({ err: e, queue: w.name, jobId: job.id }, "final-failure handler failed"));
       }
     });
     w.on("error", (err) => log.error({ queue: w.name, err }, "worker error"));
-  }
+    return w;
+  });
   await queue("sweep").upsertJobScheduler("sweep", { every: SWEEP_EVERY_MS }, { name: "sweep", data: {} });
   log.info({ queues: workers.map((w) => w.name) }, "worker ready");
 

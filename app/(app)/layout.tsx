@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { requireUser } from "../_lib/session";
+import { requireUser } from "../_lib/auth-session";
 import { SignOutButton } from "./sign-out-button";
 
 export default async function AppLayout({ children }: { children: React.ReactNode }) {

@@ -1,9 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { formatBytes, formatRelative } from "@/lib/format";
-import { LIVE_STATUSES, listShares } from "@/lib/shares/shares";
-import { requireUser } from "../_lib/session";
+import { listShares } from "@/lib/shares/shares";
+import { LIVE_STATUSES } from "@/lib/shares/status";
+import { requireUser } from "../_lib/auth-session";
 import { Card } from "../_components/ui";
+import { Table } from "../_components/table";
 import { StatusBadge } from "../_components/status-badge";
 
 export const metadata: Metadata = { title: "Shares" };
@@ -39,39 +41,40 @@ export default async function Dashboard() {
             <div className="mt-5">{newShareButton}</div>
           </div>
         ) : (
-          <table className="w-full text-left text-sm" data-testid="shares-table">
-            <thead className="text-slate-500">
-              <tr>
+          <Table
+            data-testid="shares-table"
+            headStyle="plain"
+            head={
+              <>
                 <th className="py-2 font-medium">Name</th>
                 <th className="py-2 font-medium">Status</th>
                 <th className="py-2 text-right font-medium">Files</th>
                 <th className="py-2 text-right font-medium">Size</th>
                 <th className="py-2 pl-6 font-medium">Expires</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {shares.map((s) => {
-                const live = LIVE_STATUSES.includes(s.status);
-                return (
-                  <tr key={s.id} data-share-id={s.id} className="hover:bg-slate-50">
-                    <td className="py-2.5 font-medium">
-                      <Link href={`/shares/${s.id}`} className="text-indigo-700 hover:text-indigo-500 hover:underline">
-                        {s.name}
-                      </Link>
-                    </td>
-                    <td className="py-2.5">
-                      <StatusBadge status={s.status} />
-                    </td>
-                    <td className="py-2.5 text-right tabular-nums">{s.fileCount}</td>
-                    <td className="py-2.5 text-right tabular-nums">{formatBytes(s.totalBytes)}</td>
-                    <td className="py-2.5 pl-6 text-slate-600" title={s.expiresAt.toISOString()}>
-                      {live ? formatRelative(s.expiresAt) : "—"}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+              </>
+            }
+          >
+            {shares.map((s) => {
+              const live = LIVE_STATUSES.includes(s.status);
+              return (
+                <tr key={s.id} data-share-id={s.id} className="hover:bg-slate-50">
+                  <td className="py-2.5 font-medium">
+                    <Link href={`/shares/${s.id}`} className="text-indigo-700 hover:text-indigo-500 hover:underline">
+                      {s.name}
+                    </Link>
+                  </td>
+                  <td className="py-2.5">
+                    <StatusBadge status={s.status} />
+                  </td>
+                  <td className="py-2.5 text-right tabular-nums">{s.fileCount}</td>
+                  <td className="py-2.5 text-right tabular-nums">{formatBytes(s.totalBytes)}</td>
+                  <td className="py-2.5 pl-6 text-slate-600" title={s.expiresAt.toISOString()}>
+                    {live ? formatRelative(s.expiresAt) : "—"}
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
         )}
       </Card>
     </div>

@@ -1,11 +1,11 @@
-import { z } from "zod";
-import { isAppError } from "@/lib/errors";
-import { log } from "@/lib/log";
+import type { ErrorCode } from "@/lib/errors";
+
+// What a server action answers, and its unwrapping in the browser. Browser-safe: the server half is run-action.ts.
 
 export type ActionFailure = {
   ok: false;
   error: string;
-  code: string;
+  code: ErrorCode;
   /** The AppError's details (e.g. `{ limit }` for file_too_large), for a more specific message. */
   details?: unknown;
   /** Validation messages by top-level field, for forms that show them beside each input. */
@@ -13,25 +13,48 @@ export type ActionFailure = {
 };
 export type ActionResult<T = void> = { ok: true; data: T; message?: string } | ActionFailure;
 
-function fieldErrorsOf(err: z.ZodError): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const issue of err.issues) {
-    const field = String(issue.path[0] ?? "_");
-    out[field] = out[field] ? `${out[field]} ${issue.message}` : issue.message;
+/** A refusal from a server action, thrown by `callAction`: the code to decide on, the message to show. */
+export class ActionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ActionError";
   }
-  return out;
 }
 
-/** Server actions report failures as values (shown in the form) through this one path. */
-export async function runAction<T>(fn: () => Promise<T>, message?: string): Promise<ActionResult<T>> {
-  try {
-    return { ok: true, data: await fn(), message };
-  } catch (err) {
-    if (isAppError(err)) return { ok: false, error: err.message, code: err.code, ...(err.details === undefined ? {} : { details: err.details }) };
-    if (err instanceof z.ZodError) {
-      return { ok: false, error: err.issues[0]?.message ?? "Invalid input", code: "validation_failed", fieldErrors: fieldErrorsOf(err) };
+export type Wait = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** Waits before a retry, and while the browser is offline, until it is back online. */
+export const waitForRetry: Wait = async (ms, signal) => {
+  if (typeof navigator !== "undefined" && navigator.onLine === false && typeof window !== "undefined") {
+    await new Promise<void>((resolve) => window.addEventListener("online", () => resolve(), { once: true }));
+  }
+  await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  if (signal?.aborted) throw new DOMException("Aborted", "AbortError");
+};
+
+export const ACTION_RETRY_DELAYS = [500, 2000, 5000, 10_000];
+
+/**
+ * Runs a server action and unwraps its result: a refusal becomes an ActionError with the server's message (as
+ * `describe` words it); a request that did not reach the app (connection lost) is tried again once back online.
+ */
+export async function callAction<T>(
+  action: () => Promise<ActionResult<T>>,
+  { describe = (f: ActionFailure) => f.error, wait = waitForRetry, retryDelays = ACTION_RETRY_DELAYS }: { describe?: (f: ActionFailure) => string; wait?: Wait; retryDelays?: number[] } = {},
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    let res: ActionResult<T>;
+    try {
+      res = await action();
+    } catch (err) {
+      if (attempt >= retryDelays.length) throw err;
+      await wait(retryDelays[attempt]!);
+      continue;
     }
-    log.error({ err }, "server action failed");
-    return { ok: false, error: "Something went wrong; try again.", code: "internal" };
+    if (!res.ok) throw new ActionError(res.code, describe(res));
+    return res.data;
   }
 }

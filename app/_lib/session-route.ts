@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import { AppError } from "@/lib/errors";
 import { errorResponse } from "@/lib/http/api-route";
 import type { SignedInUser } from "@/lib/auth/sign-in";
-import { currentUser } from "./session";
+import { currentUser } from "./auth-session";
 
 type Handler<P> = (args: { req: Request; params: P; user: SignedInUser }) => Promise<Response>;
 

@@ -1,30 +1,13 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import type { ShareEventType } from "@/lib/events/publish";
+import { SHARE_EVENT_TYPES, type ShareEventType } from "@/lib/events/contract";
 
 // EventSource only hands named events (`event: share.ready`) to listeners registered for that name, so every
-// type the server publishes is listed; the check below fails the build when one is added and not listed here.
-const EVENT_TYPES = [
-  "share.created",
-  "share.sealed",
-  "share.ready",
-  "share.extended",
-  "share.revoked",
-  "share.expired",
-  "share.download",
-  "share.login",
-  "file.declared",
-  "file.upload-progress",
-  "file.uploaded",
-  "file.removed",
-  "file.progress",
-  "file.ready",
-  "file.failed",
-] as const satisfies readonly ShareEventType[];
-type Unlisted = Exclude<ShareEventType, (typeof EVENT_TYPES)[number]>;
-const everyTypeListed: [Unlisted] extends [never] ? true : false = true;
-void everyTypeListed;
+// type of the contract is listened for (its list is checked complete there).
+
+/** What a handler is called with: a share event's type, "open" on every (re)connection, or "message" (unnamed). */
+export type StreamEventType = ShareEventType | "open" | "message";
 
 export type StreamState = "connected" | "reconnecting";
 
@@ -36,7 +19,7 @@ const MAX_RETRY_MS = 30_000;
  * The browser reconnects by itself after a dropped connection (sending Last-Event-ID); when it gives up (an
  * error status), this reconnects with backoff, resuming after the last event seen.
  */
-export function useEventStream(url: string, onEvent: (type: string, data: unknown, id: string) => void): StreamState {
+export function useEventStream(url: string, onEvent: (type: StreamEventType, data: unknown, id: string) => void): StreamState {
   const [state, setState] = useState<StreamState>("reconnecting");
   const handler = useRef(onEvent);
   useEffect(() => {
@@ -58,7 +41,7 @@ export function useEventStream(url: string, onEvent: (type: string, data: unknow
       } catch {
         // not JSON: handed over as text
       }
-      handler.current(e.type, data, e.lastEventId);
+      handler.current(e.type as StreamEventType, data, e.lastEventId);
     };
 
     const connect = () => {
@@ -73,7 +56,7 @@ export function useEventStream(url: string, onEvent: (type: string, data: unknow
         setState("connected");
         handler.current("open", null, lastId);
       };
-      for (const type of [...EVENT_TYPES, "message"]) es.addEventListener(type, onMessage as EventListener);
+      for (const type of [...SHARE_EVENT_TYPES, "message"]) es.addEventListener(type, onMessage as EventListener);
       es.onerror = () => {
         setState("reconnecting");
         if (es.readyState !== EventSource.CLOSED) return;

@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { db } from "../db";
 import { AppError } from "../errors";
+import { ADMIN_STREAM_KEY } from "../events/publish";
+import { lastEventIdOf, sseResponse } from "../events/sse";
 import type { Prisma } from "../generated/prisma/client";
 import { queue, queueNames, type QueueName } from "../queues";
-import { LIVE_STATUSES, shareView, type Actor, type ShareView } from "../shares/shares";
+import type { Actor } from "../auth/actor";
+import { isUuid } from "../ids";
+import { shareView, type ShareView } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
 
 // What the admin page shows: every share (active by default) with its owner, each share's audit trail, and the
 // health of every queue.
@@ -19,18 +24,15 @@ export const adminSharesQuerySchema = z.object({
   sort: z.enum(["expiresAt", "createdAt", "name", "size", "downloads", "lastAccessAt"]).optional().default("expiresAt"),
   dir: z.enum(["asc", "desc"]).optional().default("asc"),
 });
-export type AdminSharesQuery = z.input<typeof adminSharesQuerySchema>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export type AdminSharesQuery = z.infer<typeof adminSharesQuerySchema>;
 
 /** A queue name from outside (a form, a URL), checked against the queues that exist. */
 export const queueNameSchema = z.enum(queueNames as [QueueName, ...QueueName[]]);
 
 export type AdminShare = ShareView & { owner: { id: string; email: string; name: string | null }; lastAccessAt: Date | null };
 
-export async function listAllShares(actor: Actor, raw: unknown = {}): Promise<AdminShare[]> {
+export async function listAllShares(actor: Actor, q: AdminSharesQuery = { status: "active", sort: "expiresAt", dir: "asc" }): Promise<AdminShare[]> {
   requireAdmin(actor);
-  const q = adminSharesQuerySchema.parse(raw);
   const where: Prisma.ShareWhereInput = {
     ...(q.status === "active" ? { status: { in: LIVE_STATUSES } } : q.status === "all" ? {} : { status: q.status }),
     ...(q.owner ? { owner: { email: { contains: q.owner, mode: "insensitive" } } } : {}),
@@ -57,11 +59,17 @@ export async function listAllShares(actor: Actor, raw: unknown = {}): Promise<Ad
 /** One share with its owner, for the admin's share page. */
 export async function getAdminShare(actor: Actor, shareId: string): Promise<AdminShare> {
   requireAdmin(actor);
-  const s = UUID.test(shareId)
+  const s = isUuid(shareId)
     ? await db().share.findUnique({ where: { id: shareId }, include: { files: true, owner: { select: { id: true, email: true, name: true } } } })
     : null;
   if (!s) throw new AppError("not_found", "No such share");
   return { ...shareView(s), owner: s.owner, lastAccessAt: s.lastAccessAt };
+}
+
+/** Every share's changes, for the admin page. */
+export async function adminEvents(actor: Actor, req: Request): Promise<Response> {
+  if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
+  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal);
 }
 
 export type AuditEntry = { id: string; at: Date; type: string; actor: string | null; ip: string | null; data: unknown };

@@ -1,29 +1,14 @@
-import { z } from "zod";
 import { db } from "../db";
 import { AppError } from "../errors";
 import type { Prisma } from "../generated/prisma/client";
-import { findShare, type Actor } from "../shares/shares";
+import type { Actor } from "../auth/actor";
+import { findShare } from "../shares/shares";
+import type { AuditQuery } from "./schemas";
 
 // The audit trail as a download: paged through with a cursor and written as it is read, so an export of millions
 // of events holds one page in memory. Owners get their shares' events; admins every event (sign-ins, user and
 // token changes included).
 
-const instant = z
-  .union([z.iso.datetime({ offset: true }), z.iso.date()], { message: "must be an ISO 8601 date or date-time, e.g. 2026-12-01T00:00:00Z" })
-  .transform((v) => new Date(v));
-
-export const auditQuerySchema = z
-  .object({
-    shareId: z.uuid({ message: "must be a share id" }).optional(),
-    userId: z.uuid({ message: "must be a user id" }).optional(),
-    from: instant.optional(),
-    to: instant.optional(),
-    format: z.enum(["csv", "json"], { message: "must be csv or json" }).default("json"),
-  })
-  .strict()
-  .refine((q) => !q.from || !q.to || q.from < q.to, { message: "from must be before to", path: ["from"] });
-
-export type AuditQuery = z.infer<typeof auditQuerySchema>;
 
 const PAGE = 1000;
 
@@ -116,8 +101,7 @@ const csvLine = (e: ExportedEvent) =>
   [e.id, e.at, e.type, e.actorId, e.actorEmail, e.shareId, e.shareName, e.ip, e.data].map(csvField).join(",") + "\r\n";
 
 /** The export as a streamed HTTP response: nothing is read from the database before the client pulls it. */
-export async function auditExport(actor: Actor, rawQuery: unknown): Promise<Response> {
-  const q = auditQuerySchema.parse(rawQuery);
+export async function auditExport(actor: Actor, q: AuditQuery): Promise<Response> {
   const where = await auditFilter(actor, q);
   const events = auditEvents(where);
   const enc = new TextEncoder();
@@ -155,14 +139,4 @@ export async function auditExport(actor: Actor, rawQuery: unknown): Promise<Resp
       "cache-control": "no-store",
     },
   });
-}
-
-/** Query string → the object the schema reads (a repeated parameter is a validation error, not a silent pick). */
-export function queryObject(url: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of new URL(url).searchParams) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
-  }
-  return out;
 }

@@ -10,6 +10,8 @@ export type AuditInput = {
   data?: Record<string, unknown>;
 };
 
+// The writer only: callers go through emit() (lib/events/emit.ts), which types each event by the contract.
+
 /** Appends one audit event; a failure to audit is logged loudly but never undoes the action it records. */
 export async function audit(e: AuditInput): Promise<void> {
   try {

@@ -1,5 +1,4 @@
 import crypto from "node:crypto";
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { AppError } from "../errors";
 
@@ -17,7 +16,6 @@ export async function createApiToken(userId: string, name: string, token = gener
   const row = await db().apiToken.create({
     data: { userId, name, tokenHash: hashToken(token), prefix: token.slice(0, 10) },
   });
-  await audit({ type: "token.created", actorId: userId, data: { userId, tokenId: row.id, name, prefix: row.prefix } });
   return { token, row };
 }
 
@@ -32,7 +30,6 @@ export async function listApiTokens(userId: string) {
 export async function revokeApiToken(userId: string, id: string) {
   const { count } = await db().apiToken.updateMany({ where: { id, userId, revokedAt: null }, data: { revokedAt: new Date() } });
   if (!count) throw new AppError("not_found", "No such API token");
-  await audit({ type: "token.revoked", actorId: userId, data: { userId, tokenId: id } });
 }
 
 export type ApiCaller = { id: string; email: string; role: "admin" | "user"; tokenId: string };

@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { AppError } from "../errors";
-import { audit } from "../audit/record";
-import { signInSchema } from "../users/schemas";
+import { emit } from "../events/emit";
+import { signInSchema } from "./schemas";
 import { burnPasswordCheck, verifyPassword } from "./password";
 import { blockedFor, clearLimits, recordFailure, type Limit } from "./rate-limit";
 
@@ -22,7 +22,7 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
 
   const wait = await blockedFor(limits);
   if (wait > 0) {
-    await audit({ type: "auth.signin.throttled", ip, data: { email } });
+    await emit("auth.signin.throttled", { ip }, { email });
     throw new AppError(
       "rate_limited",
       `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`,
@@ -35,16 +35,16 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
   const ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false);
   if (!user || !ok) {
     await recordFailure(limits);
-    await audit({ type: "auth.signin.failed", actorId: user?.id, ip, data: { email } });
+    await emit("auth.signin.failed", { actorId: user?.id, ip }, { email });
     throw new AppError("invalid_credentials", "Wrong email or password");
   }
   if (user.disabledAt) {
-    await audit({ type: "auth.signin.disabled", actorId: user.id, ip, data: { email } });
+    await emit("auth.signin.disabled", { actorId: user.id, ip }, { email });
     throw new AppError("account_disabled", "This account is disabled. Ask an administrator.");
   }
   await clearLimits([limits[0]!.key]);
   await db().user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-  await audit({ type: "auth.signin", actorId: user.id, ip, data: { email } });
+  await emit("auth.signin", { actorId: user.id, ip }, { email });
   return { id: user.id, email: user.email, name: user.name, role: user.role };
 }
 

@@ -1,13 +1,12 @@
 import net from "node:net";
 import { pipeline, type Readable } from "node:stream";
-import { audit } from "../audit/record";
 import { blockedFor, clearLimits, recordFailure, type Limit } from "../auth/rate-limit";
 import { db } from "../db";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
 import { log } from "../log";
 import { redis } from "../redis";
-import { bucket, getStream, s3 } from "../s3";
+import { storage } from "../s3";
 import { checkCredentials, credentialsExist } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
@@ -55,9 +54,9 @@ async function openSession(shareId: string, username: string, options: BackendOp
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
       if (!file || !row?.vaultKey) throw new Error("file not available");
       // Only the header and the segments from the offset on are fetched (REST resumes read no more).
-      const header = await collect((await getStream(s3(), bucket(), row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
+      const header = await collect((await storage().getStream(row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
       const range = segmentRangeFor(offset, undefined, file.size);
-      const { body } = await getStream(s3(), bucket(), row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
+      const { body } = await storage().getStream(row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
       const plain = decryptStream(shareKey, file.id, { offset, header, plaintextSize: file.size });
       // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
       pipeline(body as Readable, plain, () => undefined);
@@ -71,14 +70,14 @@ async function openSession(shareId: string, username: string, options: BackendOp
       const res = await reserveSlot({ shareId, user: username, fileId, offset: info.offset, size: file.size, maxDownloads: share.maxDownloads, recorded: share.downloads, expiresAt: share.expiresAt });
       const base = { fileId, name: file.name, offset: info.offset, secure: info.secure };
       if (!res) {
-        await audit({ type: "share.download.refused", shareId, ip: info.ip, data: { ...base, reason: "download limit reached" } });
+        await emit("share.download.refused", { shareId, ip: info.ip }, { ...base, reason: "download limit reached" });
         return { refused: "Download limit reached" };
       }
       // The database follows Redis (never backwards), so the share page and the next process see the slots taken.
       const counted = res.kind === "new" ? { downloads: { lt: res.taken } } : {};
       await Promise.all([
         db().share.updateMany({ where: { id: shareId, ...counted }, data: { ...(res.kind === "new" ? { downloads: res.taken } : {}), lastAccessAt: new Date() } }),
-        audit({ type: "share.download.started", shareId, ip: info.ip, data: { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken } }),
+        emit("share.download.started", { shareId, ip: info.ip }, { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken }),
       ]);
       return {
         async end({ bytes, started, completed }) {
@@ -89,9 +88,8 @@ async function openSession(shareId: string, username: string, options: BackendOp
             return;
           }
           if (completed) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } }).catch(() => undefined);
-          const data = { ...base, ip: info.ip, bytes, completed, slot: res.slot, resume: res.kind === "resume", downloads: taken };
-          await audit({ type: "share.download", shareId, ip: info.ip, data });
-          await publish({ type: "share.download", shareId, data }, share.expiresAt);
+          const data = { ...base, ip: info.ip, bytes, completed, downloads: taken };
+          await emit("share.download", { shareId, ip: info.ip, expiresAt: share.expiresAt, audit: { slot: res.slot, resume: res.kind === "resume" } }, data);
           if (share.maxDownloads === null || taken < share.maxDownloads || active > 0) return;
           // The last slot's transfer has ended. Completed: the share ends now. Cut short: the recipient has a
           // little while to resume it (a resume never makes a second copy), then the share ends anyway.
@@ -146,14 +144,14 @@ export function createShareBackend(opts: Partial<BackendOptions> = {}): FtpBacke
       if (!shareId) return null;
       const share = await db().share.findUnique({ where: { id: shareId }, select: { allowedIps: true } });
       if (!share || !ipAllowed(ip, share.allowedIps)) {
-        await audit({ type: "ftp.login.refused", shareId, ip, data: { user, reason: "client address not allowed" } });
+        await emit("ftp.login.refused", { shareId, ip }, { user, reason: "client address not allowed" });
         return null;
       }
       return openSession(shareId, user, options);
     },
     async onLogin({ user, ip, secure, outcome, shareId }) {
-      await audit({ type: outcome === "ok" ? "ftp.login" : "ftp.login.failed", shareId: shareId ?? null, ip, data: { user, secure, outcome } });
-      if (outcome === "ok" && shareId) await publish({ type: "share.login", shareId, data: { ip, secure } });
+      await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId: shareId ?? null, ip }, { user, secure, outcome });
+      if (outcome === "ok" && shareId) await emit("share.login", { shareId }, { ip, secure });
     },
     // Ending a share deletes its credentials first, and they expire with it: their absence cuts live sessions.
     async isAlive(shareId) {

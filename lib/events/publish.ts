@@ -1,25 +1,10 @@
 import { log } from "../log";
-import { redis } from "../redis";
+import { redis, redisKey } from "../redis";
+import type { ShareEventType } from "./contract";
 
 // Every share's events go to its own capped Redis Stream (so a reconnecting SSE client resumes from its
 // Last-Event-ID), and a copy to the admin stream. Publishing never fails the action it reports.
-
-export type ShareEventType =
-  | "share.created"
-  | "share.sealed"
-  | "share.ready"
-  | "share.extended"
-  | "share.revoked"
-  | "share.expired"
-  | "share.download"
-  | "share.login"
-  | "file.declared"
-  | "file.upload-progress"
-  | "file.uploaded"
-  | "file.removed"
-  | "file.progress"
-  | "file.ready"
-  | "file.failed";
+// The transport only: callers go through emit() (emit.ts), which types each payload by the contract.
 
 export type ShareEvent = { type: ShareEventType; shareId: string; data?: Record<string, unknown> };
 
@@ -28,8 +13,8 @@ const ADMIN_STREAM_MAXLEN = 10_000;
 // A stream outlives its share by a little, so a page open at expiry still sees the end.
 const GRACE_SECONDS = 3600;
 
-export const shareStreamKey = (shareId: string) => `tft:events:share:${shareId}`;
-export const ADMIN_STREAM_KEY = "tft:events:admin";
+export const shareStreamKey = (shareId: string) => redisKey("events", "share", shareId);
+export const ADMIN_STREAM_KEY = redisKey("events", "admin");
 
 export async function publish(event: ShareEvent, shareExpiresAt?: Date): Promise<string | null> {
   const payload = JSON.stringify({ type: event.type, shareId: event.shareId, at: new Date().toISOString(), ...event.data });

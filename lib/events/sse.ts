@@ -1,6 +1,3 @@
-import { AppError } from "../errors";
-import { findShare, type Actor } from "../shares/shares";
-import { ADMIN_STREAM_KEY, shareStreamKey } from "./publish";
 import { eventHub, type StreamEvent } from "./hub";
 
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
@@ -77,16 +74,4 @@ const STREAM_ID = /^\d+-\d+$/;
 export function lastEventIdOf(req: Request): string | null {
   const id = req.headers.get("last-event-id") ?? new URL(req.url).searchParams.get("lastEventId");
   return id && STREAM_ID.test(id) ? id : null;
-}
-
-/** A share's live events, for its owner or an admin (anyone else: 404, as if it did not exist). */
-export async function shareEvents(actor: Actor, shareId: string, req: Request): Promise<Response> {
-  const share = await findShare(actor, shareId);
-  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal);
-}
-
-/** Every share's changes, for the admin page. */
-export async function adminEvents(actor: Actor, req: Request): Promise<Response> {
-  if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
-  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal);
 }

@@ -8,9 +8,17 @@ import { log } from "../log";
 
 export type RouteContext<P> = { params: Promise<P> };
 
-type Handler<B, P> = (args: { req: Request; body: B; params: P; caller: ApiCaller; ip: string }) => Promise<Response | unknown>;
+type Handler<B, Q, P> = (args: { req: Request; body: B; query: Q; params: P; caller: ApiCaller; ip: string }) => Promise<Response | unknown>;
 
-type Options<S extends z.ZodType | undefined> = { body?: S; status?: number };
+type Parsed<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+type Options<S extends z.ZodType | undefined, Q extends z.ZodType | undefined, P> = {
+  body?: S;
+  query?: Q;
+  /** Fields of the body that travel in the path (a part number), merged in so the body's one schema checks them. */
+  fromParams?: (params: P) => Record<string, unknown>;
+  status?: number;
+};
 
 export function clientIp(req: Request): string {
   // Only the first hop is trusted; behind a proxy, set it to overwrite X-Forwarded-For.
@@ -25,7 +33,7 @@ export function json(data: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** A zod failure outside the body (query strings, lib-level checks) is a validation error, not a crash. */
+/** A zod failure (body, query string) is a validation error, not a crash. */
 function asAppError(err: unknown): unknown {
   if (!(err instanceof z.ZodError)) return err;
   const first = err.issues[0];
@@ -45,29 +53,35 @@ export function errorResponse(thrown: unknown, requestId: string): Response {
   return json({ error: { code: "internal", message: `Internal error (request ${requestId})` } }, 500, { "x-request-id": requestId });
 }
 
-async function readBody<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
+async function readJson(req: Request): Promise<unknown> {
   const text = await req.text();
-  let raw: unknown;
   try {
-    raw = text.length ? JSON.parse(text) : {};
+    return text.length ? JSON.parse(text) : {};
   } catch {
     throw new AppError("invalid_json", "Request body is not valid JSON");
   }
-  return schema.parse(raw);
 }
 
-/** An authenticated (bearer token) JSON route with an optional zod-validated body. */
-export function apiRoute<P = Record<string, never>, S extends z.ZodType | undefined = undefined>(
-  opts: Options<S>,
-  handler: Handler<S extends z.ZodType ? z.infer<S> : undefined, P>,
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+// The one validation boundary: this wrapper (and each server action) parses input with its one schema; lib/ takes typed input.
+/** An authenticated (bearer token) JSON route with an optional zod-validated body and query string. */
+export function apiRoute<P = Record<string, never>, S extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
+  opts: Options<S, Q, P>,
+  handler: Handler<Parsed<S>, Parsed<Q>, P>,
 ) {
   return async (req: Request, ctx?: RouteContext<P>): Promise<Response> => {
     const requestId = req.headers.get("x-request-id") ?? crypto.randomUUID();
     try {
       const caller = await authenticateBearer(req.headers.get("authorization"));
-      const body = (opts.body ? await readBody(req, opts.body) : undefined) as S extends z.ZodType ? z.infer<S> : undefined;
       const params = (ctx ? await ctx.params : {}) as P;
-      const out = await handler({ req, body, params, caller, ip: clientIp(req) });
+      let body: unknown;
+      if (opts.body) {
+        const raw = await readJson(req);
+        body = opts.body.parse(opts.fromParams && isPlainObject(raw) ? { ...raw, ...opts.fromParams(params) } : raw);
+      }
+      const query = opts.query ? opts.query.parse(Object.fromEntries(new URL(req.url).searchParams)) : undefined;
+      const out = await handler({ req, body: body as Parsed<S>, query: query as Parsed<Q>, params, caller, ip: clientIp(req) });
       if (out instanceof Response) return out;
       return json(out, opts.status ?? 200, { "x-request-id": requestId });
     } catch (err) {

@@ -1,17 +1,18 @@
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { audit } from "../audit/record";
 import { db } from "../db";
-import { publish, throttled } from "../events/publish";
+import type { ShareEventMap } from "../events/contract";
+import { emit } from "../events/emit";
+import { throttled } from "../events/publish";
 import { log } from "../log";
 import { redis } from "../redis";
-import { abortMultipartUpload, bucket, deleteObject, getStream, objectSize, putStream, s3 } from "../s3";
+import { storage } from "../s3";
 import { promoteIfReady } from "../shares/seal";
-import { LIVE_STATUSES } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 
-// Flow step 5: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
+// After an upload completes: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 
 /** A failure no retry can fix (the input itself is wrong): the file is failed at once with this reason. */
 export class PermanentFailure extends Error {
@@ -29,12 +30,12 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   const { share } = file;
   if (!LIVE_STATUSES.includes(share.status)) {
     // The share ended while this waited: nothing may be kept for it.
-    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    if (file.stagingKey) await storage().delete(file.stagingKey);
     return { status: "skipped", reason: `share ${share.status}` };
   }
   if (file.status === "ready") {
     // A retry after the work was recorded but before the staging object was deleted.
-    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    if (file.stagingKey) await storage().delete(file.stagingKey);
     return { status: "skipped", reason: "already ready" };
   }
   if (!["uploaded", "processing"].includes(file.status) || !file.stagingKey) return { status: "skipped", reason: `file ${file.status}` };
@@ -42,14 +43,14 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
 
   await db().file.updateMany({ where: { id: fileId, status: "uploaded" }, data: { status: "processing" } });
   const size = Number(file.size);
-  const stored = await objectSize(s3(), bucket(), file.stagingKey);
+  const stored = await storage().size(file.stagingKey);
   if (stored === null) throw new PermanentFailure("the uploaded object is missing from storage");
   if (stored !== size) throw new PermanentFailure(`the uploaded object holds ${stored} bytes, not the declared ${size}`);
 
   // A previous attempt that died mid-file left a multipart upload: abort it so exactly one vault object remains.
   const previous = await redis().get(vaultUploadKey(fileId));
   const vaultKey = vaultKeyFor(shareId, fileId);
-  if (previous) await abortMultipartUpload(s3(), bucket(), vaultKey, previous);
+  if (previous) await storage().abortMultipartUpload(vaultKey, previous);
 
   const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
   const progress = throttled(300);
@@ -57,13 +58,13 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
-      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } }, share.expiresAt);
+      progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } satisfies ShareEventMap["file.progress"] }, share.expiresAt);
       cb(null, chunk);
     },
   });
   const encrypt = encryptStream(shareKey, fileId);
-  const { body } = await getStream(s3(), bucket(), file.stagingKey);
-  const upload = putStream(s3(), bucket(), vaultKey, encrypt as AsyncIterable<Buffer>, {
+  const { body } = await storage().getStream(file.stagingKey);
+  const upload = storage().putStream(vaultKey, encrypt as AsyncIterable<Buffer>, {
     onUploadId: async (id) => void (await redis().set(vaultUploadKey(fileId), id, "EX", 7 * 86400)),
   }).catch((err: unknown) => {
     // Unblock the reading side, which would otherwise wait forever on a consumer that stopped.
@@ -73,7 +74,7 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   await Promise.all([pipeline(body, counter, encrypt), upload]);
   const { plaintextSha256: sha256, plaintextBytes } = encrypt.result();
   if (plaintextBytes !== size) throw new Error(`read ${plaintextBytes} bytes of ${size}; retrying`);
-  const vaultSize = await objectSize(s3(), bucket(), vaultKey);
+  const vaultSize = await storage().size(vaultKey);
 
   const { count } = await db().file.updateMany({
     where: { id: fileId, status: "processing" },
@@ -82,13 +83,12 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   await redis().del(vaultUploadKey(fileId));
   if (!count) {
     // Removed or ended meanwhile: do not leave its vault object behind.
-    await deleteObject(s3(), bucket(), vaultKey);
+    await storage().delete(vaultKey);
     return { status: "skipped", reason: "file changed while processing" };
   }
-  await deleteObject(s3(), bucket(), file.stagingKey);
+  await storage().delete(file.stagingKey);
   await progress.flush(share.expiresAt);
-  await publish({ type: "file.ready", shareId, data: { fileId, sha256, size } }, share.expiresAt);
-  await audit({ type: "file.ready", shareId, data: { fileId, name: file.name, size, sha256 } });
+  await emit("file.ready", { shareId, expiresAt: share.expiresAt, audit: { name: file.name } }, { fileId, sha256, size });
   await promoteIfReady(shareId);
   return { status: "ready", sha256, bytes: size };
 }
@@ -98,9 +98,8 @@ export async function failFile(shareId: string, fileId: string, reason: string):
   const file = await db().file.findUnique({ where: { id: fileId } });
   if (!file || file.status === "ready") return;
   await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
-  if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
-  await publish({ type: "file.failed", shareId, data: { fileId, reason } });
-  await audit({ type: "file.failed", shareId, data: { fileId, name: file.name, reason } });
+  if (file.stagingKey) await storage().delete(file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
+  await emit("file.failed", { shareId, audit: { name: file.name } }, { fileId, reason });
   // A sealed share with a failed file can never become ready.
   await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "failed", failureReason: `"${file.name}" failed: ${reason}` } });
 }

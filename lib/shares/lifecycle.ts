@@ -1,19 +1,21 @@
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { publish } from "../events/publish";
+import type { ShareEndReason } from "../events/contract";
+import { emit } from "../events/emit";
 import type { ShareStatus } from "../generated/prisma/client";
 import { log } from "../log";
 import { queue } from "../queues";
-import { abortMultipartUpload, bucket, deleteObject, s3 } from "../s3";
-import { dropSession } from "../uploads/session";
+import { storage } from "../s3";
+import type { Actor } from "../auth/actor";
+import { dropSession } from "./upload-session";
 import { deleteCredentials, extendCredentials } from "./credentials";
 import { expireJobId, scheduleExpiry } from "./expiry-job";
-import { extendShareSchema } from "./schemas";
-import { findShare, getShare, LIVE_STATUSES, type Actor, type ShareView } from "./shares";
+import type { ExtendShareInput } from "./schemas";
+import { findShare, getShare, type ShareView } from "./shares";
+import { LIVE_STATUSES } from "./status";
 
-export type EndReason = "expired" | "revoked" | "download-limit";
+export type EndReason = ShareEndReason;
 
 /**
  * Ends a live share, in the order that fails safe: credentials first (no new logins, live sessions are cut by the
@@ -30,8 +32,7 @@ export async function endShare(shareId: string, reason: EndReason, actorId?: str
     data: { status, endedAt: new Date(), wrappedKey: null, ftpUsername: null, failureReason: reason === "download-limit" ? "download limit reached" : null },
   });
   if (!count) return false;
-  await publish({ type: status === "expired" ? "share.expired" : "share.revoked", shareId, data: { reason } }, new Date());
-  await audit({ type: `share.${status}`, actorId, shareId, ip, data: { reason } });
+  await emit(status === "expired" ? "share.expired" : "share.revoked", { shareId, actorId, ip, expiresAt: new Date() }, { reason });
   await deleteShareObjects(share.files);
   await queue("expire-share").remove(expireJobId(shareId)).catch(() => undefined);
   log.info({ shareId, reason }, "share ended");
@@ -42,8 +43,8 @@ export async function endShare(shareId: string, reason: EndReason, actorId?: str
 export async function deleteShareObjects(files: { id: string; stagingKey: string | null; vaultKey: string | null; uploadId: string | null }[]) {
   for (const f of files) {
     try {
-      if (f.uploadId && f.stagingKey) await abortMultipartUpload(s3(), bucket(), f.stagingKey, f.uploadId);
-      for (const key of [f.stagingKey, f.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
+      if (f.uploadId && f.stagingKey) await storage().abortMultipartUpload(f.stagingKey, f.uploadId);
+      for (const key of [f.stagingKey, f.vaultKey]) if (key) await storage().delete(key);
       await dropSession(f.id);
     } catch (err) {
       log.warn({ err, fileId: f.id }, "could not delete a file's objects; the sweep will retry");
@@ -60,15 +61,13 @@ export async function revokeShare(actor: Actor, shareId: string, ip?: string): P
 }
 
 /** Owner or admin: the share now ends `expiresInSeconds` from now (at most MAX_EXPIRY_SECONDS). */
-export async function extendShare(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<ShareView> {
-  const { expiresInSeconds } = extendShareSchema.parse(raw);
+export async function extendShare(actor: Actor, shareId: string, { expiresInSeconds }: ExtendShareInput, ip?: string): Promise<ShareView> {
   const share = await findShare(actor, shareId);
   if (!LIVE_STATUSES.includes(share.status)) throw new AppError("conflict", `This share is ${share.status}; it cannot be extended`);
   const expiresAt = new Date(Date.now() + Math.min(expiresInSeconds, env.MAX_EXPIRY_SECONDS) * 1000);
   await db().share.update({ where: { id: shareId }, data: { expiresAt } });
   if (share.ftpUsername) await extendCredentials(share.ftpUsername, expiresAt);
   await scheduleExpiry(shareId, expiresAt);
-  await publish({ type: "share.extended", shareId, data: { expiresAt: expiresAt.toISOString() } }, expiresAt);
-  await audit({ type: "share.extended", actorId: actor.id, shareId, ip, data: { from: share.expiresAt, to: expiresAt } });
+  await emit("share.extended", { shareId, actorId: actor.id, ip, expiresAt, audit: { from: share.expiresAt, to: expiresAt } }, { expiresAt: expiresAt.toISOString() });
   return getShare(actor, shareId);
 }

@@ -2,7 +2,8 @@ import net from "node:net";
 import { z } from "zod";
 import { env } from "../env";
 
-// Shared by the new-share form, its server action, the REST API and tests.
+// One schema per body, shared by the new-share form, its server action, the REST API and tests; lib/ takes the
+// parsed (`z.infer`) types.
 
 export const EXPIRY_PRESETS = [
   { label: "1 hour", seconds: 3600 },
@@ -44,28 +45,10 @@ export const createShareSchema = z.object({
   requireTls: z.boolean().optional().default(false),
   allowedIps: z.array(ipRangeSchema).max(100, { message: "At most 100 IP ranges" }).optional().default([]),
 });
-export type CreateShareInput = z.input<typeof createShareSchema>;
+export type CreateShareInput = z.infer<typeof createShareSchema>;
 
 export const extendShareSchema = z.object({ expiresInSeconds: expirySchema });
+export type ExtendShareInput = z.infer<typeof extendShareSchema>;
 
 export const listSharesQuerySchema = z.object({ status: z.enum(["active", "all"]).optional().default("all") });
-
-export const declareFileSchema = z.object({
-  name: z.string({ message: "name is required" }),
-  size: z.number({ message: "size must be a number of bytes" }).int({ message: "size must be a whole number of bytes" }).min(0, { message: "size cannot be negative" }),
-  contentType: z.string().max(255).optional(),
-});
-export type DeclareFileInput = z.input<typeof declareFileSchema>;
-
-export const signPartsSchema = z.object({
-  partNumbers: z.array(z.number().int().min(1).max(10_000)).min(1).max(500),
-});
-
-export const recordPartSchema = z.object({
-  partNumber: z.number().int().min(1).max(10_000),
-  etag: z.string().min(1).max(200),
-});
-
-export const completeFileSchema = z.object({
-  parts: z.array(recordPartSchema).max(10_000).optional(),
-});
+export type ListSharesQuery = z.infer<typeof listSharesQuerySchema>;

@@ -1,16 +1,16 @@
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import { log } from "../log";
 import { deleteCredentials, generateCredentials, storeCredentials, type FtpCredentials } from "./credentials";
-import { findShare, getShare, type Actor, type ShareView } from "./shares";
+import type { Actor } from "../auth/actor";
+import { findShare, getShare, type ShareView } from "./shares";
 
 export type SealResult = { share: ShareView; credentials: FtpCredentials & { host: string; port: number } };
 
 /**
- * Step 6: no more files; FTP credentials are issued and the password returned this once. The share is `ready`
+ * Sealing: no more files; FTP credentials are issued and the password returned this once. The share is `ready`
  * when every file is, else `processing` until the worker finishes the last one.
  */
 export async function sealShare(actor: Actor, shareId: string, ip?: string): Promise<SealResult> {
@@ -43,10 +43,9 @@ export async function sealShare(actor: Actor, shareId: string, ip?: string): Pro
     await deleteCredentials(creds.username);
     throw new AppError("share_not_open", "This share was sealed or ended meanwhile");
   }
-  await audit({ type: "share.sealed", actorId: actor.id, shareId, ip, data: { ftpUsername: creds.username } });
   // Pages watching the share learn it is sealed (and waiting for the worker) or ready; never the credentials.
-  await publish({ type: "share.sealed", shareId, data: { status: allReady ? "ready" : "processing", ftpUsername: creds.username } }, share.expiresAt);
-  if (allReady) await publish({ type: "share.ready", shareId }, share.expiresAt);
+  await emit("share.sealed", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt }, { status: allReady ? "ready" : "processing", ftpUsername: creds.username });
+  if (allReady) await emit("share.ready", { shareId, expiresAt: share.expiresAt }, {});
   // The last file may have turned ready while the credentials were hashed: its promotion then found the share
   // still open and did nothing, so check again now that it is `processing` (conditional: one promotion wins).
   else await promoteIfReady(shareId);
@@ -60,8 +59,7 @@ export async function promoteIfReady(shareId: string): Promise<boolean> {
   const { count } = await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "ready" } });
   if (!count) return false;
   const share = await db().share.findUnique({ where: { id: shareId }, select: { expiresAt: true } });
-  await publish({ type: "share.ready", shareId }, share?.expiresAt);
-  await audit({ type: "share.ready", shareId });
+  await emit("share.ready", { shareId, expiresAt: share?.expiresAt }, {});
   log.info({ shareId }, "share ready");
   return true;
 }

@@ -1,25 +1,22 @@
 import crypto from "node:crypto";
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import { generateShareKey, wrapShareKey } from "../vault/keys";
 import { scheduleExpiry } from "./expiry-job";
 import { AppError } from "../errors";
-import type { File as FileRow, Share, ShareStatus } from "../generated/prisma/client";
-import { createShareSchema, listSharesQuerySchema } from "./schemas";
-
-/** Whoever is asking: a signed-in user or an API token's owner. */
-export type Actor = { id: string; role: "admin" | "user" };
-
-export const LIVE_STATUSES: ShareStatus[] = ["open", "processing", "ready"];
+import type { File as FileRow, FileStatus, Share, ShareStatus } from "../generated/prisma/client";
+import { isUuid } from "../ids";
+import type { Actor } from "../auth/actor";
+import { LIVE_STATUSES } from "./status";
+import type { CreateShareInput, ListSharesQuery } from "./schemas";
 
 export type FileView = {
   id: string;
   name: string;
   size: number;
   contentType: string | null;
-  status: string;
+  status: FileStatus;
   failureReason: string | null;
   sha256: string | null;
   createdAt: Date;
@@ -77,11 +74,9 @@ export function shareView(s: Share & { files: FileRow[] }): ShareView {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The share if the actor may see it; another user's share is indistinguishable from a missing one (404). */
 export async function findShare(actor: Actor, id: string): Promise<Share & { files: FileRow[] }> {
-  const share = UUID.test(id) ? await db().share.findUnique({ where: { id }, include: { files: true } }) : null;
+  const share = isUuid(id) ? await db().share.findUnique({ where: { id }, include: { files: true } }) : null;
   if (!share || (share.ownerId !== actor.id && actor.role !== "admin")) throw new AppError("not_found", "No such share");
   return share;
 }
@@ -90,8 +85,7 @@ export async function getShare(actor: Actor, id: string): Promise<ShareView> {
   return shareView(await findShare(actor, id));
 }
 
-export async function createShare(actor: Actor, raw: unknown, ip?: string): Promise<ShareView> {
-  const input = createShareSchema.parse(raw);
+export async function createShare(actor: Actor, input: CreateShareInput, ip?: string): Promise<ShareView> {
   // The share key exists only wrapped under the master key, bound to this share's id.
   const id = crypto.randomUUID();
   const { wrappedKey, masterKeyId } = wrapShareKey(generateShareKey(), id);
@@ -110,8 +104,7 @@ export async function createShare(actor: Actor, raw: unknown, ip?: string): Prom
     include: { files: true },
   });
   await scheduleExpiry(share.id, share.expiresAt);
-  await audit({ type: "share.created", actorId: actor.id, shareId: share.id, ip, data: { name: share.name, expiresAt: share.expiresAt } });
-  await publish({ type: "share.created", shareId: share.id, data: { name: share.name, ownerId: actor.id } }, share.expiresAt);
+  await emit("share.created", { shareId: share.id, actorId: actor.id, ip, expiresAt: share.expiresAt, audit: { expiresAt: share.expiresAt } }, { name: share.name, ownerId: actor.id });
   return shareView(share);
 }
 
@@ -119,8 +112,7 @@ export async function createShare(actor: Actor, raw: unknown, ip?: string): Prom
  * Shares newest first: the actor's own, or with `everyone` every user's when the actor is an admin (the API's
  * rule); `status: "active"` keeps live ones only.
  */
-export async function listShares(actor: Actor, rawQuery: unknown = {}, opts: { everyone?: boolean } = {}): Promise<ShareView[]> {
-  const { status } = listSharesQuerySchema.parse(rawQuery);
+export async function listShares(actor: Actor, { status }: ListSharesQuery = { status: "all" }, opts: { everyone?: boolean } = {}): Promise<ShareView[]> {
   const shares = await db().share.findMany({
     where: {
       ...(opts.everyone && actor.role === "admin" ? {} : { ownerId: actor.id }),

@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { log } from "../log";
 import { endShare } from "./lifecycle";
-import { LIVE_STATUSES } from "./shares";
+import { LIVE_STATUSES } from "./status";
 
 /**
  * The safety net behind the per-share expiry job: any live share past its expiry is ended here.

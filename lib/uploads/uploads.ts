@@ -1,26 +1,17 @@
-import { audit } from "../audit/record";
 import { db } from "../db";
 import { env } from "../env";
-import { publish } from "../events/publish";
+import { emit } from "../events/emit";
 import { AppError } from "../errors";
 import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
 import { enqueue } from "../queues";
-import {
-  abortMultipartUpload,
-  bucket,
-  completeMultipartUpload,
-  createMultipartUpload,
-  deleteObject,
-  objectSize,
-  presignPut,
-  presignUploadPart,
-  s3,
-} from "../s3";
-import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "../shares/schemas";
-import { findShare, fileView, LIVE_STATUSES, type Actor, type FileView } from "../shares/shares";
+import { storage } from "../s3";
+import type { Actor } from "../auth/actor";
+import { findShare, fileView, type FileView } from "../shares/shares";
+import { LIVE_STATUSES } from "../shares/status";
+import * as sessions from "../shares/upload-session";
 import { checkFileName } from "./file-name";
-import * as sessions from "./session";
+import type { CompleteFileInput, DeclareFileInput, RecordPartInput, SignPartsInput } from "./schemas";
 
 // The browser uploads straight to storage; this module only decides, signs and checks.
 
@@ -61,13 +52,12 @@ async function liveSession(fileId: string) {
 }
 
 async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
-  const url = await presignPut(s3(), bucket(), s.key, { contentLength: s.size, contentType: s.contentType, expiresIn: URL_TTL_SECONDS });
+  const url = await storage().presignPut(s.key, { contentLength: s.size, contentType: s.contentType, expiresIn: URL_TTL_SECONDS });
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
-/** Step 2 of the flow: validates the file against the share and the limits, then opens its upload. */
-export async function declareFile(actor: Actor, shareId: string, raw: unknown, ip?: string): Promise<DeclaredFile> {
-  const input = declareFileSchema.parse(raw);
+/** Declares a file: validates it against the share and the limits, then opens its upload. */
+export async function declareFile(actor: Actor, shareId: string, input: DeclareFileInput, ip?: string): Promise<DeclaredFile> {
   const name = checkFileName(input.name);
   const share = await openShareOf(actor, shareId);
   if (input.size > env.MAX_FILE_BYTES) {
@@ -104,7 +94,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
   try {
     const multipart = input.size > SINGLE_PUT_MAX_BYTES;
     const layout = multipart ? sessions.partLayout(input.size) : { partSize: input.size, partCount: 1 };
-    const uploadId = multipart ? await createMultipartUpload(s3(), bucket(), file.stagingKey!, contentType) : null;
+    const uploadId = multipart ? await storage().createMultipartUpload(file.stagingKey!, contentType) : null;
     if (uploadId) await db().file.update({ where: { id: file.id }, data: { uploadId } });
     const session: sessions.UploadSession = {
       fileId: file.id,
@@ -118,8 +108,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
       ...layout,
     };
     await sessions.saveSession(session);
-    await audit({ type: "file.declared", actorId: actor.id, shareId, ip, data: { fileId: file.id, name, size: input.size } });
-    await publish({ type: "file.declared", shareId, data: { fileId: file.id, name, size: input.size } }, share.expiresAt);
+    await emit("file.declared", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt }, { fileId: file.id, name, size: input.size });
     const upload: UploadPlan = multipart ? { method: "multipart", ...layout } : await singleUrl(session);
     return { file: fileView(file), upload };
   } catch (err) {
@@ -130,8 +119,7 @@ export async function declareFile(actor: Actor, shareId: string, raw: unknown, i
 }
 
 /** Presigned URLs for the given parts (part 1 of a single upload is its PUT URL), valid for 15 minutes. */
-export async function signParts(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ urls: Record<string, string> }> {
-  const { partNumbers } = signPartsSchema.parse(raw);
+export async function signParts(actor: Actor, shareId: string, fileId: string, { partNumbers }: SignPartsInput): Promise<{ urls: Record<string, string> }> {
   const file = await fileOf(actor, shareId, fileId);
   if (file.status === "failed") throw new AppError("conflict", `"${file.name}" failed (${file.failureReason}); remove it and add it again`);
   if (file.status !== "pending" && file.status !== "uploading") throw new AppError("conflict", `"${file.name}" is already ${file.status}`);
@@ -146,7 +134,7 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, r
     urls[n] =
       s.method === "single"
         ? ((await singleUrl(s)) as { url: string }).url
-        : await presignUploadPart(s3(), bucket(), s.key, {
+        : await storage().presignUploadPart(s.key, {
             uploadId: s.uploadId!,
             partNumber: n,
             contentLength: sessions.partLength(s, n),
@@ -158,8 +146,7 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, r
 }
 
 /** Remembers a finished part (its ETag from storage) so a resumed upload skips it. */
-export async function recordPart(actor: Actor, shareId: string, fileId: string, raw: unknown): Promise<{ parts: number }> {
-  const { partNumber, etag } = recordPartSchema.parse(raw);
+export async function recordPart(actor: Actor, shareId: string, fileId: string, { partNumber, etag }: RecordPartInput): Promise<{ parts: number }> {
   await fileOf(actor, shareId, fileId);
   const s = await liveSession(fileId);
   if (s.method !== "multipart") throw new AppError("not_multipart", "A single-request upload has no parts to record");
@@ -167,7 +154,7 @@ export async function recordPart(actor: Actor, shareId: string, fileId: string, 
   await sessions.recordPart(fileId, partNumber, etag);
   const parts = (await sessions.finishedParts(fileId)).length;
   const bytes = Math.min(s.size, parts * s.partSize);
-  await publish({ type: "file.upload-progress", shareId, data: { fileId, parts, partCount: s.partCount, bytes, size: s.size } });
+  await emit("file.upload-progress", { shareId }, { fileId, parts, partCount: s.partCount, bytes, size: s.size });
   return { parts };
 }
 
@@ -187,9 +174,8 @@ export async function resumeState(actor: Actor, shareId: string, fileId: string)
   return { file: fileView(file), method: s.method, partSize: s.partSize, partCount: s.partCount, parts };
 }
 
-/** Step 4: completes the upload, checks the stored size against the declared one and queues processing. */
-export async function completeFile(actor: Actor, shareId: string, fileId: string, raw: unknown, ip?: string): Promise<FileView> {
-  const { parts: given } = completeFileSchema.parse(raw);
+/** Completes the upload, checks the stored size against the declared one and queues processing. */
+export async function completeFile(actor: Actor, shareId: string, fileId: string, { parts: given }: CompleteFileInput, ip?: string): Promise<FileView> {
   const file = await fileOf(actor, shareId, fileId);
   // Completing twice (a retried request) answers with the file as it is now.
   if (["uploaded", "processing", "ready"].includes(file.status)) return fileView(file);
@@ -204,7 +190,7 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
       throw new AppError("upload_incomplete", `${missing.length} of ${s.partCount} parts are not uploaded yet`, { missing: missing.slice(0, 100) });
     }
     try {
-      await completeMultipartUpload(s3(), bucket(), s.key, s.uploadId!, parts);
+      await storage().completeMultipartUpload(s.key, s.uploadId!, parts);
     } catch (err) {
       const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
       if ((e.$metadata?.httpStatusCode ?? 500) >= 500) throw err;
@@ -212,22 +198,21 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     }
   }
 
-  const stored = await objectSize(s3(), bucket(), s.key);
+  const stored = await storage().size(s.key);
   if (stored === null) throw new AppError("upload_incomplete", `"${file.name}" has not been uploaded yet`);
   if (stored !== s.size) {
     const reason = `stored size ${stored} differs from the declared ${s.size} bytes`;
-    await deleteObject(s3(), bucket(), s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
+    await storage().delete(s.key).catch((err) => log.warn({ err, fileId }, "could not delete a mis-sized upload"));
     await db().file.update({ where: { id: fileId }, data: { status: "failed", failureReason: reason } });
     await sessions.dropSession(fileId);
-    await publish({ type: "file.failed", shareId, data: { fileId, reason } });
+    await emit("file.failed", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, reason });
     throw new AppError("size_mismatch", `"${file.name}": ${reason}; remove it and upload it again`, { stored, declared: s.size });
   }
 
   const { count } = await db().file.updateMany({ where: { id: fileId, status: { in: ["pending", "uploading"] } }, data: { status: "uploaded" } });
   if (count) {
     await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
-    await audit({ type: "file.uploaded", actorId: actor.id, shareId, ip, data: { fileId, name: file.name, size: s.size } });
-    await publish({ type: "file.uploaded", shareId, data: { fileId, size: s.size } });
+    await emit("file.uploaded", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, size: s.size });
   }
   await sessions.dropSession(fileId);
   return fileView(await db().file.findUniqueOrThrow({ where: { id: fileId } }));
@@ -239,12 +224,11 @@ export async function removeFile(actor: Actor, shareId: string, fileId: string, 
   await openShareOf(actor, shareId);
   const session = await sessions.loadSession(fileId);
   const uploadId = session?.uploadId ?? file.uploadId;
-  if (uploadId && file.stagingKey) await abortMultipartUpload(s3(), bucket(), file.stagingKey, uploadId);
-  for (const key of [file.stagingKey, file.vaultKey]) if (key) await deleteObject(s3(), bucket(), key);
+  if (uploadId && file.stagingKey) await storage().abortMultipartUpload(file.stagingKey, uploadId);
+  for (const key of [file.stagingKey, file.vaultKey]) if (key) await storage().delete(key);
   await db().file.delete({ where: { id: fileId } });
   await sessions.dropSession(fileId);
-  await audit({ type: "file.removed", actorId: actor.id, shareId, ip, data: { fileId, name: file.name } });
-  await publish({ type: "file.removed", shareId, data: { fileId } });
+  await emit("file.removed", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId });
 }
 
 /**
@@ -260,8 +244,8 @@ export async function failAbandonedUploads(now = new Date()): Promise<string[]> 
   for (const file of stale) {
     // A session still alive means the upload is only slow (its TTL is refreshed on every part).
     if (await sessions.loadSession(file.id)) continue;
-    if (file.uploadId && file.stagingKey) await abortMultipartUpload(s3(), bucket(), file.stagingKey, file.uploadId);
-    if (file.stagingKey) await deleteObject(s3(), bucket(), file.stagingKey);
+    if (file.uploadId && file.stagingKey) await storage().abortMultipartUpload(file.stagingKey, file.uploadId);
+    if (file.stagingKey) await storage().delete(file.stagingKey);
     const { count } = await db().file.updateMany({
       where: { id: file.id, status: { in: ["pending", "uploading"] } },
       data: { status: "failed", failureReason: "upload abandoned: nothing arrived for a day" },

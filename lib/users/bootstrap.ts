@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { createApiToken, hashToken } from "../auth/api-tokens";
 import { hashPassword, generatePassword } from "../auth/password";
-import { audit } from "../audit/record";
+import { emit } from "../events/emit";
 
 export const DEFAULT_ADMIN_EMAIL = "admin@tempoftp.local";
 
@@ -27,7 +27,7 @@ export async function bootstrapAdmin(opts: { email?: string; password?: string; 
     admin = await db().user.create({
       data: { email: adminEmail, name: "Administrator", role: "admin", passwordHash: await hashPassword(password) },
     });
-    await audit({ type: "user.created", data: { userId: admin.id, email: adminEmail, role: "admin", bootstrap: true } });
+    await emit("user.created", {}, { userId: admin.id, email: adminEmail, role: "admin", bootstrap: true });
     result.created = { email: adminEmail, password: opts.password ? undefined : password };
   }
 

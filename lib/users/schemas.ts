@@ -1,10 +1,5 @@
 import { z } from "zod";
-
-export const emailSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.email({ message: "Enter a valid email address" }).max(254));
+import { emailSchema } from "../auth/schemas";
 
 export const passwordSchema = z
   .string()
@@ -21,9 +16,4 @@ export const createUserSchema = z.object({
   password: z.union([z.literal(""), passwordSchema]).optional().transform((v) => (v ? v : undefined)),
 });
 
-export const signInSchema = z.object({
-  email: emailSchema,
-  password: z.string().min(1, { message: "Enter your password" }).max(256),
-});
-
-export type CreateUserInput = z.input<typeof createUserSchema>;
+export type CreateUserInput = z.infer<typeof createUserSchema>;

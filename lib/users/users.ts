@@ -1,9 +1,9 @@
 import { db } from "../db";
 import { AppError } from "../errors";
 import { Prisma } from "../generated/prisma/client";
-import { audit } from "../audit/record";
+import { emit } from "../events/emit";
 import { generatePassword, hashPassword } from "../auth/password";
-import { createUserSchema, type CreateUserInput } from "./schemas";
+import type { CreateUserInput } from "./schemas";
 
 export type PublicUser = {
   id: string;
@@ -25,16 +25,15 @@ const publicFields = {
   createdAt: true,
 } as const;
 
-/** Creates a user; when no password is given one is generated and returned (the only time it is visible). */
-export async function createUser(input: CreateUserInput, actorId?: string) {
-  const data = createUserSchema.parse(input);
+/** Creates a user (input parsed with createUserSchema); without a password one is generated and returned, the only time it is visible. */
+export async function createUser(data: CreateUserInput, actorId?: string) {
   const password = data.password ?? generatePassword();
   try {
     const user = await db().user.create({
       data: { email: data.email, name: data.name ?? null, role: data.role, passwordHash: await hashPassword(password) },
       select: publicFields,
     });
-    await audit({ type: "user.created", actorId, data: { userId: user.id, email: user.email, role: user.role } });
+    await emit("user.created", { actorId }, { userId: user.id, email: user.email, role: user.role });
     return { user, password: data.password ? undefined : password };
   } catch (err) {
     if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
@@ -66,6 +65,6 @@ export async function setUserDisabled(id: string, disabled: boolean, actorId: st
     data: { disabledAt: disabled ? (user.disabledAt ?? new Date()) : null },
     select: publicFields,
   });
-  await audit({ type: disabled ? "user.disabled" : "user.enabled", actorId, data: { userId: id, email: user.email } });
+  await emit(disabled ? "user.disabled" : "user.enabled", { actorId }, { userId: id, email: user.email });
   return updated;
 }

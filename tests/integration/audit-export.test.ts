@@ -5,10 +5,14 @@ import { createApiToken } from "@/lib/auth/api-tokens";
 import { audit } from "@/lib/audit/record";
 import { pruneAuditEvents } from "@/lib/audit/retention";
 import { closeDb, db } from "@/lib/db";
+import { emit } from "@/lib/events/emit";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
 import { revokeShare } from "@/lib/shares/lifecycle";
-import { createShare, type Actor } from "@/lib/shares/shares";
+import type { Actor } from "@/lib/auth/actor";
+import { createShareSchema } from "@/lib/shares/schemas";
+import { createShare } from "@/lib/shares/shares";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 
 // GET /api/v1/audit through its route handler (the real wrapper, auth and database), and the retention prune.
@@ -20,7 +24,7 @@ let ben: Who;
 
 async function who(role: "admin" | "user"): Promise<Who> {
   const email = `audit.${crypto.randomUUID()}@example.test`;
-  const { user } = await createUser({ email, role });
+  const { user } = await createUser(createUserSchema.parse({ email, role }));
   const { token } = await createApiToken(user.id, "export");
   return { id: user.id, role, email, token };
 }
@@ -76,9 +80,11 @@ function parseCsv(text: string): string[][] {
 
 describe("GET /api/v1/audit", () => {
   it("owners get their own shares' events only; admins everything, sign-ins, user and token changes included", async () => {
-    const a = await createShare(ann, { name: "ann's share" });
-    const b = await createShare(ben, { name: "ben's share" });
+    const a = await createShare(ann, createShareSchema.parse({ name: "ann's share" }));
+    const b = await createShare(ben, createShareSchema.parse({ name: "ben's share" }));
     await revokeShare(ben, b.id);
+    // What the token settings page emits when ben creates a token.
+    await emit("token.created", { actorId: ben.id }, { tokenId: crypto.randomUUID(), name: "ci" });
 
     expect((await get(null, {})).status).toBe(401);
     const mine = await events(ann, {});
@@ -103,7 +109,7 @@ describe("GET /api/v1/audit", () => {
   });
 
   it("filters by time (from inclusive, to exclusive) and answers 422 validation_failed on bad parameters", async () => {
-    const s = await createShare(ann, { name: "dated" });
+    const s = await createShare(ann, createShareSchema.parse({ name: "dated" }));
     const at = ["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"];
     await db().auditEvent.createMany({ data: at.map((t, i) => ({ type: `test.dated.${i}`, shareId: s.id, at: new Date(t) })) });
     const got = await events(ann, { shareId: s.id, from: "2026-02-01T00:00:00Z", to: "2026-03-01T00:00:00Z" });
@@ -120,7 +126,7 @@ describe("GET /api/v1/audit", () => {
 
   it("writes CSV that round-trips quotes, commas, line breaks and neutralizes formulas", async () => {
     const name = 'He said "hi", then\r\nleft';
-    const s = await createShare(ann, { name: "csv" });
+    const s = await createShare(ann, createShareSchema.parse({ name: "csv" }));
     await audit({ type: "test.csv", shareId: s.id, ip: "203.0.113.7", data: { name, note: "=HYPERLINK(\"http://x\")" } });
     await db().share.update({ where: { id: s.id }, data: { name: "=cmd|' /C calc'!A0" } });
     const res = await get(ann, { shareId: s.id, format: "csv" });
@@ -137,7 +143,7 @@ describe("GET /api/v1/audit", () => {
   });
 
   it("streams a large export page by page", async () => {
-    const s = await createShare(ann, { name: "large" });
+    const s = await createShare(ann, createShareSchema.parse({ name: "large" }));
     const n = 5_000;
     await db().auditEvent.createMany({ data: Array.from({ length: n }, (_, i) => ({ type: "test.bulk", shareId: s.id, data: { i } })) });
     const res = await get(admin, { shareId: s.id, format: "json" });
@@ -165,9 +171,9 @@ describe("audit retention", () => {
     const day = 24 * 3600 * 1000;
     const now = Date.now();
     const ago = (days: number) => new Date(now - days * day);
-    const longEnded = await createShare(ann, { name: "ended long ago" });
-    const recentlyEnded = await createShare(ann, { name: "ended recently" });
-    const live = await createShare(ann, { name: "live" });
+    const longEnded = await createShare(ann, createShareSchema.parse({ name: "ended long ago" }));
+    const recentlyEnded = await createShare(ann, createShareSchema.parse({ name: "ended recently" }));
+    const live = await createShare(ann, createShareSchema.parse({ name: "live" }));
     await db().share.update({ where: { id: longEnded.id }, data: { status: "revoked", endedAt: ago(366) } });
     await db().share.update({ where: { id: recentlyEnded.id }, data: { status: "expired", endedAt: ago(364) } });
     const tag = crypto.randomUUID();

@@ -6,6 +6,7 @@ import { closeDb, db } from "../../lib/db";
 import { AppError } from "../../lib/errors";
 import { closeRedis } from "../../lib/redis";
 import { bootstrapAdmin } from "../../lib/users/bootstrap";
+import { createUserSchema } from "../../lib/users/schemas";
 import { createUser, setUserDisabled } from "../../lib/users/users";
 
 afterAll(async () => {
@@ -28,7 +29,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 describe("users and sign-in", () => {
   it("creates a user with a generated password shown once and signs in with it", async () => {
     const email = `Alice.${uniq()}@Example.test`;
-    const { user, password } = await createUser({ email, role: "user" });
+    const { user, password } = await createUser(createUserSchema.parse({ email, role: "user" }));
     expect(user.email).toBe(email.toLowerCase());
     expect(password).toHaveLength(24);
     const row = await db().user.findUniqueOrThrow({ where: { id: user.id } });
@@ -36,12 +37,12 @@ describe("users and sign-in", () => {
     expect(row.passwordHash).not.toContain(password!);
     const signed = await signIn({ email: `  ${email.toUpperCase()} `, password }, ip());
     expect(signed).toMatchObject({ id: user.id, role: "user" });
-    expect(await codeOf(createUser({ email }))).toBe("email_taken");
+    expect(await codeOf(createUser(createUserSchema.parse({ email })))).toBe("email_taken");
   });
 
   it("refuses wrong passwords and unknown users with the same error, and audits them", async () => {
     const email = `bob.${uniq()}@example.test`;
-    await createUser({ email, password: "bob-password-123" });
+    await createUser(createUserSchema.parse({ email, password: "bob-password-123" }));
     expect(await codeOf(signIn({ email, password: "wrong-password" }, ip()))).toBe("invalid_credentials");
     expect(await codeOf(signIn({ email: `nobody.${uniq()}@example.test`, password: "x" }, ip()))).toBe("invalid_credentials");
     expect(await codeOf(signIn({ email: "not an email", password: "x" }, ip()))).toBe("invalid_credentials");
@@ -51,7 +52,7 @@ describe("users and sign-in", () => {
 
   it("throttles an account after five wrong passwords, even with the right one, from any address", async () => {
     const email = `carol.${uniq()}@example.test`;
-    await createUser({ email, password: "carol-password-123" });
+    await createUser(createUserSchema.parse({ email, password: "carol-password-123" }));
     for (let i = 0; i < 5; i++) expect(await codeOf(signIn({ email, password: `nope-${i}` }, ip()))).toBe("invalid_credentials");
     const err = await signIn({ email, password: "carol-password-123" }, ip()).catch((e: AppError) => e);
     expect(err).toBeInstanceOf(AppError);
@@ -64,14 +65,14 @@ describe("users and sign-in", () => {
     const from = ip();
     for (let i = 0; i < 30; i++) await signIn({ email: `spray${i}.${uniq()}@example.test`, password: "x" }, from).catch(() => undefined);
     const email = `dave.${uniq()}@example.test`;
-    await createUser({ email, password: "dave-password-123" });
+    await createUser(createUserSchema.parse({ email, password: "dave-password-123" }));
     expect(await codeOf(signIn({ email, password: "dave-password-123" }, from))).toBe("rate_limited");
     expect(await codeOf(signIn({ email, password: "dave-password-123" }, ip()))).toBe("resolved");
   });
 
   it("a disabled user cannot sign in and loses their live session; the last admin cannot be disabled", async () => {
-    const { user: admin } = await createUser({ email: `admin.${uniq()}@example.test`, role: "admin", password: "admin-password-123" });
-    const { user } = await createUser({ email: `erin.${uniq()}@example.test`, password: "erin-password-123" });
+    const { user: admin } = await createUser(createUserSchema.parse({ email: `admin.${uniq()}@example.test`, role: "admin", password: "admin-password-123" }));
+    const { user } = await createUser(createUserSchema.parse({ email: `erin.${uniq()}@example.test`, password: "erin-password-123" }));
     expect(await activeUser(user.id)).not.toBeNull();
     await setUserDisabled(user.id, true, admin.id);
     expect(await activeUser(user.id)).toBeNull();
@@ -84,7 +85,7 @@ describe("users and sign-in", () => {
 
 describe("API tokens", () => {
   it("accepts a valid bearer token and stores only its hash", async () => {
-    const { user } = await createUser({ email: `tok.${uniq()}@example.test` });
+    const { user } = await createUser(createUserSchema.parse({ email: `tok.${uniq()}@example.test` }));
     const { token, row } = await createApiToken(user.id, "ci");
     expect(token).toMatch(/^tft_[A-Za-z0-9_-]{43}$/);
     const stored = await db().apiToken.findUniqueOrThrow({ where: { id: row.id } });
@@ -107,8 +108,8 @@ describe("API tokens", () => {
 
   it("refuses unknown, revoked and disabled-owner tokens", async () => {
     expect(await codeOf(authenticateBearer(`Bearer ${generateToken()}`))).toBe("token_invalid");
-    const { user: admin } = await createUser({ email: `adm.${uniq()}@example.test`, role: "admin" });
-    const { user } = await createUser({ email: `rev.${uniq()}@example.test` });
+    const { user: admin } = await createUser(createUserSchema.parse({ email: `adm.${uniq()}@example.test`, role: "admin" }));
+    const { user } = await createUser(createUserSchema.parse({ email: `rev.${uniq()}@example.test` }));
     const a = await createApiToken(user.id, "a");
     await revokeApiToken(user.id, a.row.id);
     expect(await codeOf(authenticateBearer(`Bearer ${a.token}`))).toBe("token_invalid");

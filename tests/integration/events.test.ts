@@ -3,13 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as adminEventsRoute from "@/app/api/v1/admin/events/route";
 import * as shareEventsRoute from "@/app/api/v1/shares/[id]/events/route";
 import { createApiToken } from "@/lib/auth/api-tokens";
-import { closeDb } from "@/lib/db";
+import { closeDb, db } from "@/lib/db";
+import { emit, onEmit, type EmittedEvent } from "@/lib/events/emit";
 import { closeEventHub, eventHub } from "@/lib/events/hub";
 import { publish, shareStreamKey } from "@/lib/events/publish";
 import { sseResponse } from "@/lib/events/sse";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
+import { createShareSchema } from "@/lib/shares/schemas";
 import { createShare } from "@/lib/shares/shares";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 
 // Server-sent events from the per-share Redis Streams, through the route handlers the app serves.
@@ -60,7 +63,7 @@ let other: { id: string; token: string };
 let admin: { id: string; token: string };
 
 async function user(role: "admin" | "user") {
-  const { user: u } = await createUser({ email: `sse.${crypto.randomUUID()}@example.test`, role });
+  const { user: u } = await createUser(createUserSchema.parse({ email: `sse.${crypto.randomUUID()}@example.test`, role }));
   return { id: u.id, token: (await createApiToken(u.id, "sse")).token };
 }
 
@@ -76,7 +79,7 @@ afterAll(async () => {
 
 describe("share event streams", () => {
   it("streams a share's events live with ids; a reconnect with Last-Event-ID gets exactly the rest", async () => {
-    const share = await createShare({ id: owner.id, role: "user" }, { name: "live" });
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "live" }));
     const a = connect(shareEventsRoute.GET, owner.token, { id: share.id });
     expect((await a.res).headers.get("content-type")).toMatch(/text\/event-stream/);
     await new Promise((r) => setTimeout(r, 100));
@@ -107,7 +110,7 @@ describe("share event streams", () => {
   });
 
   it("is for the owner and admins only: 401 without a token, 404 for another user, 403 on the admin stream", async () => {
-    const share = await createShare({ id: owner.id, role: "user" }, { name: "private" });
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "private" }));
     const anon = await connect(shareEventsRoute.GET, null, { id: share.id }).res;
     expect([anon.status, (await anon.json()).error.code]).toEqual([401, "token_missing"]);
     const stranger = await connect(shareEventsRoute.GET, other.token, { id: share.id }).res;
@@ -128,7 +131,7 @@ describe("share event streams", () => {
   });
 
   it("fans out to many clients over one Redis reader, and releases each client when it leaves", async () => {
-    const share = await createShare({ id: owner.id, role: "user" }, { name: "crowd" });
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "crowd" }));
     const before = eventHub().stats().subscribers;
     const clients = Array.from({ length: 100 }, () => connect(shareEventsRoute.GET, owner.token, { id: share.id }));
     await Promise.all(clients.map((c) => c.res));
@@ -152,5 +155,40 @@ describe("share event streams", () => {
     while (!text.includes(": keepalive") && Date.now() < end) text += new TextDecoder().decode((await reader.read()).value);
     expect(text).toContain(": keepalive");
     ac.abort();
+  });
+});
+
+describe("emit", () => {
+  const streamEntries = async (shareId: string) =>
+    (await redis().xrange(shareStreamKey(shareId), "-", "+")).map(([, fields]) => JSON.parse(fields[1]!) as Record<string, unknown>);
+
+  it("writes one audit row and one stream entry per event, with the typed payload (audit-only extras stay off the stream)", async () => {
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "emitted" }));
+    const fileId = crypto.randomUUID();
+    const seen: EmittedEvent[] = [];
+    const stop = onEmit((e) => void seen.push(e));
+    await emit("file.removed", { shareId: share.id, actorId: owner.id, ip: "203.0.113.7", expiresAt: share.expiresAt, audit: { name: "a.bin" } }, { fileId });
+    stop();
+
+    const rows = await db().auditEvent.findMany({ where: { shareId: share.id, type: "file.removed" } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actorId: owner.id, ip: "203.0.113.7", data: { fileId, name: "a.bin" } });
+    const entries = (await streamEntries(share.id)).filter((e) => e.type === "file.removed");
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toEqual({ type: "file.removed", shareId: share.id, at: expect.any(String), fileId });
+    expect(await redis().ttl(shareStreamKey(share.id))).toBeGreaterThan(0);
+    expect(seen).toMatchObject([{ type: "file.removed", shareId: share.id, actorId: owner.id, payload: { fileId } }]);
+  });
+
+  it("streams progress without auditing it, and audits audit-only events without a stream entry", async () => {
+    const share = await createShare({ id: owner.id, role: "user" }, createShareSchema.parse({ name: "progress" }));
+    const fileId = crypto.randomUUID();
+    await emit("file.progress", { shareId: share.id }, { fileId, bytes: 10, size: 20 });
+    await emit("ftp.login.refused", { shareId: share.id, ip: "198.51.100.1" }, { user: "tnobody", reason: "client address not allowed" });
+
+    expect(await db().auditEvent.count({ where: { shareId: share.id, type: "file.progress" } })).toBe(0);
+    expect(await db().auditEvent.findMany({ where: { shareId: share.id, type: "ftp.login.refused" } })).toMatchObject([{ ip: "198.51.100.1", data: { user: "tnobody" } }]);
+    const types = (await streamEntries(share.id)).map((e) => e.type);
+    expect(types).toEqual(["share.created", "file.progress"]);
   });
 });

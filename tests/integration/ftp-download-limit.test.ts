@@ -15,8 +15,11 @@ import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
 import { bucket, s3 } from "@/lib/s3";
 import { sealShare } from "@/lib/shares/seal";
-import { createShare, type Actor } from "@/lib/shares/shares";
+import type { Actor } from "@/lib/auth/actor";
+import { createShareSchema } from "@/lib/shares/schemas";
+import { createShare } from "@/lib/shares/shares";
 import { completeFile, declareFile } from "@/lib/uploads/uploads";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { freeRange, HOST, RawFtp, run, sha256, tempDir, testTls, wait } from "../ftp/harness";
 import { freePort } from "../../scripts/services/free-port";
@@ -46,7 +49,7 @@ async function waitForPort(port: number, ms = 60_000) {
 }
 
 beforeAll(async () => {
-  const { user } = await createUser({ email: `dl.${crypto.randomUUID()}@example.test` });
+  const { user } = await createUser(createUserSchema.parse({ email: `dl.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
   local = createFtpServer({
     host: HOST,
@@ -78,7 +81,7 @@ afterAll(async () => {
 });
 
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const share = await createShare(actor, { name: "limited", ...options });
+  const share = await createShare(actor, createShareSchema.parse({ name: "limited", ...options }));
   for (const [name, bytes] of Object.entries(files)) {
     const { file } = await declareFile(actor, share.id, { name, size: bytes.length });
     await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: bytes }));

@@ -13,8 +13,11 @@ import { closeRedis } from "@/lib/redis";
 import { bucket, s3 } from "@/lib/s3";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { sealShare } from "@/lib/shares/seal";
-import { createShare, type Actor } from "@/lib/shares/shares";
+import type { Actor } from "@/lib/auth/actor";
+import { createShareSchema } from "@/lib/shares/schemas";
+import { createShare } from "@/lib/shares/shares";
 import { completeFile, declareFile } from "@/lib/uploads/uploads";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { freeRange, ftplib, HOST, lftp, RawFtp, run, runHashed, sha256, tempDir, testTls } from "../ftp/harness";
 
@@ -26,7 +29,7 @@ let port: number;
 let actor: Actor;
 
 beforeAll(async () => {
-  const { user } = await createUser({ email: `ftp.${crypto.randomUUID()}@example.test` });
+  const { user } = await createUser(createUserSchema.parse({ email: `ftp.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
   server = createFtpServer({
     host: HOST,
@@ -50,7 +53,7 @@ afterAll(async () => {
 
 /** A sealed, ready share: files uploaded to staging, processed into the vault, credentials issued. */
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const share = await createShare(actor, { name: "ftp share", ...options });
+  const share = await createShare(actor, createShareSchema.parse({ name: "ftp share", ...options }));
   for (const [name, bytes] of Object.entries(files)) {
     const { file } = await declareFile(actor, share.id, { name, size: bytes.length });
     await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: bytes }));
@@ -161,7 +164,7 @@ describe("FTP gateway over shares", () => {
   });
 
   it("refuses logins to a share that is sealed but not ready yet", async () => {
-    const share = await createShare(actor, { name: "not ready" });
+    const share = await createShare(actor, createShareSchema.parse({ name: "not ready" }));
     const { file } = await declareFile(actor, share.id, { name: "p.bin", size: 3 });
     await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: "abc" }));
     await completeFile(actor, share.id, file.id, {});

@@ -6,7 +6,7 @@ import { closeDb, db } from "../../lib/db";
 import { parseMasterKeys } from "../../lib/env";
 import { closeRedis } from "../../lib/redis";
 import { generateShareKey, masterKeys, unwrapShareKey, wrapShareKey } from "../../lib/vault/keys";
-import { rewrapAll } from "../../lib/vault/rewrap";
+import { rewrapAll } from "../../lib/shares/rewrap-keys";
 
 // env is parsed once, lazily, possibly by an import above: MASTER_KEY must be in place before any of them runs.
 const keys = vi.hoisted(() => {

@@ -14,8 +14,11 @@ import { closeRedis, redis } from "@/lib/redis";
 import { bucket, getStream, objectSize, s3, s3ConfigFromEnv } from "@/lib/s3";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { sealShare } from "@/lib/shares/seal";
-import { createShare, type Actor } from "@/lib/shares/shares";
+import type { Actor } from "@/lib/auth/actor";
+import { createShareSchema } from "@/lib/shares/schemas";
+import { createShare } from "@/lib/shares/shares";
 import { completeFile, declareFile } from "@/lib/uploads/uploads";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { decryptStream, HEADER_RANGE, segmentRangeFor, vaultSize } from "@/lib/vault/format";
 import { unwrapShareKey } from "@/lib/vault/keys";
@@ -40,7 +43,7 @@ export function describeProcessing(label: string, caps: ProcessingCaps) {
 
     beforeAll(async () => {
       expect(s3ConfigFromEnv().endpoint).toBe(caps.endpoint);
-      const { user } = await createUser({ email: `proc.${crypto.randomUUID()}@example.test` });
+      const { user } = await createUser(createUserSchema.parse({ email: `proc.${crypto.randomUUID()}@example.test` }));
       await createApiToken(user.id, "unused");
       actor = { id: user.id, role: "user" };
     });
@@ -72,7 +75,7 @@ export function describeProcessing(label: string, caps: ProcessingCaps) {
 
     /** A share with one uploaded file, written to staging as the browser would have. */
     async function staged(bytes: Buffer | { size: number; write: (file: string) => Promise<void> }, name = "data.bin") {
-      const share = await createShare(actor, { name: `processing ${label}` });
+      const share = await createShare(actor, createShareSchema.parse({ name: `processing ${label}` }));
       const size = Buffer.isBuffer(bytes) ? bytes.length : bytes.size;
       const { file, upload } = await declareFile(actor, share.id, { name, size });
       const key = `staging/${share.id}/${file.id}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCountdown, formatDuration, formatUtc } from "../../lib/format";
+import { formatCountdown, formatExactDuration, formatUtc } from "../../lib/format";
 
 describe("formatCountdown", () => {
   it("shows hours, minutes and seconds, with days in front past a day, and never goes negative", () => {
@@ -21,14 +21,14 @@ describe("formatUtc", () => {
   });
 });
 
-describe("formatDuration", () => {
+describe("formatExactDuration", () => {
   it("names a duration in its largest whole unit, singular for one", () => {
-    expect(formatDuration(86_400)).toBe("1 day");
-    expect(formatDuration(30 * 86_400)).toBe("30 days");
-    expect(formatDuration(3600)).toBe("1 hour");
-    expect(formatDuration(12 * 3600)).toBe("12 hours");
-    expect(formatDuration(60)).toBe("1 minute");
-    expect(formatDuration(90 * 60)).toBe("90 minutes");
-    expect(formatDuration(45)).toBe("45 seconds");
+    expect(formatExactDuration(86_400)).toBe("1 day");
+    expect(formatExactDuration(30 * 86_400)).toBe("30 days");
+    expect(formatExactDuration(3600)).toBe("1 hour");
+    expect(formatExactDuration(12 * 3600)).toBe("12 hours");
+    expect(formatExactDuration(60)).toBe("1 minute");
+    expect(formatExactDuration(90 * 60)).toBe("90 minutes");
+    expect(formatExactDuration(45)).toBe("45 seconds");
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { applyShareEvent, liveShareFrom, mergeSnapshot, processingProgress, type LiveShare, type ShareEventData, type ShareSnapshot } from "../../lib/events/share-state";
+import { applyShareEvent, liveShareFrom, mergeSnapshot, processingProgress, type LiveShare, type ShareEventData, type ShareSnapshot } from "../../lib/shares/live-view";
 import { curlCommand, ftpUrl, lftpCommand, mirrorDirFor, shellQuote } from "../../lib/shares/ftp-commands";
 
 const SHARE = "11111111-1111-4111-8111-111111111111";
@@ -26,7 +26,8 @@ function snapshot(over: Partial<ShareSnapshot> = {}): ShareSnapshot {
   };
 }
 
-const ev = (type: string, at: number, data: Record<string, unknown> = {}): ShareEventData => ({ type, shareId: SHARE, at: t(at), ...data });
+// Loosely typed on purpose: the reducer must tolerate partial fields (replayed entries) and unknown types.
+const ev = (type: string, at: number, data: Record<string, unknown> = {}) => ({ type, shareId: SHARE, at: t(at), ...data }) as ShareEventData;
 const apply = (state: LiveShare, ...events: ShareEventData[]) => events.reduce(applyShareEvent, state);
 const file = (s: LiveShare, id: string) => s.files.find((f) => f.id === id)!;
 
@@ -105,7 +106,7 @@ describe("share page state from events", () => {
     s = mergeSnapshot(s, snapshot({ at: t(15) }));
     expect(s.files.map((f) => f.id)).toEqual(["f1", "f3"]);
     // Fresh: f3 was removed meanwhile and f1 is ready.
-    const f1 = { ...snapshot().files[0]!, status: "ready", sha256: "ee".repeat(32) };
+    const f1 = { ...snapshot().files[0]!, status: "ready" as const, sha256: "ee".repeat(32) };
     s = mergeSnapshot(s, snapshot({ at: t(30), files: [f1], status: "open" }));
     expect(s.files.map((f) => [f.id, f.status])).toEqual([["f1", "ready"]]);
   });
@@ -121,8 +122,8 @@ describe("share page state from events", () => {
 
   it("ignores other shares' events (the admin stream carries every share's)", () => {
     const s = liveShareFrom(snapshot());
-    expect(applyShareEvent(s, { type: "share.revoked", shareId: "other", at: t(20) })).toBe(s);
-    expect(applyShareEvent(s, { type: "something.new", shareId: SHARE, at: t(20) })).toBe(s);
+    expect(applyShareEvent(s, ev("share.revoked", 20, { shareId: "other", reason: "revoked" }))).toBe(s);
+    expect(applyShareEvent(s, ev("something.new", 20))).toBe(s);
   });
 
   it("upload progress from another tab, then uploaded", () => {

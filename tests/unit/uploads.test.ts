@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ipRangeSchema } from "../../lib/shares/schemas";
 import { fileNameProblem } from "../../lib/uploads/file-name";
-import { partLayout, partLength } from "../../lib/uploads/session";
+import { partLayout, partLength } from "../../lib/shares/upload-session";
 
 const MiB = 1024 * 1024;
 

@@ -20,6 +20,7 @@ import { checkCredentials } from "@/lib/shares/credentials";
 import { promoteIfReady } from "@/lib/shares/seal";
 import { expireOverdueShares } from "@/lib/shares/sweep";
 import { failAbandonedUploads } from "@/lib/uploads/uploads";
+import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 
 // The REST API's upload flow against a real Redis, PostgreSQL and S3 server, through the route handlers the
@@ -67,7 +68,7 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
     };
 
     async function newUser(role: "admin" | "user") {
-      const { user } = await createUser({ email: `${role}.${crypto.randomUUID()}@example.test`, role });
+      const { user } = await createUser(createUserSchema.parse({ email: `${role}.${crypto.randomUUID()}@example.test`, role }));
       const { token } = await createApiToken(user.id, "tests");
       return token;
     }
@@ -213,6 +214,12 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
       for (const n of [1, 2, 3]) await sendPart(n);
       const [, fields] = (await redis().xrevrange(shareStreamKey(share.id), "+", "-", "COUNT", 1))[0]!;
       expect(JSON.parse(fields[1]!)).toMatchObject({ type: "file.upload-progress", fileId, parts: 3, partCount: 9, bytes: 24 * MiB });
+      // The part number from the path and the ETag from the body are checked together by the record-part schema.
+      const badParts: [string, Json, string][] = [["10001", { etag: '"e"' }, "partNumber"], ["abc", { etag: '"e"' }, "partNumber"], ["4", { etag: "" }, "etag"], ["4", {}, "etag"]];
+      for (const [partNumber, body, field] of badParts) {
+        const bad = await put(partRoute.PUT, alice, { ...ids, partNumber }, body);
+        expect([bad.status, bad.body.error.code, bad.body.error.message.split(":")[0]]).toEqual([422, "validation_failed", field]);
+      }
       expect((await getShare(share.id)).files[0].status).toBe("uploading");
 
       // A client that lost everything asks what is stored, then sends only the rest.

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import type { QueueHealth } from "@/lib/admin/admin";
+import { Table } from "../../_components/table";
 
 const POLL_MS = 3000;
 
@@ -51,9 +52,9 @@ export function QueueHealthPanel({ initial, detailsLink = false }: { initial: Qu
         )}
       </div>
       <div className="-mx-3 overflow-x-auto">
-        <table className="w-full text-left text-sm">
-          <thead className="text-xs uppercase tracking-wide text-slate-500">
-            <tr>
+        <Table
+          head={
+            <>
               <th className="px-3 py-2 font-medium">Queue</th>
               <th className="px-3 py-2 text-right font-medium">Waiting</th>
               <th className="px-3 py-2 text-right font-medium">Active</th>
@@ -62,37 +63,36 @@ export function QueueHealthPanel({ initial, detailsLink = false }: { initial: Qu
               <th className="px-3 py-2 text-right font-medium" title="Kept for an hour">
                 Completed
               </th>
+            </>
+          }
+        >
+          {queues.map((q) => (
+            <tr key={q.name} data-queue={q.name}>
+              <td className="px-3 py-2 font-mono text-xs font-medium text-slate-900">{q.name}</td>
+              <td className={cell} data-testid="queue-waiting">
+                {q.waiting + q.prioritized}
+              </td>
+              <td className={`${cell} ${q.active ? "font-semibold text-indigo-700" : ""}`} data-testid="queue-active">
+                {q.active}
+              </td>
+              <td className={cell} data-testid="queue-delayed">
+                {q.delayed}
+              </td>
+              <td className={cell} data-testid="queue-failed">
+                {q.failed ? (
+                  <Link href={`/admin/queues?queue=${q.name}`} className="font-semibold text-red-700 hover:underline">
+                    {q.failed}
+                  </Link>
+                ) : (
+                  0
+                )}
+              </td>
+              <td className={`${cell} text-slate-500`} data-testid="queue-completed">
+                {q.completed}
+              </td>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {queues.map((q) => (
-              <tr key={q.name} data-queue={q.name}>
-                <td className="px-3 py-2 font-mono text-xs font-medium text-slate-900">{q.name}</td>
-                <td className={cell} data-testid="queue-waiting">
-                  {q.waiting + q.prioritized}
-                </td>
-                <td className={`${cell} ${q.active ? "font-semibold text-indigo-700" : ""}`} data-testid="queue-active">
-                  {q.active}
-                </td>
-                <td className={cell} data-testid="queue-delayed">
-                  {q.delayed}
-                </td>
-                <td className={cell} data-testid="queue-failed">
-                  {q.failed ? (
-                    <Link href={`/admin/queues?queue=${q.name}`} className="font-semibold text-red-700 hover:underline">
-                      {q.failed}
-                    </Link>
-                  ) : (
-                    0
-                  )}
-                </td>
-                <td className={`${cell} text-slate-500`} data-testid="queue-completed">
-                  {q.completed}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </div>
     </section>
   );

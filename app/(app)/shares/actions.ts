@@ -1,35 +1,39 @@
 "use server";
 
+import { createShareSchema } from "@/lib/shares/schemas";
+import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "@/lib/uploads/schemas";
 import { createShare } from "@/lib/shares/shares";
 import type { FileView } from "@/lib/shares/shares";
 import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
-import { requireUser } from "../../_lib/session";
+import { requireUser } from "../../_lib/auth-session";
 import { requestIp } from "../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../_lib/action-result";
+import type { ActionResult } from "../../_lib/action-result";
+import { runAction } from "../../_lib/run-action";
 
-// Thin calls into lib/: each checks the session, then hands the raw input to the function that validates and
-// decides. The browser's uploader (uploader.tsx) drives the upload ones; file bytes never come through here.
+// Thin calls into lib/: each checks the session, parses the browser's input with the body's one schema (as the REST
+// wrapper does), then calls the function that decides. The share page's upload engine (app/_lib/uploader/) drives the
+// upload ones; file bytes never come through here.
 
 export async function createShareAction(input: unknown): Promise<ActionResult<{ id: string }>> {
   const user = await requireUser();
   const ip = await requestIp();
-  return runAction(async () => ({ id: (await createShare(user, input, ip)).id }));
+  return runAction(async () => ({ id: (await createShare(user, createShareSchema.parse(input), ip)).id }));
 }
 
 export async function declareFileAction(shareId: string, input: unknown): Promise<ActionResult<DeclaredFile>> {
   const user = await requireUser();
   const ip = await requestIp();
-  return runAction(() => declareFile(user, String(shareId), input, ip));
+  return runAction(() => declareFile(user, String(shareId), declareFileSchema.parse(input), ip));
 }
 
 export async function signPartsAction(shareId: string, fileId: string, partNumbers: unknown): Promise<ActionResult<{ urls: Record<string, string> }>> {
   const user = await requireUser();
-  return runAction(() => signParts(user, String(shareId), String(fileId), { partNumbers }));
+  return runAction(() => signParts(user, String(shareId), String(fileId), signPartsSchema.parse({ partNumbers })));
 }
 
 export async function recordPartAction(shareId: string, fileId: string, partNumber: unknown, etag: unknown): Promise<ActionResult<{ parts: number }>> {
   const user = await requireUser();
-  return runAction(() => recordPart(user, String(shareId), String(fileId), { partNumber, etag }));
+  return runAction(() => recordPart(user, String(shareId), String(fileId), recordPartSchema.parse({ partNumber, etag })));
 }
 
 export async function resumeStateAction(shareId: string, fileId: string): Promise<ActionResult<ResumeState>> {
@@ -40,7 +44,7 @@ export async function resumeStateAction(shareId: string, fileId: string): Promis
 export async function completeFileAction(shareId: string, fileId: string, parts?: unknown): Promise<ActionResult<FileView>> {
   const user = await requireUser();
   const ip = await requestIp();
-  return runAction(() => completeFile(user, String(shareId), String(fileId), parts === undefined ? {} : { parts }, ip));
+  return runAction(() => completeFile(user, String(shareId), String(fileId), completeFileSchema.parse(parts === undefined ? {} : { parts }), ip));
 }
 
 export async function removeFileAction(shareId: string, fileId: string): Promise<ActionResult> {

@@ -2,8 +2,9 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { failedJobs, queueHealth, queueNameSchema } from "@/lib/admin/admin";
 import { formatRelative } from "@/lib/format";
-import { requireAdmin } from "../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
+import { Table } from "../../../_components/table";
 import { QueueHealthPanel } from "../queue-health";
 import { AutoRefresh } from "./auto-refresh";
 import { RetryButton } from "./retry-button";
@@ -20,7 +21,7 @@ function payload(data: unknown): string {
 }
 
 export default async function QueuesPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const sp = await searchParams;
   const health = await queueHealth(admin);
   const asked = queueNameSchema.safeParse(Array.isArray(sp.queue) ? sp.queue[0] : sp.queue);
@@ -64,33 +65,33 @@ export default async function QueuesPage({ searchParams }: { searchParams: Promi
             No failed jobs in {name}.
           </p>
         ) : (
-          <table className="w-full text-left text-sm" data-testid="failed-jobs">
-            <thead className="text-xs uppercase tracking-wide text-slate-500">
-              <tr>
+          <Table
+            data-testid="failed-jobs"
+            head={
+              <>
                 <th className="py-2 font-medium">Job</th>
                 <th className="py-2 font-medium">Reason</th>
                 <th className="py-2 text-right font-medium">Attempts</th>
                 <th className="py-2 pl-6 font-medium">Failed</th>
                 <th className="py-2" />
+              </>
+            }
+          >
+            {failed.map((j) => (
+              <tr key={j.id} data-job-id={j.id} className="align-top">
+                <td className="py-2 pr-4">
+                  <span className="font-mono text-xs text-slate-900">#{j.id}</span>
+                  <span className="block font-mono text-[11px] text-slate-500">{payload(j.data)}</span>
+                </td>
+                <td className="max-w-md py-2 text-red-700">{j.failedReason || "—"}</td>
+                <td className="py-2 text-right tabular-nums">{j.attemptsMade}</td>
+                <td className="whitespace-nowrap py-2 pl-6 text-slate-600">{j.finishedOn ? formatRelative(new Date(j.finishedOn)) : "—"}</td>
+                <td className="py-2 pl-4 text-right">
+                  <RetryButton queue={name} jobId={j.id} label="Retry" />
+                </td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {failed.map((j) => (
-                <tr key={j.id} data-job-id={j.id} className="align-top">
-                  <td className="py-2 pr-4">
-                    <span className="font-mono text-xs text-slate-900">#{j.id}</span>
-                    <span className="block font-mono text-[11px] text-slate-500">{payload(j.data)}</span>
-                  </td>
-                  <td className="max-w-md py-2 text-red-700">{j.failedReason || "—"}</td>
-                  <td className="py-2 text-right tabular-nums">{j.attemptsMade}</td>
-                  <td className="whitespace-nowrap py-2 pl-6 text-slate-600">{j.finishedOn ? formatRelative(new Date(j.finishedOn)) : "—"}</td>
-                  <td className="py-2 pl-4 text-right">
-                    <RetryButton queue={name} jobId={j.id} label="Retry" />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Card>
     </div>

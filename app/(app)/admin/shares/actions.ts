@@ -1,15 +1,18 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import type { ShareStatus } from "@/lib/generated/prisma/enums";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
-import { requireAdmin } from "../../../_lib/session";
+import { extendShareSchema } from "@/lib/shares/schemas";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { requestIp } from "../../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 // Thin: the session says who is asking, lib/shares/lifecycle.ts checks and decides (and audits with the address).
 
-export async function revokeShareAction(shareId: string): Promise<ActionResult<{ status: string }>> {
-  const admin = await requireAdmin();
+export async function revokeShareAction(shareId: string): Promise<ActionResult<{ status: ShareStatus }>> {
+  const admin = await requireAdminOrRedirect();
   const ip = await requestIp();
   const result = await runAction(async () => ({ status: (await revokeShare(admin, String(shareId), ip)).status }), "Share revoked");
   revalidatePath("/admin/shares");
@@ -17,10 +20,10 @@ export async function revokeShareAction(shareId: string): Promise<ActionResult<{
 }
 
 export async function extendShareAction(shareId: string, expiresInSeconds: unknown): Promise<ActionResult<{ expiresAt: string }>> {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const ip = await requestIp();
   const result = await runAction(
-    async () => ({ expiresAt: (await extendShare(admin, String(shareId), { expiresInSeconds }, ip)).expiresAt.toISOString() }),
+    async () => ({ expiresAt: (await extendShare(admin, String(shareId), extendShareSchema.parse({ expiresInSeconds }), ip)).expiresAt.toISOString() }),
     "Share extended",
   );
   revalidatePath("/admin/shares");

@@ -1,21 +1,21 @@
 import type { Metadata } from "next";
-import { adminSharesQuerySchema, listAllShares, queueHealth } from "@/lib/admin/admin";
+import { adminSharesQuerySchema, listAllShares, queueHealth, type AdminSharesQuery } from "@/lib/admin/admin";
 import { env } from "@/lib/env";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
-import { LIVE_STATUSES } from "@/lib/shares/shares";
+import { LIVE_STATUSES } from "@/lib/shares/status";
 import { listUsers } from "@/lib/users/users";
-import { requireAdmin } from "../../../_lib/session";
+import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
 import { ExportAudit } from "../export-audit";
 import { QueueHealthPanel } from "../queue-health";
-import { AdminSharesTable, type AdminQuery, type AdminRow } from "./shares-table";
+import { AdminSharesTable, type AdminRow } from "./shares-table";
 
 export const metadata: Metadata = { title: "All shares" };
 
 type Search = Record<string, string | string[] | undefined>;
 
 /** The URL's query, with anything malformed falling back to its default rather than failing the page. */
-function queryOf(sp: Search): AdminQuery {
+function queryOf(sp: Search): AdminSharesQuery {
   const first = (k: string) => (Array.isArray(sp[k]) ? sp[k][0] : sp[k]);
   const raw = { q: first("q") || undefined, status: first("status"), owner: first("owner") || undefined, sort: first("sort"), dir: first("dir") };
   const out: Record<string, unknown> = {};
@@ -24,12 +24,11 @@ function queryOf(sp: Search): AdminQuery {
     const parsed = field.safeParse(v);
     out[k] = parsed.success ? parsed.data : field.parse(undefined);
   }
-  const q = out as { q?: string; status: string; owner?: string; sort: string; dir: "asc" | "desc" };
-  return { q: q.q ?? "", status: q.status, owner: q.owner ?? "", sort: q.sort, dir: q.dir };
+  return out as AdminSharesQuery;
 }
 
 export default async function AdminSharesPage({ searchParams }: { searchParams: Promise<Search> }) {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const query = queryOf(await searchParams);
   const [shares, users, queues] = await Promise.all([listAllShares(admin, query), listUsers(), queueHealth(admin)]);
   const rows: AdminRow[] = shares.map((s) => ({
@@ -64,7 +63,7 @@ export default async function AdminSharesPage({ searchParams }: { searchParams: 
         <AdminSharesTable
           rows={rows}
           owners={users.map((u) => u.email).sort()}
-          query={query}
+          query={{ ...query, q: query.q ?? "", owner: query.owner ?? "" }}
           renderedAt={Date.now()}
           limits={{ presets: [...EXPIRY_PRESETS], minSeconds: MIN_EXPIRY_SECONDS, maxSeconds: env.MAX_EXPIRY_SECONDS }}
         />

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
-import { formatDuration, formatUtc } from "@/lib/format";
+import { formatExactDuration, formatUtc } from "@/lib/format";
 import { ConfirmDialog } from "../../../_components/confirm-dialog";
 import { Button } from "../../../_components/ui";
 import { extendShareAction, revokeShareAction } from "./actions";
@@ -65,7 +65,7 @@ function ExtendDialog({ share, limits, onClose, onDone }: { share: ActionTarget;
   const valid = Number.isFinite(seconds) && seconds >= limits.minSeconds && seconds <= limits.maxSeconds;
   const confirm = () => {
     if (!valid) {
-      setError(`Choose between ${formatDuration(limits.minSeconds)} and ${formatDuration(limits.maxSeconds)} from now.`);
+      setError(`Choose between ${formatExactDuration(limits.minSeconds)} and ${formatExactDuration(limits.maxSeconds)} from now.`);
       return;
     }
     start(async () => {

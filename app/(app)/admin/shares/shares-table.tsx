@@ -4,7 +4,9 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { formatBytes, formatCountdown, formatRelative } from "@/lib/format";
+import type { ShareStatus } from "@/lib/generated/prisma/enums";
 import { Alert } from "../../../_components/ui";
+import { Table } from "../../../_components/table";
 import { StatusBadge } from "../../../_components/status-badge";
 import { useNow } from "../../../_lib/use-now";
 import { LiveRefresh } from "../live-refresh";
@@ -13,7 +15,7 @@ import { ShareActions, type ExpiryLimits } from "./share-actions";
 export type AdminRow = {
   id: string;
   name: string;
-  status: string;
+  status: ShareStatus;
   live: boolean;
   failureReason: string | null;
   ownerEmail: string;
@@ -161,9 +163,13 @@ export function AdminSharesTable({
       )}
 
       <div className="-mx-6 overflow-x-auto">
-        <table className="w-full min-w-[60rem] text-left text-sm" data-testid="admin-shares-table">
-          <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-            <tr className="[&>th:first-child]:pl-6">
+        <Table
+          className="min-w-[60rem]"
+          data-testid="admin-shares-table"
+          headClassName="border-b border-slate-200"
+          headRowClassName="[&>th:first-child]:pl-6"
+          head={
+            <>
               {sortHeader("Share", "name")}
               <th className="px-2 py-2 font-medium">Status</th>
               <th className="px-2 py-2 text-right font-medium">Files</th>
@@ -174,66 +180,65 @@ export function AdminSharesTable({
               {sortHeader("Downloads", "downloads", "text-right")}
               {sortHeader("Last access", "lastAccessAt")}
               <th className="px-2 py-2" />
+            </>
+          }
+        >
+          {rows.length === 0 && (
+            <tr>
+              <td colSpan={10} className="px-3 py-10 text-center text-slate-500" data-testid="admin-no-shares">
+                {filtered ? "No share matches these filters." : "No active shares right now."}
+              </td>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={10} className="px-3 py-10 text-center text-slate-500" data-testid="admin-no-shares">
-                  {filtered ? "No share matches these filters." : "No active shares right now."}
+          )}
+          {rows.map((s) => {
+            const left = new Date(s.expiresAt).getTime() - now;
+            return (
+              <tr key={s.id} data-share-id={s.id} className="align-top hover:bg-slate-50">
+                <td className="max-w-64 py-2.5 pl-6 pr-2">
+                  <Link href={`/admin/shares/${s.id}`} className="block truncate font-medium text-indigo-700 hover:text-indigo-500 hover:underline" title={s.name}>
+                    {s.name}
+                  </Link>
+                  <span className="block truncate text-xs text-slate-500" data-testid="admin-share-owner" title={s.ownerName ? `${s.ownerName} <${s.ownerEmail}>` : s.ownerEmail}>
+                    {s.ownerEmail}
+                  </span>
+                  {s.failureReason && <span className="block truncate text-xs text-red-700">{s.failureReason}</span>}
+                </td>
+                <td className="px-2 py-2.5" data-testid="admin-share-status">
+                  <StatusBadge status={s.status} />
+                </td>
+                <td className="px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-files" title={`${s.readyCount} of ${s.fileCount} ready`}>
+                  {s.fileCount}
+                </td>
+                <td className="whitespace-nowrap px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-size">
+                  {formatBytes(s.totalBytes)}
+                </td>
+                <td className="whitespace-nowrap px-2 py-2.5 text-slate-600" title={s.createdAt}>
+                  {formatRelative(new Date(s.createdAt), new Date(now))}
+                </td>
+                <td
+                  className={`whitespace-nowrap px-2 py-2.5 font-mono text-xs tabular-nums ${s.live && left < 3600_000 ? "text-amber-700" : "text-slate-700"}`}
+                  data-testid="admin-share-expires"
+                  data-expires-at={s.expiresAt}
+                  title={s.expiresAt}
+                >
+                  {s.live ? (left > 0 ? formatCountdown(left) : "expiring…") : "—"}
+                </td>
+                <td className="whitespace-nowrap px-2 py-2.5 font-mono text-xs" data-testid="admin-share-ftp-user">
+                  {s.ftpUser ?? <span className="font-sans text-slate-400">—</span>}
+                </td>
+                <td className="whitespace-nowrap px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-downloads">
+                  {s.maxDownloads ? `${s.downloads} of ${s.maxDownloads}` : s.downloads}
+                </td>
+                <td className="whitespace-nowrap px-2 py-2.5 text-slate-600" data-testid="admin-share-last-access">
+                  {s.lastAccessAt ? formatRelative(new Date(s.lastAccessAt), new Date(now)) : <span className="text-slate-400">never</span>}
+                </td>
+                <td className="whitespace-nowrap py-2 pl-2 pr-6 text-right">
+                  {s.live && <ShareActions share={{ id: s.id, name: s.name, ownerEmail: s.ownerEmail, expiresAt: s.expiresAt }} limits={limits} onDone={setNotice} />}
                 </td>
               </tr>
-            )}
-            {rows.map((s) => {
-              const left = new Date(s.expiresAt).getTime() - now;
-              return (
-                <tr key={s.id} data-share-id={s.id} className="align-top hover:bg-slate-50">
-                  <td className="max-w-64 py-2.5 pl-6 pr-2">
-                    <Link href={`/admin/shares/${s.id}`} className="block truncate font-medium text-indigo-700 hover:text-indigo-500 hover:underline" title={s.name}>
-                      {s.name}
-                    </Link>
-                    <span className="block truncate text-xs text-slate-500" data-testid="admin-share-owner" title={s.ownerName ? `${s.ownerName} <${s.ownerEmail}>` : s.ownerEmail}>
-                      {s.ownerEmail}
-                    </span>
-                    {s.failureReason && <span className="block truncate text-xs text-red-700">{s.failureReason}</span>}
-                  </td>
-                  <td className="px-2 py-2.5" data-testid="admin-share-status">
-                    <StatusBadge status={s.status} />
-                  </td>
-                  <td className="px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-files" title={`${s.readyCount} of ${s.fileCount} ready`}>
-                    {s.fileCount}
-                  </td>
-                  <td className="whitespace-nowrap px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-size">
-                    {formatBytes(s.totalBytes)}
-                  </td>
-                  <td className="whitespace-nowrap px-2 py-2.5 text-slate-600" title={s.createdAt}>
-                    {formatRelative(new Date(s.createdAt), new Date(now))}
-                  </td>
-                  <td
-                    className={`whitespace-nowrap px-2 py-2.5 font-mono text-xs tabular-nums ${s.live && left < 3600_000 ? "text-amber-700" : "text-slate-700"}`}
-                    data-testid="admin-share-expires"
-                    data-expires-at={s.expiresAt}
-                    title={s.expiresAt}
-                  >
-                    {s.live ? (left > 0 ? formatCountdown(left) : "expiring…") : "—"}
-                  </td>
-                  <td className="whitespace-nowrap px-2 py-2.5 font-mono text-xs" data-testid="admin-share-ftp-user">
-                    {s.ftpUser ?? <span className="font-sans text-slate-400">—</span>}
-                  </td>
-                  <td className="whitespace-nowrap px-2 py-2.5 text-right tabular-nums" data-testid="admin-share-downloads">
-                    {s.maxDownloads ? `${s.downloads} of ${s.maxDownloads}` : s.downloads}
-                  </td>
-                  <td className="whitespace-nowrap px-2 py-2.5 text-slate-600" data-testid="admin-share-last-access">
-                    {s.lastAccessAt ? formatRelative(new Date(s.lastAccessAt), new Date(now)) : <span className="text-slate-400">never</span>}
-                  </td>
-                  <td className="whitespace-nowrap py-2 pl-2 pr-6 text-right">
-                    {s.live && <ShareActions share={{ id: s.id, name: s.name, ownerEmail: s.ownerEmail, expiresAt: s.expiresAt }} limits={limits} onDone={setNotice} />}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+            );
+          })}
+        </Table>
       </div>
     </div>
   );

@@ -1,8 +1,9 @@
 import type { Metadata } from "next";
 import { listApiTokens } from "@/lib/auth/api-tokens";
 import { formatRelative } from "@/lib/format";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
+import { Table } from "../../../_components/table";
 import { TokenForm, RevokeTokenButton } from "./token-forms";
 
 export const metadata: Metadata = { title: "API tokens" };
@@ -26,30 +27,30 @@ export default async function TokensPage() {
         {tokens.length === 0 ? (
           <p className="text-sm text-slate-500">No tokens yet.</p>
         ) : (
-          <table className="w-full text-left text-sm">
-            <thead className="text-slate-500">
-              <tr>
+          <Table
+            headStyle="plain"
+            head={
+              <>
                 <th className="py-2 font-medium">Name</th>
                 <th className="py-2 font-medium">Token</th>
                 <th className="py-2 font-medium">Created</th>
                 <th className="py-2 font-medium">Last used</th>
                 <th />
+              </>
+            }
+          >
+            {tokens.map((t) => (
+              <tr key={t.id}>
+                <td className="py-2 font-medium">{t.name}</td>
+                <td className="py-2 font-mono text-slate-500">{t.prefix}…</td>
+                <td className="py-2">{formatRelative(t.createdAt)}</td>
+                <td className="py-2">{t.lastUsedAt ? formatRelative(t.lastUsedAt) : "never"}</td>
+                <td className="py-2 text-right">
+                  <RevokeTokenButton id={t.id} name={t.name} />
+                </td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {tokens.map((t) => (
-                <tr key={t.id}>
-                  <td className="py-2 font-medium">{t.name}</td>
-                  <td className="py-2 font-mono text-slate-500">{t.prefix}…</td>
-                  <td className="py-2">{formatRelative(t.createdAt)}</td>
-                  <td className="py-2">{t.lastUsedAt ? formatRelative(t.lastUsedAt) : "never"}</td>
-                  <td className="py-2 text-right">
-                    <RevokeTokenButton id={t.id} name={t.name} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Card>
     </div>

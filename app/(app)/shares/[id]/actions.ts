@@ -1,12 +1,14 @@
 "use server";
 
-import { snapshotOf, type ShareSnapshot } from "@/lib/events/share-state";
+import { snapshotOf, type ShareSnapshot } from "@/lib/shares/live-view";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
+import { extendShareSchema } from "@/lib/shares/schemas";
 import { sealShare } from "@/lib/shares/seal";
 import { getShare } from "@/lib/shares/shares";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { requestIp } from "../../../_lib/request-ip";
-import { runAction, type ActionResult } from "../../../_lib/action-result";
+import type { ActionResult } from "../../../_lib/action-result";
+import { runAction } from "../../../_lib/run-action";
 
 // The share page's owner actions, each a thin call into lib/ that checks the session first. The seal's password
 // goes back to the page in this one response and is kept nowhere else (not logged, not stored in the browser).
@@ -27,7 +29,7 @@ export async function extendShareAction(shareId: string, expiresInSeconds: unkno
   const user = await requireUser();
   const ip = await requestIp();
   const at = new Date(); // before the read: an event newer than the snapshot wins
-  return runAction(async () => snapshotOf(await extendShare(user, String(shareId), { expiresInSeconds }, ip), at));
+  return runAction(async () => snapshotOf(await extendShare(user, String(shareId), extendShareSchema.parse({ expiresInSeconds }), ip), at));
 }
 
 export async function revokeShareAction(shareId: string): Promise<ActionResult<ShareSnapshot>> {

@@ -2,7 +2,7 @@
 
 import { formatRelative } from "@/lib/format";
 import { curlCommand, CURL_MAX_FILES, ftpUrl, lftpCommand, mirrorDirFor } from "@/lib/shares/ftp-commands";
-import type { LiveShare } from "@/lib/events/share-state";
+import type { LiveShare } from "@/lib/shares/live-view";
 import { CopyButton } from "../../../_components/copy-button";
 
 // FTP access for the recipient. The password exists in this page's memory only, from the seal's response until

@@ -2,10 +2,10 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
-import { snapshotOf } from "@/lib/events/share-state";
+import { snapshotOf } from "@/lib/shares/live-view";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
 import { findShare, shareView } from "@/lib/shares/shares";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { ShareLive } from "./share-live";
 
 export const metadata: Metadata = { title: "Share" };

@@ -1,8 +1,8 @@
 "use client";
 
 import { useState, useTransition } from "react";
-import type { ShareSnapshot } from "@/lib/events/share-state";
-import { formatDuration, formatRelative, formatUtc } from "@/lib/format";
+import type { ShareSnapshot } from "@/lib/shares/live-view";
+import { formatExactDuration, formatRelative, formatUtc } from "@/lib/format";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Button } from "../../../_components/ui";
 import { ConfirmDialog } from "../../../_components/confirm-dialog";
@@ -106,7 +106,7 @@ export function ExtendButton({
         onClose={() => setOpen(false)}
         onConfirm={() => {
           if (!valid) {
-            setError(`Choose between ${formatDuration(minSeconds)} and ${formatDuration(maxSeconds)} from now.`);
+            setError(`Choose between ${formatExactDuration(minSeconds)} and ${formatExactDuration(maxSeconds)} from now.`);
             return;
           }
           start(async () => {
@@ -123,7 +123,7 @@ export function ExtendButton({
         <p>The share, its files and its FTP credentials then end this long from now:</p>
         <ExpiryPicker name="extend" presets={usable} state={expiry} customLabel="Extend by" groupLabel="Ends after" />
         <p className="text-xs text-slate-500" data-testid="extend-preview">
-          {endsAt ? `New end: ${formatUtc(endsAt)} (${formatRelative(endsAt)})` : `Between ${formatDuration(minSeconds)} and ${formatDuration(maxSeconds)}.`}
+          {endsAt ? `New end: ${formatUtc(endsAt)} (${formatRelative(endsAt)})` : `Between ${formatExactDuration(minSeconds)} and ${formatExactDuration(maxSeconds)}.`}
         </p>
       </ConfirmDialog>
     </>

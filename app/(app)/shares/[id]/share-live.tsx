@@ -4,14 +4,15 @@ import Link from "next/link";
 import { useCallback, useEffect, useReducer, useState } from "react";
 import {
   applyShareEvent,
-  isEnded,
   liveShareFrom,
   mergeSnapshot,
   processingProgress,
   type LiveShare,
   type ShareEventData,
   type ShareSnapshot,
-} from "@/lib/events/share-state";
+} from "@/lib/shares/live-view";
+import type { ShareStatus } from "@/lib/generated/prisma/enums";
+import { isEnded } from "@/lib/shares/status";
 import { formatBytes, formatCountdown, formatRelative, formatUtc } from "@/lib/format";
 import { useEventStream } from "../../../_lib/use-event-stream";
 import { useNow } from "../../../_lib/use-now";
@@ -24,7 +25,7 @@ import { ExtendButton, RevokeButton, SealButton, sealBlocker } from "./share-act
 import { ShareFiles } from "./share-files";
 
 // The share page, live: a snapshot rendered by the server, then the share's event stream applied to it (rules in
-// lib/events/share-state.ts). Files, statuses, processing bars, the download counter, the expiry and the end of
+// lib/shares/live-view.ts). Files, statuses, processing bars, the download counter, the expiry and the end of
 // the share all change in place, without a reload.
 
 type Action = { kind: "event"; data: ShareEventData } | { kind: "snapshot"; snapshot: ShareSnapshot };
@@ -34,7 +35,7 @@ function reducer(state: LiveShare, action: Action): LiveShare {
 }
 
 
-const ENDED_TEXT: Record<string, string> = {
+const ENDED_TEXT: Partial<Record<ShareStatus, string>> = {
   revoked: "This share was revoked: its FTP credentials were deleted, its key destroyed and its files deleted.",
   expired: "This share expired: its FTP credentials were deleted, its key destroyed and its files deleted.",
   failed: "This share cannot become ready: a file failed to process.",
@@ -80,8 +81,8 @@ export function ShareLive({
   // down, if the stream cannot replay it) is in there; the events after it arrive on the stream.
   const stream = useEventStream(`/api/shares/${initial.id}/events`, (type, data) => {
     if (type === "open") return void resync();
-    if (!data || typeof data !== "object") return;
-    dispatch({ kind: "event", data: { ...(data as ShareEventData), type } });
+    if (type === "message" || !data || typeof data !== "object") return;
+    dispatch({ kind: "event", data: { ...(data as ShareEventData), type } as ShareEventData });
     // Sealed elsewhere (another tab, the API): the snapshot brings the FTP user's host and port.
     if (type === "share.sealed") void resync();
   });

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
-import { formatDuration } from "@/lib/format";
+import { formatExactDuration } from "@/lib/format";
 import { ExpiryPicker, useExpiryChoice, type ExpiryPreset } from "../../../_components/expiry-picker";
 import { Alert, Button } from "../../../_components/ui";
 import { createShareAction } from "../actions";
@@ -90,7 +90,7 @@ export function NewShareForm({ presets, defaultSeconds, minSeconds, maxSeconds }
         <ExpiryPicker name="expiry" presets={presets} state={expiry} customLabel="Custom expiry" invalid={Boolean(errors.expiresInSeconds)} />
         <FieldError id="error-expiresInSeconds" message={errors.expiresInSeconds} />
         <p className="mt-1 text-xs text-slate-500">
-          Between {formatDuration(minSeconds)} and {formatDuration(maxSeconds)}. Every file and credential of the share is destroyed when it
+          Between {formatExactDuration(minSeconds)} and {formatExactDuration(maxSeconds)}. Every file and credential of the share is destroyed when it
           expires.
         </p>
       </fieldset>

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { env } from "@/lib/env";
 import { DEFAULT_EXPIRY_SECONDS, EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
-import { requireUser } from "../../../_lib/session";
+import { requireUser } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
 import { NewShareForm } from "./new-share-form";
 

@@ -1,5 +1,5 @@
 import { sessionRoute } from "@/app/_lib/session-route";
-import { adminEvents } from "@/lib/events/sse";
+import { adminEvents } from "@/lib/admin/admin";
 
 export const dynamic = "force-dynamic";
 

@@ -1,6 +1,7 @@
-import { auditExport, queryObject } from "@/lib/audit/export";
+import { auditExport } from "@/lib/audit/export";
+import { auditQuerySchema } from "@/lib/audit/schemas";
 import { apiRoute } from "@/lib/http/api-route";
 
 export const dynamic = "force-dynamic";
 
-export const GET = apiRoute({}, async ({ req, caller }) => auditExport(caller, queryObject(req.url)));
+export const GET = apiRoute({ query: auditQuerySchema }, async ({ query, caller }) => auditExport(caller, query));

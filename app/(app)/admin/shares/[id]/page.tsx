@@ -6,9 +6,10 @@ import { env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatRelative, formatUtc } from "@/lib/format";
 import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
-import { LIVE_STATUSES } from "@/lib/shares/shares";
-import { requireAdmin } from "../../../../_lib/session";
+import { LIVE_STATUSES } from "@/lib/shares/status";
+import { requireAdminOrRedirect } from "../../../../_lib/auth-session";
 import { Card, Detail } from "../../../../_components/ui";
+import { Table } from "../../../../_components/table";
 import { StatusBadge } from "../../../../_components/status-badge";
 import { ExportAudit } from "../../export-audit";
 import { LiveRefresh } from "../../live-refresh";
@@ -30,7 +31,7 @@ function details(data: unknown): [string, string][] {
 }
 
 export default async function AdminSharePage({ params }: { params: Promise<{ id: string }> }) {
-  const admin = await requireAdmin();
+  const admin = await requireAdminOrRedirect();
   const { id } = await params;
   const share = await getAdminShare(admin, id).catch((err: unknown) => {
     if (isAppError(err) && err.code === "not_found") notFound();
@@ -94,67 +95,68 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
         </dl>
         {share.failureReason && <p className="mt-4 text-sm text-red-700">{share.failureReason}</p>}
         {share.files.length > 0 && (
-          <table className="mt-6 w-full text-left text-sm">
-            <thead className="text-xs uppercase tracking-wide text-slate-500">
-              <tr>
+          <Table
+            className="mt-6"
+            head={
+              <>
                 <th className="py-2 font-medium">File</th>
                 <th className="py-2 font-medium">Status</th>
                 <th className="py-2 text-right font-medium">Size</th>
                 <th className="py-2 pl-6 font-medium">SHA-256</th>
+              </>
+            }
+          >
+            {share.files.map((f) => (
+              <tr key={f.id}>
+                <td className="max-w-72 truncate py-2 font-medium">{f.name}</td>
+                <td className="py-2">
+                  <StatusBadge status={f.status} />
+                </td>
+                <td className="py-2 text-right tabular-nums">{formatBytes(f.size)}</td>
+                <td className="py-2 pl-6 font-mono text-xs text-slate-500" title={f.sha256 ?? undefined}>
+                  {f.sha256 ? `${f.sha256.slice(0, 16)}…` : "—"}
+                </td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {share.files.map((f) => (
-                <tr key={f.id}>
-                  <td className="max-w-72 truncate py-2 font-medium">{f.name}</td>
-                  <td className="py-2">
-                    <StatusBadge status={f.status} />
-                  </td>
-                  <td className="py-2 text-right tabular-nums">{formatBytes(f.size)}</td>
-                  <td className="py-2 pl-6 font-mono text-xs text-slate-500" title={f.sha256 ?? undefined}>
-                    {f.sha256 ? `${f.sha256.slice(0, 16)}…` : "—"}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Card>
 
       <Card title={`Audit trail · ${events.length} event${events.length === 1 ? "" : "s"}`} actions={<ExportAudit shareId={share.id} />}>
         <div className="-mx-6 overflow-x-auto">
-          <table className="w-full min-w-[48rem] text-left text-sm" data-testid="audit-trail">
-            <thead className="text-xs uppercase tracking-wide text-slate-500">
-              <tr>
+          <Table
+            className="min-w-[48rem]"
+            data-testid="audit-trail"
+            head={
+              <>
                 <th className="px-6 py-2 font-medium">Time</th>
                 <th className="px-3 py-2 font-medium">Event</th>
                 <th className="px-3 py-2 font-medium">Actor</th>
                 <th className="px-3 py-2 font-medium">IP</th>
                 <th className="px-3 py-2 pr-6 font-medium">Details</th>
+              </>
+            }
+          >
+            {events.map((e) => (
+              <tr key={e.id} data-audit-type={e.type} className="align-top">
+                <td className="whitespace-nowrap px-6 py-2 font-mono text-xs text-slate-600" title={formatRelative(e.at)}>
+                  {formatUtc(e.at, true)}
+                </td>
+                <td className="whitespace-nowrap px-3 py-2">
+                  <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800">{e.type}</code>
+                </td>
+                <td className="whitespace-nowrap px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type.startsWith("share.download") ? "FTP client" : "system"}</span>}</td>
+                <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{e.ip ?? "—"}</td>
+                <td className="px-3 py-2 pr-6 text-xs text-slate-600">
+                  {details(e.data).map(([k, v]) => (
+                    <span key={k} className="mr-3 inline-block">
+                      <span className="text-slate-400">{k}</span> {v}
+                    </span>
+                  ))}
+                </td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {events.map((e) => (
-                <tr key={e.id} data-audit-type={e.type} className="align-top">
-                  <td className="whitespace-nowrap px-6 py-2 font-mono text-xs text-slate-600" title={formatRelative(e.at)}>
-                    {formatUtc(e.at, true)}
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2">
-                    <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800">{e.type}</code>
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type.startsWith("share.download") ? "FTP client" : "system"}</span>}</td>
-                  <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{e.ip ?? "—"}</td>
-                  <td className="px-3 py-2 pr-6 text-xs text-slate-600">
-                    {details(e.data).map(([k, v]) => (
-                      <span key={k} className="mr-3 inline-block">
-                        <span className="text-slate-400">{k}</span> {v}
-                      </span>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       </Card>
     </div>

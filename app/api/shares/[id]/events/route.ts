@@ -1,5 +1,5 @@
 import { sessionRoute } from "@/app/_lib/session-route";
-import { shareEvents } from "@/lib/events/sse";
+import { shareEvents } from "@/lib/shares/live-events";
 
 export const dynamic = "force-dynamic";
 

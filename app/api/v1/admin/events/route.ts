@@ -1,4 +1,4 @@
-import { adminEvents } from "@/lib/events/sse";
+import { adminEvents } from "@/lib/admin/admin";
 import { apiRoute } from "@/lib/http/api-route";
 
 export const dynamic = "force-dynamic";

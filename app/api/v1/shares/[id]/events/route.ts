@@ -1,4 +1,4 @@
-import { shareEvents } from "@/lib/events/sse";
+import { shareEvents } from "@/lib/shares/live-events";
 import { apiRoute } from "@/lib/http/api-route";
 
 export const dynamic = "force-dynamic";

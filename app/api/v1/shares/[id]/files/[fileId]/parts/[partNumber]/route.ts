@@ -1,10 +1,11 @@
-import { z } from "zod";
 import { apiRoute } from "@/lib/http/api-route";
+import { recordPartSchema } from "@/lib/uploads/schemas";
 import { recordPart } from "@/lib/uploads/uploads";
 
-const body = z.object({ etag: z.string() });
+type Params = { id: string; fileId: string; partNumber: string };
 
 // Records a finished part's ETag so a resumed upload skips it.
-export const PUT = apiRoute<{ id: string; fileId: string; partNumber: string }, typeof body>({ body }, async ({ params, body, caller }) =>
-  recordPart(caller, params.id, params.fileId, { partNumber: Number(params.partNumber), etag: body.etag }),
+export const PUT = apiRoute<Params, typeof recordPartSchema>(
+  { body: recordPartSchema, fromParams: (p) => ({ partNumber: Number(p.partNumber) }) },
+  async ({ params, body, caller }) => recordPart(caller, params.id, params.fileId, body),
 );

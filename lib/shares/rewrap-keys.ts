@@ -1,7 +1,7 @@
 import { db } from "../db";
 import { ConfigError, type MasterKey } from "../env";
-import { LIVE_STATUSES } from "../shares/shares";
-import { masterKeys, unwrapShareKey, wrapUnder } from "./keys";
+import { masterKeys, unwrapShareKey, wrapUnder } from "../vault/keys";
+import { LIVE_STATUSES } from "./status";
 
 // Key rotation: after a new master key is put first in MASTER_KEY, move every live share's key under it, so the
 // old master key can then be removed.

@@ -1,4 +1,7 @@
-import type { FileView, ShareView } from "../shares/shares";
+import type { ShareStreamEvent } from "../events/contract";
+import type { FileStatus, ShareStatus } from "../generated/prisma/enums";
+import type { FileView, ShareView } from "./shares";
+import { isEnded } from "./status";
 
 // A share as a page shows it live: a snapshot from the server, then every event from the share's stream applied
 // in order. Pure and framework-free (no Node, no React), so the owner's page, the admin page and unit tests share
@@ -20,7 +23,7 @@ export type LiveFile = SerializedFile & {
 export type ShareSnapshot = {
   id: string;
   name: string;
-  status: string;
+  status: ShareStatus;
   failureReason: string | null;
   expiresAt: string;
   maxDownloads: number | null;
@@ -43,14 +46,10 @@ export type LiveShare = Omit<ShareSnapshot, "files" | "at"> & {
 };
 
 /** What a share stream's SSE `data` holds: the event type, its share, when, and the type's own fields. */
-export type ShareEventData = { type: string; shareId?: string; at?: string } & Record<string, unknown>;
+export type ShareEventData = ShareStreamEvent;
 
-const ENDED = ["expired", "revoked", "failed"];
-const SHARE_RANK: Record<string, number> = { open: 0, processing: 1, ready: 2, expired: 3, revoked: 3, failed: 3 };
-const FILE_RANK: Record<string, number> = { pending: 0, uploading: 1, uploaded: 2, processing: 3, ready: 4, failed: 4 };
-
-/** Statuses that take no more actions: the share's files and credentials are gone (or it can never be ready). */
-export const isEnded = (status: string) => ENDED.includes(status);
+const SHARE_RANK: Record<ShareStatus, number> = { open: 0, processing: 1, ready: 2, expired: 3, revoked: 3, failed: 3 };
+const FILE_RANK: Record<FileStatus, number> = { pending: 0, uploading: 1, uploaded: 2, processing: 3, ready: 4, failed: 4 };
 
 /** A share's view (server side) as the JSON snapshot a page starts from. */
 export function snapshotOf(view: ShareView, at = new Date()): ShareSnapshot {
@@ -133,7 +132,7 @@ export function mergeSnapshot(state: LiveShare, snap: ShareSnapshot): LiveShare 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
-function withShareStatus(state: LiveShare, status: string, failureReason?: string | null): LiveShare {
+function withShareStatus(state: LiveShare, status: ShareStatus, failureReason?: string | null): LiveShare {
   if ((SHARE_RANK[status] ?? 0) < (SHARE_RANK[state.status] ?? 0) || isEnded(state.status)) return state;
   return {
     ...state,
@@ -156,24 +155,27 @@ function updateFile(state: LiveShare, fileId: string | null, fn: (f: LiveFile) =
 }
 
 /** The file moved forward to `status` (never back), with whatever else the event says. */
-function advance(f: LiveFile, status: string, patch: Partial<LiveFile> = {}): LiveFile {
+function advance(f: LiveFile, status: FileStatus, patch: Partial<LiveFile> = {}): LiveFile {
   const rank = FILE_RANK[status] ?? 0;
   const cur = FILE_RANK[f.status] ?? 0;
   if (rank < cur || (rank === cur && f.status !== status)) return f;
   return { ...f, ...patch, status };
 }
 
-/** One event from the share's stream applied to the page's state; events of other shares are ignored. */
+/**
+ * One event from the share's stream applied to the page's state; events of other shares are ignored. The switch
+ * covers every type of the contract: a new event type does not compile until it is handled here. Fields are still
+ * read defensively (a replayed entry may predate a field).
+ */
 export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare {
   if (e.shareId && e.shareId !== state.id) return state;
   const at = str(e.at) ?? new Date(0).toISOString();
-  const fileId = str(e.fileId);
   switch (e.type) {
-    case "share.sealed": {
+    case "share.created":
+      return state;
+    case "share.sealed":
       // The FTP user's host and port are not in the event: a page without them refreshes its snapshot.
-      const status = str(e.status) ?? "processing";
-      return withShareStatus(state, status === "ready" ? "ready" : "processing");
-    }
+      return withShareStatus(state, e.status === "ready" ? "ready" : "processing");
     case "share.ready":
       return withShareStatus(state, "ready");
     case "share.revoked":
@@ -196,6 +198,7 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       if (state.lastLogin && later(state.lastLogin.at, at)) return state;
       return { ...state, lastLogin: { at, ip: str(e.ip), secure: e.secure === true } };
     case "file.declared": {
+      const fileId = str(e.fileId);
       if (!fileId || state.files.some((f) => f.id === fileId) || state.removed[fileId]) return state;
       const file: LiveFile = {
         id: fileId,
@@ -213,14 +216,15 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       return { ...state, files: [...state.files, file] };
     }
     case "file.upload-progress":
-      return updateFile(state, fileId, (f) => advance(f, "uploading", { uploadedBytes: Math.max(f.uploadedBytes ?? 0, num(e.bytes) ?? 0) }));
+      return updateFile(state, str(e.fileId), (f) => advance(f, "uploading", { uploadedBytes: Math.max(f.uploadedBytes ?? 0, num(e.bytes) ?? 0) }));
     case "file.uploaded":
-      return updateFile(state, fileId, (f) => advance(f, "uploaded", { uploadedBytes: null }));
+      return updateFile(state, str(e.fileId), (f) => advance(f, "uploaded", { uploadedBytes: null }));
     case "file.progress":
-      return updateFile(state, fileId, (f) => advance(f, "processing", { processedBytes: Math.max(f.processedBytes ?? 0, num(e.bytes) ?? 0) }));
+      return updateFile(state, str(e.fileId), (f) => advance(f, "processing", { processedBytes: Math.max(f.processedBytes ?? 0, num(e.bytes) ?? 0) }));
     case "file.ready":
-      return updateFile(state, fileId, (f) => advance(f, "ready", { sha256: str(e.sha256) ?? f.sha256, processedBytes: f.size, uploadedBytes: null }));
+      return updateFile(state, str(e.fileId), (f) => advance(f, "ready", { sha256: str(e.sha256) ?? f.sha256, processedBytes: f.size, uploadedBytes: null }));
     case "file.failed": {
+      const fileId = str(e.fileId);
       const reason = str(e.reason);
       const next = updateFile(state, fileId, (f) => advance(f, "failed", { failureReason: reason, processedBytes: null, uploadedBytes: null }));
       // As on the server: a sealed share with a failed file can never become ready.
@@ -229,11 +233,16 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       return withShareStatus(next, "failed", `"${file.name}" failed: ${reason ?? "unknown reason"}`);
     }
     case "file.removed": {
+      const fileId = str(e.fileId);
       if (!fileId) return state;
       return { ...state, files: state.files.filter((f) => f.id !== fileId), removed: { ...state.removed, [fileId]: at } };
     }
-    default:
+    default: {
+      // A type this page does not know (a newer server) changes nothing; a type of the contract must be handled.
+      const unhandled: never = e;
+      void unhandled;
       return state;
+    }
   }
 }
 
