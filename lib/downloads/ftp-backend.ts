@@ -9,9 +9,9 @@ import { redis } from "../redis";
 import { storage } from "../s3";
 import { checkCredentials, credentialsExist } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
-import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 import { decryptStream, HEADER_SIZE, segmentRangeFor } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
+import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 
 // The FTP gateway's view of the share store: a login opens one ready share, read-only; RETR streams from the
 // vault through verified decryption; every RETR takes (or resumes within) a download slot when it starts (see

@@ -1,6 +1,5 @@
 import { sessionRoute } from "@/app/_lib/session-route";
-import { auditExport } from "@/lib/audit/export";
-import { auditQuerySchema } from "@/lib/audit/schemas";
+import { auditExport, auditQuerySchema } from "@/lib/admin/audit-export";
 
 export const dynamic = "force-dynamic";
 

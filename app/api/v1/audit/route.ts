@@ -1,5 +1,4 @@
-import { auditExport } from "@/lib/audit/export";
-import { auditQuerySchema } from "@/lib/audit/schemas";
+import { auditExport, auditQuerySchema } from "@/lib/admin/audit-export";
 import { apiRoute } from "@/lib/http/api-route";
 
 export const dynamic = "force-dynamic";

@@ -1,14 +1,31 @@
+import { z } from "zod";
 import { db } from "../db";
 import { AppError } from "../errors";
-import type { Prisma } from "../generated/prisma/client";
 import type { Actor } from "../auth/actor";
+import type { Prisma } from "../generated/prisma/client";
 import { findShare } from "../shares/shares";
-import type { AuditQuery } from "./schemas";
 
 // The audit trail as a download: paged through with a cursor and written as it is read, so an export of millions
 // of events holds one page in memory. Owners get their shares' events; admins every event (sign-ins, user and
-// token changes included).
+// token changes included). Here, not in lib/audit/ (a leaf that emit() writes through), as it reads shares and actors.
 
+// The query string of GET /api/v1/audit, parsed at the route (the one validation boundary).
+const instant = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()], { message: "must be an ISO 8601 date or date-time, e.g. 2026-12-01T00:00:00Z" })
+  .transform((v) => new Date(v));
+
+export const auditQuerySchema = z
+  .object({
+    shareId: z.uuid({ message: "must be a share id" }).optional(),
+    userId: z.uuid({ message: "must be a user id" }).optional(),
+    from: instant.optional(),
+    to: instant.optional(),
+    format: z.enum(["csv", "json"], { message: "must be csv or json" }).default("json"),
+  })
+  .strict()
+  .refine((q) => !q.from || !q.to || q.from < q.to, { message: "from must be before to", path: ["from"] });
+
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
 
 const PAGE = 1000;
 
