@@ -222,6 +222,8 @@ async function main() {
     FTP_HOST: "127.0.0.1",
     FTP_PORT: String(ftpPort),
     FTP_PASV_PORTS: `${gatewayPasv.from}-${gatewayPasv.to}`,
+    // Every stream is the one share's login (from its own loopback address): it may use the whole range.
+    FTP_MAX_PASV_PER_USER: String(STREAMS + 8),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
   Object.assign(process.env, env);

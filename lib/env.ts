@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, createSecretKey, type KeyObject } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 
@@ -39,7 +39,7 @@ const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 export type MasterKey = { id: string; key: KeyObject };
 
 // Variables whose value must never be echoed in a configuration error.
-const SECRET_VARS = new Set(["MASTER_KEY"]);
+const SECRET_VARS = new Set(["MASTER_KEY", "RECEIPT_SIGNING_KEY"]);
 
 // MASTER_KEY="k2:<base64 32 bytes>,k1:<base64 32 bytes>": newest first (it wraps), all of them unwrap.
 const masterKeyRing = z.string().transform((value, ctx): MasterKey[] => {
@@ -60,6 +60,26 @@ const masterKeyRing = z.string().transform((value, ctx): MasterKey[] => {
     bytes.fill(0);
   }
   return ring;
+});
+
+// RECEIPT_SIGNING_KEY: an Ed25519 private key, PEM ("-----BEGIN PRIVATE KEY-----…") or base64 of its PKCS#8 DER.
+const receiptSigningKey = z.string().transform((value, ctx): KeyObject => {
+  let key: KeyObject;
+  try {
+    const pem = value.includes("-----BEGIN");
+    // Env files often carry a PEM on one line with literal \n.
+    key = pem
+      ? createPrivateKey({ key: value.replaceAll("\\n", "\n"), format: "pem" })
+      : createPrivateKey({ key: Buffer.from(value.trim(), "base64"), format: "der", type: "pkcs8" });
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be an Ed25519 private key: PEM, or base64 of its PKCS#8 DER (openssl genpkey -algorithm ed25519)" });
+    return z.NEVER;
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    ctx.addIssue({ code: "custom", message: `must be an Ed25519 key, not ${key.asymmetricKeyType ?? "unknown"}` });
+    return z.NEVER;
+  }
+  return key;
 });
 
 /** Parses a MASTER_KEY value on its own (for tools and tests); throws ConfigError naming MASTER_KEY. */
@@ -85,9 +105,16 @@ export const envSchema = z
     FTP_HOST: z.string().min(1).default("127.0.0.1"),
     FTP_PUBLIC_HOST: z.string().min(1).optional(),
     FTP_PASV_PORTS: portRange.default({ from: 30000, to: 30099 }),
+    // Passive ports one FTP login may hold across its connections; unset: a quarter of FTP_PASV_PORTS (at least 4).
+    FTP_MAX_PASV_PER_USER: z.coerce
+      .number({ message: "must be a number" })
+      .int({ message: "must be an integer" })
+      .min(1, { message: "must be at least 1" })
+      .optional(),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),
+    RECEIPT_SIGNING_KEY: receiptSigningKey.optional(),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
 

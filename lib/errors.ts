@@ -11,6 +11,7 @@ export const errorStatus = {
   account_disabled: 403,
   forbidden: 403,
   not_found: 404,
+  not_destroyed: 404,
   conflict: 409,
   email_taken: 409,
   payload_too_large: 413,

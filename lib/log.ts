@@ -17,6 +17,8 @@ export const log = pino(
       "password",
       "MASTER_KEY",
       "*.MASTER_KEY",
+      "RECEIPT_SIGNING_KEY",
+      "*.RECEIPT_SIGNING_KEY",
       "*.password",
       "token",
       "*.token",

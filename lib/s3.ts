@@ -6,11 +6,14 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   type LifecycleRule,
   PutBucketLifecycleConfigurationCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutBucketCorsCommand,
   PutObjectCommand,
   S3Client,
@@ -110,6 +113,12 @@ export function bindStorage(client: S3Client, name: string) {
     delete: (key: string) => deleteObject(client, name, key),
     putStream: (key: string, source: AsyncIterable<Buffer>, opts?: PutStreamOptions) => putStream(client, name, key, source, opts),
     getStream: (key: string, range?: { start: number; end?: number }) => getStream(client, name, key, range),
+    /** The keys under a prefix, a page at a time. */
+    listPages: (prefix: string, pageSize?: number) => listObjectPages(client, name, prefix, pageSize),
+    count: (prefix: string) => countObjects(client, name, prefix),
+    deleteMany: (keys: string[]) => deleteObjects(client, name, keys),
+    /** Unfinished multipart uploads under a prefix, a page at a time; a null page: the store cannot list them. */
+    multipartUploadPages: (prefix: string) => listMultipartUploadPages(client, name, prefix),
   };
 }
 
@@ -395,6 +404,62 @@ export async function getStream(client: S3Client, name: string, key: string, ran
     new GetObjectCommand({ Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined }),
   );
   return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+}
+
+export type ListedObject = { key: string; size: number; lastModified: Date | null };
+
+/** The keys under a prefix, one page (at most 1000) at a time, so no listing is ever held whole in memory. */
+export async function* listObjectPages(client: S3Client, name: string, prefix: string, pageSize = 1000): AsyncGenerator<ListedObject[]> {
+  let token: string | undefined;
+  do {
+    const res = await client.send(new ListObjectsV2Command({ Bucket: name, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize }));
+    yield (res.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified ?? null }));
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** How many keys are under a prefix right now (paged; for the destruction receipt's zero-key proof). */
+export async function countObjects(client: S3Client, name: string, prefix: string): Promise<number> {
+  let n = 0;
+  for await (const page of listObjectPages(client, name, prefix)) n += page.length;
+  return n;
+}
+
+/** Deletes up to 1000 keys in one request; throws when storage refuses any of them. */
+export async function deleteObjects(client: S3Client, name: string, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    const res = await client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    const failed = res.Errors ?? [];
+    if (failed.length) throw new Error(`storage refused to delete ${failed.length} of ${batch.length} objects: ${failed[0]?.Code} ${failed[0]?.Message ?? ""}`.trim());
+  }
+}
+
+export type MultipartUpload = { key: string; uploadId: string; initiated: Date | null };
+
+/**
+ * Unfinished multipart uploads under a prefix, a page at a time; null when the store does not implement the
+ * listing (the embedded s3rver answers 501), so callers can say so instead of failing.
+ */
+export async function* listMultipartUploadPages(client: S3Client, name: string, prefix: string): AsyncGenerator<MultipartUpload[] | null> {
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    let res;
+    try {
+      res = await client.send(new ListMultipartUploadsCommand({ Bucket: name, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+    } catch (err) {
+      if ([501, 405].includes(status(err)) || (err as { name?: string }).name === "NotImplemented") {
+        yield null;
+        return;
+      }
+      throw err;
+    }
+    yield (res.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated ?? null }));
+    if (!res.IsTruncated) return;
+    keyMarker = res.NextKeyMarker;
+    uploadIdMarker = res.NextUploadIdMarker;
+  }
 }
 
 /** The one start-up line about lifecycle rules. */

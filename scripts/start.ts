@@ -84,6 +84,18 @@ async function main() {
     }
     set({ MASTER_KEY: persistentSecret(path.join(dataDir, "master-key"), () => `k1:${crypto.randomBytes(32).toString("base64")}`) });
   }
+  if (!config.RECEIPT_SIGNING_KEY) {
+    // Every process signs with the key the web app publishes: a per-host generated key would not verify elsewhere.
+    const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
+    if (external.length) {
+      throw new ConfigError([
+        `RECEIPT_SIGNING_KEY is required when services are external (${external.join(", ")} set); generate one with ` +
+          "`openssl genpkey -algorithm ed25519 | openssl pkey -outform DER | base64 -w0` and give every process the same",
+      ]);
+    }
+    const generate = () => crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
+    set({ RECEIPT_SIGNING_KEY: persistentSecret(path.join(dataDir, "receipt-signing-key"), generate) });
+  }
 
   const startups: Array<Promise<void>> = [];
   const track = (p: Promise<Service>) =>

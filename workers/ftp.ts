@@ -19,6 +19,7 @@ async function main() {
     port: env.FTP_PORT,
     publicHost: env.FTP_PUBLIC_HOST,
     pasvPorts: env.FTP_PASV_PORTS,
+    maxPassivePerUser: env.FTP_MAX_PASV_PER_USER,
     tls,
     backend: createShareBackend(),
     limiter: redisLoginLimiter,

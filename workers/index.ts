@@ -6,7 +6,7 @@ import { closeQueues, payloadOf, queue, QUEUE_PREFIX, type Payload, type QueueNa
 import { bullConnection, closeRedis } from "../lib/redis";
 import { failFile, PermanentFailure, processFile } from "../lib/processing/process-file";
 import { endShare } from "../lib/shares/lifecycle";
-import { expireOverdueShares } from "../lib/shares/sweep";
+import { destroyEndedShares, expireOverdueShares, reconcileStorage } from "../lib/shares/sweep";
 import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 
@@ -60,8 +60,10 @@ const processors: { [Q in Exclude<QueueName, NotProcessedHere>]: Defined<Q> } = 
   sweep: defineProcessor("sweep", async () => {
     const expired = await expireOverdueShares();
     const abandoned = await failAbandonedUploads();
+    const ended = await destroyEndedShares();
+    const removed = await reconcileStorage();
     const auditPruned = await pruneAuditEvents();
-    return { expired: expired.length, abandoned: abandoned.length, auditPruned };
+    return { expired: expired.length, abandoned: abandoned.length, destroyed: ended.destroyed.length, pendingEnds: ended.pending, removed, auditPruned };
   }),
 };
 

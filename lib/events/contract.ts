@@ -17,6 +17,8 @@ export type ShareEventMap = {
   "share.extended": { expiresAt: string };
   "share.revoked": { reason: ShareEndReason };
   "share.expired": { reason: ShareEndReason };
+  /** Nothing of the ended share is left; its signed destruction receipt is at …/receipt. */
+  "share.destroyed": { destroyedAt: string };
   /**
    * A transfer ended (`completed`: it reached the end of the file). `downloads` is the share's slots taken (see
    * lib/downloads/slots.ts), so a replayed event counts once.
@@ -41,6 +43,7 @@ export const SHARE_EVENT_TYPES = [
   "share.extended",
   "share.revoked",
   "share.expired",
+  "share.destroyed",
   "share.download",
   "share.login",
   "file.declared",
@@ -58,9 +61,15 @@ void everyTypeListed;
 export const STREAM_ONLY_TYPES = ["file.progress", "file.upload-progress", "share.login"] as const satisfies readonly ShareEventType[];
 
 /** What the audit row of a share event records beyond its stream fields (the stream never carries these). */
+/** What an end's audit row adds: the status it ended from, and when the credentials and the key were deleted. */
+export type ShareEndAudit = { from: string; ftpUsername: string | null; credentialsDeletedAt: string; keyDestroyedAt: string };
+
 export type ShareAuditExtras = {
   /** The download slot the transfer ran under, and whether it was a resume within that slot. */
   "share.download": { slot: number; resume: boolean };
+  "share.revoked": ShareEndAudit;
+  "share.expired": ShareEndAudit;
+  "share.destroyed": { receiptSha256: string; prefixes: { prefix: string; keys: number }[] };
   "share.created": { expiresAt: Date };
   "share.extended": { from: Date; to: Date };
   "file.uploaded": { name: string };
@@ -87,6 +96,8 @@ export type AuditEventMap = {
   "user.enabled": { userId: string; email: string };
   "token.created": { tokenId: string; name: string };
   "token.revoked": { tokenId: string };
+  /** Objects of a share deleted by its end, by the worker that found it ended, or by the sweep (with the keys). */
+  "share.objects-deleted": { count: number; keys: string[]; by: "end" | "process-file" | "sweep" };
 };
 export type AuditEventType = keyof AuditEventMap;
 

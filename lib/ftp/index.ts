@@ -12,6 +12,8 @@
 //   before the next command runs, so a download limit can revoke the share before another RETR starts.
 // - Cutting live sessions of a revoked/expired share (within 2 s): call server.cutShare(shareId) (e.g. from a Redis
 //   pub/sub message), and/or implement backend.isAlive(shareId), polled once a second per share with sessions.
+// - Holding slots is bounded: a login deadline (loginTimeoutMs), connections per IPv4 address or IPv6 /64,
+//   passive ports per connection and per login (maxPassivePerConnection, maxPassivePerUser).
 export { createFtpServer, type FtpServer, type FtpServerStats } from "./server";
 export { createMemoryLimiter, type MemoryLimiterOptions } from "./throttle";
 export { loadTlsMaterial, type TlsMaterial } from "./tls";

@@ -1,12 +1,11 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../log";
+import { normalizeIp } from "./address";
 import type { PortRange } from "./types";
 
 // Passive data connections: one listener per PASV/EPSV on a port from the configured range, accepting exactly
 // one connection from the control connection's IP. The port stays reserved until that connection closes.
-
-export const normalizeIp = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
 
 export class PortPool {
   private readonly used = new Set<number>();
@@ -66,6 +65,8 @@ export type PassiveOptions = {
   /** Nothing used the channel for this long: give the port back. */
   idleMs: number;
   log: Logger;
+  /** Called once when the channel is closed (by its owner, its idle timer or the end of its data connection). */
+  onClose?: () => void;
 };
 
 export class PassiveChannel {
@@ -74,6 +75,8 @@ export class PassiveChannel {
   private readonly ready = deferred<DataSocket>();
   private closed = false;
   private idleTimer?: NodeJS.Timeout;
+  /** Set by the control connection while a transfer runs over this channel: it is not released for a new PASV. */
+  busy = false;
 
   private constructor(
     private readonly pool: PortPool,
@@ -84,7 +87,10 @@ export class PassiveChannel {
     server.on("connection", (sock) => this.onConnection(sock));
     server.on("error", (err) => opts.log.warn({ err, port }, "passive listener error"));
     // 'close' comes once the listener is closed and its one accepted connection has ended: then the port is free.
-    server.once("close", () => pool.release(port));
+    server.once("close", () => {
+      pool.release(port);
+      this.close();
+    });
     this.idleTimer = setTimeout(() => this.close(), opts.idleMs);
     this.idleTimer.unref();
   }
@@ -126,6 +132,11 @@ export class PassiveChannel {
     secure.resume();
   }
 
+  /** Whether the accepted data connection is TLS; undefined while nobody has connected. */
+  get secure(): boolean | undefined {
+    return this.socket ? this.socket instanceof tls.TLSSocket : undefined;
+  }
+
   /** The connected (and, with PROT P, secured) data socket. */
   async take(timeoutMs: number, signal: AbortSignal): Promise<DataSocket> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -159,9 +170,62 @@ export class PassiveChannel {
   /** Gives the port back: stops listening and destroys any data socket. Idempotent. */
   close() {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.closed = true;
+    if (!this.closed) {
+      this.closed = true;
+      this.opts.onClose?.();
+    }
     this.ready.reject(new Error("passive channel closed"));
     if (this.server.listening) this.server.close();
     this.socket?.destroy();
+  }
+}
+
+/**
+ * Open passive channels per owner (an FTP login, across all its control connections), oldest first, so one login
+ * cannot hold the whole port range. `reserve` counts a channel that is still being opened.
+ */
+export class PassiveLedger {
+  private readonly owners = new Map<string, { channels: Set<PassiveChannel>; pending: number }>();
+
+  private entry(owner: string) {
+    let e = this.owners.get(owner);
+    if (!e) this.owners.set(owner, (e = { channels: new Set(), pending: 0 }));
+    return e;
+  }
+
+  private prune(owner: string) {
+    const e = this.owners.get(owner);
+    if (e && e.channels.size === 0 && e.pending === 0) this.owners.delete(owner);
+  }
+
+  count(owner: string): number {
+    const e = this.owners.get(owner);
+    return e ? e.channels.size + e.pending : 0;
+  }
+
+  /** The owner's oldest channel that no transfer is using (waiting for its client, or lingering after one). */
+  oldestIdle(owner: string): PassiveChannel | undefined {
+    for (const ch of this.owners.get(owner)?.channels ?? []) if (!ch.busy) return ch;
+    return undefined;
+  }
+
+  reserve(owner: string): () => void {
+    this.entry(owner).pending++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.entry(owner).pending--;
+      this.prune(owner);
+    };
+  }
+
+  add(owner: string, ch: PassiveChannel) {
+    this.entry(owner).channels.add(ch);
+  }
+
+  delete(owner: string, ch: PassiveChannel) {
+    this.owners.get(owner)?.channels.delete(ch);
+    this.prune(owner);
   }
 }

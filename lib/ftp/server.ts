@@ -1,8 +1,9 @@
 import dns from "node:dns/promises";
 import net from "node:net";
 import { log as rootLog } from "../log";
-import { normalizeIp, PortPool } from "./passive";
-import { FtpConnection, type ConnectionContext } from "./session";
+import { addressKey, normalizeIp } from "./address";
+import { PassiveLedger, PortPool } from "./passive";
+import { FtpConnection, type ConnectionContext } from "./connection";
 import { createMemoryLimiter } from "./throttle";
 import { createTlsContext } from "./tls";
 import type { FtpServerOptions } from "./types";
@@ -38,6 +39,7 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
   const maxConnections = opts.maxConnections ?? 1000;
   const aliveCheckMs = opts.aliveCheckMs ?? 1000;
   const connections = new Set<FtpConnection>();
+  // Keyed by addressKey: one IPv4 address or one IPv6 /64.
   const perIp = new Map<string, number>();
   let nextId = 1;
   let transfers = 0;
@@ -66,11 +68,15 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
     backend: opts.backend,
     limiter: opts.limiter ?? createMemoryLimiter(),
     pool,
+    passiveLedger: new PassiveLedger(),
+    maxPassivePerConnection: opts.maxPassivePerConnection ?? 4,
+    maxPassivePerUser: opts.maxPassivePerUser ?? Math.max(4, Math.floor(pool.capacity / 4)),
     tlsContext: opts.tls ? createTlsContext(opts.tls) : undefined,
     dataHost: opts.host,
     publicIpv4,
     log,
     idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
+    loginTimeoutMs: opts.loginTimeoutMs ?? 30_000,
     dataConnectTimeoutMs: opts.dataConnectTimeoutMs ?? 30_000,
     dataStallTimeoutMs: opts.dataStallTimeoutMs ?? 300_000,
     passiveIdleMs: opts.passiveIdleMs ?? 60_000,
@@ -92,22 +98,22 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
   };
 
   const netServer = net.createServer({ noDelay: true }, (sock) => {
-    const ip = normalizeIp(sock.remoteAddress);
-    if (!ip) return void sock.destroy();
+    const key = addressKey(sock.remoteAddress ?? "");
+    if (!key) return void sock.destroy();
     if (connections.size >= maxConnections) return refuse(sock, "Too many connections; try again later");
-    const count = perIp.get(ip) ?? 0;
+    const count = perIp.get(key) ?? 0;
     if (count >= maxPerIp) {
-      log.warn({ ip, limit: maxPerIp }, "ftp connection refused: per-IP limit");
+      log.warn({ ip: normalizeIp(sock.remoteAddress), addressKey: key, limit: maxPerIp }, "ftp connection refused: per-address limit");
       return refuse(sock, `Too many connections from your address (limit ${maxPerIp})`);
     }
-    perIp.set(ip, count + 1);
+    perIp.set(key, count + 1);
     const conn = new FtpConnection(sock, nextId++, ctx);
     connections.add(conn);
     conn.onFinish = () => {
       connections.delete(conn);
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left > 0) perIp.set(ip, left);
-      else perIp.delete(ip);
+      const left = (perIp.get(key) ?? 1) - 1;
+      if (left > 0) perIp.set(key, left);
+      else perIp.delete(key);
     };
   });
 

@@ -73,6 +73,8 @@ export type FtpServerOptions = {
   logger?: Logger;
   /** Control connection idle time before a 421 (never during a transfer). Default 300 s. */
   idleTimeoutMs?: number;
+  /** Time from connect to a successful login, whatever is sent meanwhile; then 421 and close. Default 30 s. */
+  loginTimeoutMs?: number;
   /** Time for the client to open (and secure) the data connection. Default 30 s. */
   dataConnectTimeoutMs?: number;
   /** A data connection that moves no byte this long is aborted. Default 300 s. */
@@ -80,7 +82,18 @@ export type FtpServerOptions = {
   /** An unused passive port is given back after this long. Default 60 s. */
   passiveIdleMs?: number;
   maxConnections?: number;
+  /** Control connections per client address: one IPv4 address or one IPv6 /64 (IPv4-mapped counts as IPv4). Default 10. */
   maxConnectionsPerIp?: number;
+  /**
+   * Passive ports one control connection holds at once (waiting, in a transfer, or lingering after one until the
+   * client closes it); a new PASV/EPSV closes the connection's oldest idle ones first. Default 4.
+   */
+  maxPassivePerConnection?: number;
+  /**
+   * Passive ports one FTP login holds across all its connections and addresses; a new PASV/EPSV beyond it closes
+   * the login's oldest idle one, or answers 425 when all are in transfers. Default a quarter of the range (at least 4).
+   */
+  maxPassivePerUser?: number;
   maxLineBytes?: number;
   /** Delay before answering a wrong password (slows guessing on one connection). Default 1 s. */
   failedLoginDelayMs?: number;

@@ -7,10 +7,12 @@ import { throttled } from "../events/publish";
 import { log } from "../log";
 import { redis } from "../redis";
 import { storage } from "../s3";
+import { destroyShare } from "../shares/lifecycle";
 import { promoteIfReady } from "../shares/seal";
-import { LIVE_STATUSES } from "../shares/status";
+import { CLOSED_STATUSES, LIVE_STATUSES } from "../shares/status";
 import { encryptStream } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
+import { releaseLease, renewLease, takeLease, vaultUploadKey } from "./lease";
 
 // After an upload completes: the staging (plaintext) object becomes a vault (encrypted) object; the plaintext is then deleted.
 
@@ -22,9 +24,23 @@ export class PermanentFailure extends Error {
 export type ProcessResult = { status: "ready" | "skipped"; sha256?: string; bytes?: number; reason?: string };
 
 export const vaultKeyFor = (shareId: string, fileId: string) => `vault/${shareId}/${fileId}`;
-const vaultUploadKey = (fileId: string) => `tft:vault-upload:${fileId}`;
 
 export async function processFile({ shareId, fileId }: { shareId: string; fileId: string }): Promise<ProcessResult> {
+  // Held before the share is read: ending the share waits for it, and this run deletes what it wrote if it ended.
+  await takeLease(fileId);
+  let ended = false;
+  try {
+    const result = await processLeased(shareId, fileId);
+    ended = ["share ended while processing", "share expired", "share revoked"].includes(result.reason ?? "");
+    return result;
+  } finally {
+    await releaseLease(fileId);
+    // The share's end waited for this run: finish it now rather than at the next sweep.
+    if (ended) await destroyShare(shareId).catch((err) => log.warn({ err, shareId }, "could not finish an ended share's removal; the sweep will retry"));
+  }
+}
+
+async function processLeased(shareId: string, fileId: string): Promise<ProcessResult> {
   const file = await db().file.findUnique({ where: { id: fileId }, include: { share: true } });
   if (!file || file.shareId !== shareId) return { status: "skipped", reason: "file removed" };
   const { share } = file;
@@ -55,9 +71,14 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
   const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
   const progress = throttled(300);
   let done = 0;
+  let renewedAt = Date.now();
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
+      if (Date.now() - renewedAt > 60_000) {
+        renewedAt = Date.now();
+        void renewLease(fileId).catch(() => undefined);
+      }
       progress.push({ type: "file.progress", shareId, data: { fileId, bytes: done, size } satisfies ShareEventMap["file.progress"] }, share.expiresAt);
       cb(null, chunk);
     },
@@ -85,6 +106,15 @@ export async function processFile({ shareId, fileId }: { shareId: string; fileId
     // Removed or ended meanwhile: do not leave its vault object behind.
     await storage().delete(vaultKey);
     return { status: "skipped", reason: "file changed while processing" };
+  }
+  // The share may have ended while this ran (its end waits for this lease): then nothing written may stay.
+  const now = await db().share.findUnique({ where: { id: shareId }, select: { status: true } });
+  if (!now || CLOSED_STATUSES.includes(now.status)) {
+    await storage().delete(vaultKey);
+    await storage().delete(file.stagingKey);
+    await emit("share.objects-deleted", { shareId }, { count: 2, keys: [vaultKey, file.stagingKey], by: "process-file" });
+    log.info({ shareId, fileId }, "share ended while its file was processed: deleted the file's objects");
+    return { status: "skipped", reason: "share ended while processing" };
   }
   await storage().delete(file.stagingKey);
   await progress.flush(share.expiresAt);

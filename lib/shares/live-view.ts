@@ -30,6 +30,8 @@ export type ShareSnapshot = {
   downloads: number;
   requireTls: boolean;
   ftp: { host: string; port: number; username: string } | null;
+  /** When everything of the ended share was verified gone (its destruction receipt exists). */
+  destroyedAt?: string | null;
   files: Omit<LiveFile, "processedBytes" | "uploadedBytes" | "addedAt">[];
   /** When the server read it. */
   at: string;
@@ -48,7 +50,8 @@ export type LiveShare = Omit<ShareSnapshot, "files" | "at"> & {
 /** What a share stream's SSE `data` holds: the event type, its share, when, and the type's own fields. */
 export type ShareEventData = ShareStreamEvent;
 
-const SHARE_RANK: Record<ShareStatus, number> = { open: 0, processing: 1, ready: 2, expired: 3, revoked: 3, failed: 3 };
+// A failed share still ends (revoked or expired), so those rank after it.
+const SHARE_RANK: Record<ShareStatus, number> = { open: 0, processing: 1, ready: 2, failed: 3, expired: 4, revoked: 4 };
 const FILE_RANK: Record<FileStatus, number> = { pending: 0, uploading: 1, uploaded: 2, processing: 3, ready: 4, failed: 4 };
 
 /** A share's view (server side) as the JSON snapshot a page starts from. */
@@ -63,6 +66,7 @@ export function snapshotOf(view: ShareView, at = new Date()): ShareSnapshot {
     downloads: view.downloads,
     requireTls: view.requireTls,
     ftp: view.ftp,
+    destroyedAt: view.destroyedAt?.toISOString() ?? null,
     files: view.files.map((f) => ({ ...f, createdAt: f.createdAt.toISOString() })),
     at: at.toISOString(),
   };
@@ -122,6 +126,7 @@ export function mergeSnapshot(state: LiveShare, snap: ShareSnapshot): LiveShare 
     ftp: isEnded(status) ? null : forward ? snap.ftp : (state.ftp ?? snap.ftp),
     downloads: Math.max(state.downloads, snap.downloads),
     maxDownloads: snap.maxDownloads,
+    destroyedAt: snap.destroyedAt ?? state.destroyedAt ?? null,
     requireTls: snap.requireTls,
     expiresAt: newerExpiry ? snap.expiresAt : state.expiresAt,
     expiresSetAt: newerExpiry ? snap.at : state.expiresSetAt,
@@ -133,7 +138,8 @@ const num = (v: unknown): number | null => (typeof v === "number" && Number.isFi
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
 function withShareStatus(state: LiveShare, status: ShareStatus, failureReason?: string | null): LiveShare {
-  if ((SHARE_RANK[status] ?? 0) < (SHARE_RANK[state.status] ?? 0) || isEnded(state.status)) return state;
+  if ((SHARE_RANK[status] ?? 0) <= (SHARE_RANK[state.status] ?? 0) && isEnded(state.status)) return state;
+  if ((SHARE_RANK[status] ?? 0) < (SHARE_RANK[state.status] ?? 0)) return state;
   return {
     ...state,
     status,
@@ -182,6 +188,8 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       return withShareStatus(state, "revoked", e.reason === "download-limit" ? "download limit reached" : state.failureReason);
     case "share.expired":
       return withShareStatus(state, "expired");
+    case "share.destroyed":
+      return state.destroyedAt ? state : { ...state, destroyedAt: str(e.destroyedAt) ?? at };
     case "share.extended": {
       const expiresAt = str(e.expiresAt);
       if (!expiresAt || isEnded(state.status) || later(state.expiresSetAt, at)) return state;

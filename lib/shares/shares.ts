@@ -30,6 +30,9 @@ export type ShareView = {
   expiresAt: Date;
   createdAt: Date;
   sealedAt: Date | null;
+  endedAt: Date | null;
+  /** Set once nothing of the ended share is left; its destruction receipt is then at …/receipt. */
+  destroyedAt: Date | null;
   maxDownloads: number | null;
   downloads: number;
   requireTls: boolean;
@@ -63,6 +66,8 @@ export function shareView(s: Share & { files: FileRow[] }): ShareView {
     expiresAt: s.expiresAt,
     createdAt: s.createdAt,
     sealedAt: s.sealedAt,
+    endedAt: s.endedAt,
+    destroyedAt: s.destroyedAt,
     maxDownloads: s.maxDownloads,
     downloads: s.downloads,
     requireTls: s.requireTls,

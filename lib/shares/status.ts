@@ -9,3 +9,9 @@ export const LIVE_STATUSES: ShareStatus[] = ["open", "processing", "ready"];
 export const ENDED_STATUSES: ShareStatus[] = ["expired", "revoked", "failed"];
 
 export const isEnded = (status: ShareStatus) => ENDED_STATUSES.includes(status);
+
+/** Statuses an end (expiry, revoke) can come from: the live ones and `failed`, which still holds its key and files. */
+export const ENDABLE_STATUSES: ShareStatus[] = [...LIVE_STATUSES, "failed"];
+
+/** Ended for good (endedAt recorded): everything of the share must go, then destroyedAt and its receipt. */
+export const CLOSED_STATUSES: ShareStatus[] = ["expired", "revoked"];

@@ -20,6 +20,8 @@ export type UploadSession = {
 
 const sessionKey = (fileId: string) => `tft:upload:${fileId}`;
 const partsKey = (fileId: string) => `tft:upload:${fileId}:parts`;
+/** Every Redis key of a file's upload session (to delete and to prove deleted when its share ends). */
+export const sessionKeys = (fileId: string) => [sessionKey(fileId), partsKey(fileId)];
 
 export async function saveSession(s: UploadSession): Promise<void> {
   await redis()

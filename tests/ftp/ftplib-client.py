@@ -3,7 +3,7 @@
 Usage: ftplib-client.py '{"host": ..., "port": ..., "user": ..., "password": ..., "tls": true, "prot": true, "ops": [...]}'
 ops: {"op": "nlst"} | {"op": "mlsd"} | {"op": "list"} | {"op": "size", "name": n} | {"op": "pwd"}
      | {"op": "retr", "name": n, "rest": offset?} | {"op": "abort", "name": n, "after": bytes}
-     | {"op": "cmd", "line": raw}
+     | {"op": "cmd", "line": raw} | {"op": "prot_p"}
 """
 import ftplib
 import hashlib
@@ -68,6 +68,8 @@ def main():
                 # The 426 for the transfer comes first; the ABOR's own 226 follows.
                 tail = ftp.getresp() if resp.startswith("426") else ""
                 results.append({"op": kind, "got": got, "resp": resp, "tail": tail})
+            elif kind == "prot_p":
+                results.append({"op": kind, "resp": ftp.prot_p()})
             elif kind == "cmd":
                 results.append({"op": kind, "resp": ftp.sendcmd(op["line"])})
         except ftplib.all_errors as e:

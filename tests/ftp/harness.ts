@@ -164,8 +164,9 @@ export class RawFtp {
     for (const f of w) f();
   }
 
-  static async connect(port: number): Promise<RawFtp> {
-    const sock = net.connect(port, HOST);
+  /** `localAddress` (e.g. 127.0.0.2) makes the client look like another address on loopback. */
+  static async connect(port: number, localAddress?: string): Promise<RawFtp> {
+    const sock = net.connect({ port, host: HOST, localAddress });
     await new Promise<void>((resolve, reject) => (sock.once("connect", resolve), sock.once("error", reject)));
     return new RawFtp(sock);
   }
@@ -208,7 +209,7 @@ export class RawFtp {
     const m = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(r);
     if (!m) throw new Error(`bad PASV reply: ${r}`);
     const port = Number(m[5]) * 256 + Number(m[6]);
-    const s = net.connect(port, HOST);
+    const s = net.connect({ port, host: HOST, localAddress: this.sock.localAddress });
     s.on("error", () => undefined);
     await new Promise<void>((resolve, reject) => (s.once("connect", resolve), s.once("error", reject)));
     return s;

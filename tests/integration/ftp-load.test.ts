@@ -18,7 +18,7 @@ beforeAll(async () => {
   mid = await seededFile("mid.bin", 8 * 1024 * 1024, "seed-mid");
   big = await seededFile("big.bin", 64 * 1024 * 1024, "seed-big");
   backend.add({ shareId: "load", user: USER, pass: PASS, files: [bufferFile("small.txt", Buffer.from("small\n")), mid, big] });
-  ftp = await startFtp(backend, { pasvCount: CONCURRENT + 10, maxConnectionsPerIp: CONCURRENT + 10 });
+  ftp = await startFtp(backend, { pasvCount: CONCURRENT + 10, maxConnectionsPerIp: CONCURRENT + 10, maxPassivePerUser: CONCURRENT + 10 });
 });
 
 afterAll(() => ftp.server.close());

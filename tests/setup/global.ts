@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -21,6 +22,8 @@ export default async function setup() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   // A fixed test master key: shares created by tests get real wrapped keys.
   process.env.MASTER_KEY ??= `k1:${Buffer.alloc(32, 42).toString("base64")}`;
+  // A receipt signing key for this run (Ed25519, base64 PKCS#8 DER, as the launcher generates).
+  process.env.RECEIPT_SIGNING_KEY ??= generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
   process.env.AUTH_SECRET ??= "test-secret-test-secret-test-secret-0123456789";
 
   const use = (svc: Service) => {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseEnv } from "../../lib/env";
 
@@ -24,6 +25,33 @@ describe("env", () => {
     expect(env.FTP_PUBLIC_HOST).toBe("0.0.0.0");
     expect(env.S3_FORCE_PATH_STYLE).toBe(true);
     expect(parseEnv({ S3_ENDPOINT: "http://x:1", S3_FORCE_PATH_STYLE: "false" }).S3_FORCE_PATH_STYLE).toBe(false);
+  });
+
+  it("reads RECEIPT_SIGNING_KEY as PEM or base64 PKCS#8 (Ed25519 only), never echoing a bad one", () => {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const pem = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const b64 = privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
+    for (const value of [pem, b64, pem.replaceAll("\n", "\\n")]) {
+      const key = parseEnv({ RECEIPT_SIGNING_KEY: value }).RECEIPT_SIGNING_KEY!;
+      expect(key.asymmetricKeyType).toBe("ed25519");
+      expect(key.equals(privateKey)).toBe(true);
+    }
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    for (const [value, message] of [
+      [rsa, /must be an Ed25519 key, not rsa/],
+      ["c2VjcmV0LWJ1dC1ub3QtYS1rZXk=", /must be an Ed25519 private key/],
+    ] as const) {
+      let err: unknown;
+      try {
+        parseEnv({ RECEIPT_SIGNING_KEY: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toMatch(/RECEIPT_SIGNING_KEY \(value not shown\)/);
+      expect((err as Error).message).not.toContain(value.slice(-20, -4));
+    }
   });
 
   it("treats empty values as unset", () => {

@@ -97,6 +97,25 @@ describe("share page state from events", () => {
     expect(limit.failureReason).toBe("download limit reached");
   });
 
+  it("a failed share still ends (revoked or expired), and its destruction shows when everything is gone", () => {
+    let s = liveShareFrom(snapshot({ status: "failed", failureReason: '"b.bin" failed: bad' }));
+    s = apply(s, ev("share.ready", 19));
+    expect(s.status).toBe("failed");
+    s = apply(s, ev("share.revoked", 20, { reason: "revoked" }));
+    expect(s).toMatchObject({ status: "revoked", failureReason: '"b.bin" failed: bad' });
+    expect(s.destroyedAt).toBeFalsy();
+    // A stale snapshot (still failed) does not bring it back; the destruction arrives as an event.
+    s = mergeSnapshot(s, snapshot({ status: "failed", at: t(15) }));
+    expect(s.status).toBe("revoked");
+    s = apply(s, ev("share.destroyed", 21, { destroyedAt: t(21) }), ev("share.expired", 22));
+    expect(s).toMatchObject({ status: "revoked", destroyedAt: t(21) });
+    expect(apply(liveShareFrom(snapshot({ status: "failed" })), ev("share.expired", 30)).status).toBe("expired");
+    expect(mergeSnapshot(liveShareFrom(snapshot({ status: "failed" })), snapshot({ status: "expired", at: t(40), destroyedAt: t(39) }))).toMatchObject({
+      status: "expired",
+      destroyedAt: t(39),
+    });
+  });
+
   it("a snapshot read before an event does not undo it; files added or removed by events stay so", () => {
     let s = liveShareFrom(snapshot());
     s = apply(s, ev("file.declared", 20, { fileId: "f3", name: "c.bin", size: 5 }), ev("file.removed", 21, { fileId: "f2" }));

@@ -456,7 +456,9 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
       const again = await del(shareRoute.DELETE, alice, { id: share.id });
       expect([again.status, again.body.error.code]).toEqual([409, "conflict"]);
       const types = (await redis().xrange(shareStreamKey(share.id), "-", "+")).map(([, f]) => JSON.parse(f[1]!).type);
-      expect(types.at(-1)).toBe("share.revoked");
+      // Nothing of it was left to remove but the upload: destroyed at once, its receipt signed.
+      expect(types.slice(-2)).toEqual(["share.revoked", "share.destroyed"]);
+      expect((await db().share.findUniqueOrThrow({ where: { id: share.id } })).destroyedAt).toBeInstanceOf(Date);
     });
 
     it("extends a share and its credentials, and schedules its end; refuses over the maximum", async () => {

@@ -12,7 +12,18 @@ export type ActionTarget = { id: string; name: string; ownerEmail: string; expir
 export type ExpiryLimits = { presets: ExpiryPreset[]; minSeconds: number; maxSeconds: number };
 
 /** Extend and Revoke for one share, each behind a confirmation dialog. */
-export function ShareActions({ share, limits, onDone }: { share: ActionTarget; limits: ExpiryLimits; onDone?: (message: string) => void }) {
+/** `extendable` false (a failed share): Revoke only, since it can never become ready. */
+export function ShareActions({
+  share,
+  limits,
+  onDone,
+  extendable = true,
+}: {
+  share: ActionTarget;
+  limits: ExpiryLimits;
+  onDone?: (message: string) => void;
+  extendable?: boolean;
+}) {
   const [open, setOpen] = useState<"extend" | "revoke" | null>(null);
   const close = () => setOpen(null);
   const done = (message: string) => {
@@ -21,9 +32,11 @@ export function ShareActions({ share, limits, onDone }: { share: ActionTarget; l
   };
   return (
     <span className="inline-flex gap-2">
-      <Button variant="secondary" className="px-2.5 py-1 text-xs" onClick={() => setOpen("extend")} data-testid={`admin-extend-${share.id}`}>
-        Extend
-      </Button>
+      {extendable && (
+        <Button variant="secondary" className="px-2.5 py-1 text-xs" onClick={() => setOpen("extend")} data-testid={`admin-extend-${share.id}`}>
+          Extend
+        </Button>
+      )}
       <Button variant="danger" className="px-2.5 py-1 text-xs" onClick={() => setOpen("revoke")} data-testid={`admin-revoke-${share.id}`}>
         Revoke
       </Button>

@@ -233,7 +233,9 @@ export function AdminSharesTable({
                   {s.lastAccessAt ? formatRelative(new Date(s.lastAccessAt), new Date(now)) : <span className="text-slate-400">never</span>}
                 </td>
                 <td className="whitespace-nowrap py-2 pl-2 pr-6 text-right">
-                  {s.live && <ShareActions share={{ id: s.id, name: s.name, ownerEmail: s.ownerEmail, expiresAt: s.expiresAt }} limits={limits} onDone={setNotice} />}
+                  {(s.live || s.status === "failed") && (
+                    <ShareActions share={{ id: s.id, name: s.name, ownerEmail: s.ownerEmail, expiresAt: s.expiresAt }} limits={limits} onDone={setNotice} extendable={s.live} />
+                  )}
                 </td>
               </tr>
             );

@@ -38,7 +38,7 @@ function reducer(state: LiveShare, action: Action): LiveShare {
 const ENDED_TEXT: Partial<Record<ShareStatus, string>> = {
   revoked: "This share was revoked: its FTP credentials were deleted, its key destroyed and its files deleted.",
   expired: "This share expired: its FTP credentials were deleted, its key destroyed and its files deleted.",
-  failed: "This share cannot become ready: a file failed to process.",
+  failed: "This share cannot become ready: a file failed to process. Revoke it to delete its files and key now; otherwise that happens when it expires.",
 };
 
 export function ShareLive({
@@ -119,7 +119,7 @@ export function ShareLive({
             </span>
             <LiveIndicator state={stream} />
           </div>
-          {!inactive && (
+          {(!inactive || share.status === "failed") && (
             <div className="flex flex-wrap items-center gap-2" data-testid="share-actions">
               {isOwner && share.status === "open" && (
                 <SealButton
@@ -134,13 +134,13 @@ export function ShareLive({
               )}
               {canManage && (
                 <>
-                  <ExtendButton
+                  {share.status !== "failed" && <ExtendButton
                     shareId={share.id}
                     presets={expiryPresets}
                     maxSeconds={maxExpirySeconds}
                     minSeconds={minExpirySeconds}
                     onExtended={(snapshot) => dispatch({ kind: "snapshot", snapshot })}
-                  />
+                  />}
                   <RevokeButton shareId={share.id} onRevoked={(snapshot) => dispatch({ kind: "snapshot", snapshot })} />
                 </>
               )}
@@ -158,6 +158,17 @@ export function ShareLive({
             {ENDED_TEXT[share.status]}
             {share.failureReason && ` (${share.failureReason})`}
           </span>
+          {(share.status === "expired" || share.status === "revoked") && (
+            <span className="mt-1 block" data-testid="share-receipt">
+              {share.destroyedAt ? (
+                <a href={`/api/shares/${share.id}/receipt`} download className="font-medium text-indigo-600 hover:text-indigo-500">
+                  Download the signed destruction receipt
+                </a>
+              ) : (
+                "Removal in progress: the signed destruction receipt appears here once nothing of the share is left."
+              )}
+            </span>
+          )}
         </Alert>
       )}
       {!ended && share.status === "open" && isOwner && share.files.length > 0 && (

@@ -64,8 +64,9 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
             </Link>
           </p>
         </div>
-        {live && (
+        {(live || share.status === "failed") && (
           <ActionsBar
+            extendable={live}
             share={{ id: share.id, name: share.name, ownerEmail: share.owner.email, expiresAt: share.expiresAt.toISOString() }}
             limits={{ presets: [...EXPIRY_PRESETS], minSeconds: MIN_EXPIRY_SECONDS, maxSeconds: env.MAX_EXPIRY_SECONDS }}
           />
@@ -92,6 +93,18 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
           <Detail label="Last access">{share.lastAccessAt ? `${formatRelative(share.lastAccessAt)} (${formatUtc(share.lastAccessAt, true)})` : "never"}</Detail>
           <Detail label="Transport">{share.requireTls ? "FTPS required" : "FTP or FTPS"}</Detail>
           <Detail label="Allowed clients">{share.allowedIps.length ? share.allowedIps.join(", ") : "any address"}</Detail>
+          {(share.status === "expired" || share.status === "revoked") && (
+            <Detail label="Destruction receipt" testId="admin-share-receipt">
+              {share.destroyedAt ? (
+                <a href={`/api/shares/${share.id}/receipt`} download className="font-medium text-indigo-600 hover:text-indigo-500">
+                  Download (signed)
+                </a>
+              ) : (
+                "removal in progress"
+              )}
+              {share.destroyedAt && <span className="block text-xs text-slate-500">destroyed {formatUtc(share.destroyedAt, true)}</span>}
+            </Detail>
+          )}
         </dl>
         {share.failureReason && <p className="mt-4 text-sm text-red-700">{share.failureReason}</p>}
         {share.files.length > 0 && (

@@ -1,10 +1,11 @@
 import net from "node:net";
-import type tls from "node:tls";
+import tls from "node:tls";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
-import { normalizeIp, PassiveChannel, type DataSocket, type PortPool } from "./passive";
+import { normalizeIp } from "./address";
+import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { upgradeControl } from "./tls";
 import type { DownloadSlot, FtpBackend, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
@@ -16,11 +17,16 @@ export type ConnectionContext = {
   backend: FtpBackend;
   limiter: LoginLimiter;
   pool: PortPool;
+  /** Passive channels per FTP login across connections, for `maxPassivePerUser`. */
+  passiveLedger: PassiveLedger;
+  maxPassivePerConnection: number;
+  maxPassivePerUser: number;
   tlsContext?: tls.SecureContext;
   dataHost: string;
   publicIpv4(localAddress: string): Promise<string | null>;
   log: Logger;
   idleTimeoutMs: number;
+  loginTimeoutMs: number;
   dataConnectTimeoutMs: number;
   dataStallTimeoutMs: number;
   passiveIdleMs: number;
@@ -72,7 +78,8 @@ function decodeLine(buf: Buffer): string {
   return s;
 }
 
-const sanitize = (s: string) => s.replace(/[\r\n]+/g, " ");
+// CR/LF would forge reply lines; other control characters (echoed from a client's command) reach terminals.
+const sanitize = (s: string) => s.replace(/[\x00-\x08\x0a-\x1f\x7f]+/g, " ");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Transfer = { ac: AbortController; abortedByAbor: boolean; channel: PassiveChannel };
@@ -97,9 +104,12 @@ export class FtpConnection {
   private rest = 0;
   private epsvAll = false;
   private passive?: PassiveChannel;
+  /** Every passive channel this connection still holds (the waiting one, one in a transfer, lingering ones), oldest first. */
+  private readonly channels = new Set<PassiveChannel>();
   private transfer?: Transfer;
   private lastAbortWasTransfer = false;
   private idleTimer?: NodeJS.Timeout;
+  private loginTimer?: NodeJS.Timeout;
   private facts = new Set<MlstFact>(MLST_FACTS);
   onFinish?: () => void;
 
@@ -118,6 +128,13 @@ export class FtpConnection {
     sock.on("close", () => this.finish());
     this.reply(220, ctx.greeting);
     this.touch();
+    // A slot is held only to log in: commands before login (NOOP, FEAT...) do not move this deadline.
+    this.loginTimer = setTimeout(() => {
+      if (this.session) return;
+      this.log.info({ loginTimeoutMs: ctx.loginTimeoutMs }, "ftp login timeout");
+      this.cut(`Login timeout (${Math.round(ctx.loginTimeoutMs / 1000)} s): closing control connection`);
+    }, ctx.loginTimeoutMs);
+    this.loginTimer.unref();
   }
 
   get shareId(): string | undefined {
@@ -137,6 +154,8 @@ export class FtpConnection {
   };
 
   private readonly onData = (chunk: Buffer) => {
+    // After a cut the socket still reads until it is gone: what arrives is dropped, never buffered.
+    if (this.closed) return;
     this.inBuf = this.inBuf.length ? Buffer.concat([this.inBuf, chunk]) : chunk;
     for (;;) {
       const nl = this.inBuf.indexOf(0x0a);
@@ -215,11 +234,13 @@ export class FtpConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.loginTimer) clearTimeout(this.loginTimer);
     this.lines.length = 0;
     // A cut share must stop sending at once: a reset also drops what the client's buffers still hold.
     this.transfer?.channel.reset();
     this.transfer?.ac.abort();
     this.closePassive();
+    for (const ch of this.channels) ch.close();
     if (now) this.socket.destroy();
     else {
       this.socket.end();
@@ -403,6 +424,7 @@ export class FtpConnection {
     await limiter.success(user, this.ip);
     this.session = session;
     this.user = user;
+    clearTimeout(this.loginTimer);
     this.log.info({ ftpUser: user, shareId: session.shareId, secure: this.secure }, "ftp login ok");
     audit("ok", session.shareId);
     return this.reply(230, "Logged in; read-only access");
@@ -433,15 +455,21 @@ export class FtpConnection {
   private protCmd(level: string) {
     if (!this.secure) return this.reply(503, "PROT requires AUTH TLS first");
     if (level === "P") {
-      this.prot = "P";
+      this.setProt("P");
       return this.reply(200, "Protection level set to Private");
     }
     if (level === "C") {
       if (this.session?.requireTls) return this.reply(536, "This share requires a protected data channel (PROT P)");
-      this.prot = "C";
+      this.setProt("C");
       return this.reply(200, "Protection level set to Clear");
     }
     return this.reply(536, "Only PROT C and PROT P are supported");
+  }
+
+  /** A waiting passive socket was set up (or already connected) under the old level: the client must PASV again. */
+  private setProt(level: "C" | "P") {
+    if (level !== this.prot) this.closePassive();
+    this.prot = level;
   }
 
   private optsCmd(arg: string) {
@@ -508,17 +536,47 @@ export class FtpConnection {
       if (!host4) return this.reply(425, "PASV needs IPv4; use EPSV");
     }
     this.closePassive();
-    const channel = await PassiveChannel.open(this.ctx.pool, this.ctx.dataHost, {
-      expectedIp: this.ip,
-      tlsContext: () => (this.prot === "P" ? this.ctx.tlsContext : undefined),
-      idleMs: this.ctx.passiveIdleMs,
-      log: this.log,
-    });
+    const { passiveLedger: ledger, maxPassivePerConnection, maxPassivePerUser } = this.ctx;
+    // Ports of finished transfers that the client never closed, oldest first, beyond this connection's share.
+    for (const ch of this.channels) {
+      if (this.channels.size < maxPassivePerConnection) break;
+      if (!ch.busy) ch.close();
+    }
+    // One login over many connections and addresses: its oldest idle port goes first; all busy → 425.
+    const owner = this.user!;
+    while (ledger.count(owner) >= maxPassivePerUser) {
+      const idle = ledger.oldestIdle(owner);
+      if (!idle) {
+        this.log.warn({ ftpUser: owner, limit: maxPassivePerUser }, "ftp passive ports per login exhausted");
+        return this.reply(425, `Too many data connections for this login (limit ${maxPassivePerUser}); try again when a transfer ends`);
+      }
+      idle.close();
+    }
+    const unreserve = ledger.reserve(owner);
+    let channel: PassiveChannel | null;
+    try {
+      channel = await PassiveChannel.open(this.ctx.pool, this.ctx.dataHost, {
+        expectedIp: this.ip,
+        tlsContext: () => (this.prot === "P" ? this.ctx.tlsContext : undefined),
+        idleMs: this.ctx.passiveIdleMs,
+        log: this.log,
+        onClose: () => {
+          if (!channel) return;
+          this.channels.delete(channel);
+          ledger.delete(owner, channel);
+          if (this.passive === channel) this.passive = undefined;
+        },
+      });
+    } finally {
+      unreserve();
+    }
     if (!channel) {
       this.log.warn({ capacity: this.ctx.pool.capacity }, "ftp passive ports exhausted");
       return this.reply(425, `No data port free: all ${this.ctx.pool.capacity} passive ports are in use; try again shortly`);
     }
     if (this.closed) return channel.close();
+    this.channels.add(channel);
+    ledger.add(owner, channel);
     this.passive = channel;
     if (extended) return this.reply(229, `Entering Extended Passive Mode (|||${channel.port}|)`);
     const h = host4!.split(".").join(",");
@@ -581,6 +639,11 @@ export class FtpConnection {
   /** A data command needs a passive channel, and PROT P on a share that requires FTPS; false after replying. */
   private dataReady(): boolean {
     if (!this.passive) return (this.reply(425, "Use PASV or EPSV first"), false);
+    if (this.prot === "P" && this.passive.secure === false) {
+      // Defence in depth (a PROT change already drops the channel): PROT P never sends over a plain socket.
+      this.closePassive();
+      return (this.reply(522, "PROT P is in force: the data connection must use TLS; send PASV again"), false);
+    }
     if (!this.session!.requireTls || this.prot === "P") return true;
     this.closePassive();
     return (this.reply(521, "This share requires a protected data channel: send PROT P"), false);
@@ -710,6 +773,7 @@ export class FtpConnection {
   private async sendData(what: string, source: Readable, sourceFailed = () => false): Promise<"ok" | "failed" | "not-started"> {
     const passive = this.passive!;
     this.passive = undefined;
+    passive.busy = true;
     const transfer: Transfer = { ac: new AbortController(), abortedByAbor: false, channel: passive };
     this.transfer = transfer;
     this.touch();
@@ -727,6 +791,12 @@ export class FtpConnection {
           this.lastAbortWasTransfer = true;
           this.reply(426, "Transfer aborted");
         } else this.reply(425, `Cannot open data connection: ${(err as Error).message}`);
+        return "not-started";
+      }
+      if (this.prot === "P" && !(data instanceof tls.TLSSocket)) {
+        source.destroy();
+        passive.close();
+        this.reply(522, "PROT P is in force: the data connection must use TLS");
         return "not-started";
       }
       data.setTimeout(this.ctx.dataStallTimeoutMs, () => data.destroy(new Error("data connection stalled")));
@@ -754,6 +824,7 @@ export class FtpConnection {
         return "failed";
       }
     } finally {
+      passive.busy = false;
       this.transfer = undefined;
       this.ctx.transferEnded();
       this.touch();
