@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, freePortRange } from "../scripts/services/free-port";
+import { findSecrets, stackSecrets } from "../tests/security/secret-scan";
 
 export type AppStack = { url: string; ftpPort: number; dataDir: string; child: ChildProcess; output: () => string; stop(): Promise<number | null> };
 
@@ -30,9 +31,19 @@ export async function startAppStack(extraEnv: Record<string, string> = {}, dataD
   child.stderr!.on("data", (d) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
 
+  // Every stack's whole output is scanned for secrets when it stops (issue 13): a leak fails the test that ran it.
+  const scan = () => {
+    const read = (f: string) => (fs.existsSync(f) && fs.statSync(f).isFile() ? fs.readFileSync(f, "utf8") : undefined);
+    const findings = findSecrets(out, stackSecrets({ ...extraEnv }, dir, read));
+    if (findings.length) {
+      throw new Error(`the app stack logged secrets:\n${findings.map((f) => `  line ${f.line}: ${f.what}: ${f.excerpt}`).join("\n")}`);
+    }
+  };
   const stop = async () => {
     if (child.exitCode === null) child.kill("SIGTERM");
-    return exited;
+    const code = await exited;
+    scan();
+    return code;
   };
   // A launcher that fails to start is stopped here, so a failed start never leaves services behind.
   const deadline = Date.now() + 280_000;

@@ -53,8 +53,33 @@ export function errorResponse(thrown: unknown, requestId: string): Response {
   return json({ error: { code: "internal", message: `Internal error (request ${requestId})` } }, 500, { "x-request-id": requestId });
 }
 
+/** No JSON body of this API comes near this (10,000 parts of a completion are under 1 MiB). */
+export const MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
+
+const tooLarge = () => new AppError("payload_too_large", `Request body is larger than ${MAX_JSON_BODY_BYTES / 1024 / 1024} MiB`, { limit: MAX_JSON_BODY_BYTES });
+
+/** The body as text, refused once it passes the limit: a huge body is never held in memory whole. */
+async function readText(req: Request): Promise<string> {
+  if (Number(req.headers.get("content-length") ?? 0) > MAX_JSON_BODY_BYTES) throw tooLarge();
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_JSON_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 async function readJson(req: Request): Promise<unknown> {
-  const text = await req.text();
+  const text = await readText(req);
   try {
     return text.length ? JSON.parse(text) : {};
   } catch {

@@ -39,7 +39,15 @@ const expirySchema = z
   .refine((s) => s <= env.MAX_EXPIRY_SECONDS, { message: "Expiry is longer than this server allows" });
 
 export const createShareSchema = z.object({
-  name: z.string({ message: "name is required" }).trim().min(1, { message: "Give the share a name" }).max(200, { message: "Name is too long (200 characters at most)" }),
+  name: z
+    .string({ message: "name is required" })
+    .trim()
+    .min(1, { message: "Give the share a name" })
+    .max(200, { message: "Name is too long (200 characters at most)" })
+    // PostgreSQL text cannot hold NUL, and a lone surrogate would be stored as U+FFFD: refused, not mangled.
+    // eslint-disable-next-line no-control-regex
+    .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { message: "Name cannot contain control characters" })
+    .refine((n) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(n), { message: "Name is not valid Unicode" }),
   expiresInSeconds: expirySchema.optional().default(DEFAULT_EXPIRY_SECONDS),
   maxDownloads: z.number().int().min(1, { message: "Download limit must be at least 1" }).max(1_000_000).nullable().optional(),
   requireTls: z.boolean().optional().default(false),

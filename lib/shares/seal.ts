@@ -33,16 +33,29 @@ export async function sealShare(actor: Actor, shareId: string, ip?: string): Pro
 
   const creds = generateCredentials();
   await storeCredentials(shareId, creds, share.expiresAt);
-  const allReady = share.files.every((f) => f.status === "ready");
-  // Conditional on `open`, so two concurrent seals issue one set of credentials.
-  const { count } = await db().share.updateMany({
-    where: { id: shareId, status: "open" },
-    data: { status: allReady ? "ready" : "processing", sealedAt: new Date(), ftpUsername: creds.username },
-  });
-  if (!count) {
-    await deleteCredentials(creds.username);
-    throw new AppError("share_not_open", "This share was sealed or ended meanwhile");
-  }
+  // Under the share row's lock, which declaring and completing a file take too: the files looked at here are all
+  // the share will ever hold. Conditional on `open`, so two concurrent seals issue one set of credentials.
+  const sealed = await db()
+    .$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM "Share" WHERE id = ${shareId}::uuid FOR UPDATE`;
+      const files = await tx.file.findMany({ where: { shareId }, select: { status: true } });
+      if (!files.length) throw new AppError("no_files", "Add at least one file before sealing the share");
+      if (files.some((f) => f.status === "pending" || f.status === "uploading" || f.status === "failed")) {
+        throw new AppError("upload_in_progress", "A file was added or changed meanwhile; wait for its upload to finish");
+      }
+      const ready = files.every((f) => f.status === "ready");
+      const { count } = await tx.share.updateMany({
+        where: { id: shareId, status: "open" },
+        data: { status: ready ? "ready" : "processing", sealedAt: new Date(), ftpUsername: creds.username },
+      });
+      if (!count) throw new AppError("share_not_open", "This share was sealed or ended meanwhile");
+      return { allReady: ready };
+    })
+    .catch(async (err: unknown) => {
+      await deleteCredentials(creds.username);
+      throw err;
+    });
+  const { allReady } = sealed;
   // Pages watching the share learn it is sealed (and waiting for the worker) or ready; never the credentials.
   await emit("share.sealed", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt }, { status: allReady ? "ready" : "processing", ftpUsername: creds.username });
   if (allReady) await emit("share.ready", { shareId, expiresAt: share.expiresAt }, {});

@@ -27,14 +27,30 @@ export type DeclaredFile = { file: FileView; upload: UploadPlan };
 const stagingKey = (shareId: string, fileId: string) => `staging/${shareId}/${fileId}`;
 const contentTypeOf = (t: string | undefined) => (t && /^[\w.+-]+\/[\w.+-]+(;.*)?$/.test(t) ? t : "application/octet-stream");
 
+function assertOpen(share: { status: string; expiresAt: Date }) {
+  if (share.status !== "open" || share.expiresAt <= new Date()) {
+    throw new AppError("share_not_open", `This share is ${share.status === "open" ? "expired" : share.status} and takes no more files`);
+  }
+}
+
 /** The share when the actor owns it and it still takes files. */
 async function openShareOf(actor: Actor, shareId: string) {
   const share = await findShare(actor, shareId);
   if (share.ownerId !== actor.id) throw new AppError("forbidden", "Only the share's owner can change its files");
-  if (share.status !== "open" || share.expiresAt <= new Date()) {
-    throw new AppError("share_not_open", `This share is ${share.status === "open" ? "expired" : share.status} and takes no more files`);
-  }
+  assertOpen(share);
   return share;
+}
+
+/**
+ * Locks the share's row for the rest of the transaction and checks it still takes files: sealing takes the same
+ * lock, so a file is either in the share before the seal looks at its files or refused after it.
+ */
+export async function lockOpenShare(tx: Prisma.TransactionClient, shareId: string, mode: "update" | "share" = "update") {
+  if (mode === "update") await tx.$queryRaw`SELECT 1 FROM "Share" WHERE id = ${shareId}::uuid FOR UPDATE`;
+  else await tx.$queryRaw`SELECT 1 FROM "Share" WHERE id = ${shareId}::uuid FOR SHARE`;
+  const share = await tx.share.findUnique({ where: { id: shareId }, select: { status: true, expiresAt: true } });
+  if (!share) throw new AppError("not_found", "No such share");
+  assertOpen(share);
 }
 
 async function fileOf(actor: Actor, shareId: string, fileId: string): Promise<FileRow> {
@@ -69,7 +85,13 @@ export async function declareFile(actor: Actor, shareId: string, input: DeclareF
   const file = await db()
     .$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${actor.id}))`;
-      const count = await tx.file.count({ where: { shareId } });
+      await lockOpenShare(tx, shareId);
+      const names = await tx.file.findMany({ where: { shareId }, select: { name: true } });
+      // Compared after NFC: rows stored before names were normalized may hold another spelling of this one.
+      if (names.some((f) => f.name.normalize("NFC") === name)) {
+        throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      }
+      const count = names.length;
       if (count >= env.MAX_FILES_PER_SHARE) {
         throw new AppError("too_many_files", `A share holds at most ${env.MAX_FILES_PER_SHARE} files`, { limit: env.MAX_FILES_PER_SHARE });
       }
@@ -180,6 +202,7 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
   // Completing twice (a retried request) answers with the file as it is now.
   if (["uploaded", "processing", "ready"].includes(file.status)) return fileView(file);
   if (file.status === "failed") throw new AppError("conflict", `"${file.name}" failed: ${file.failureReason ?? "see its status"}`);
+  await openShareOf(actor, shareId);
   const s = await liveSession(fileId);
 
   if (s.method === "multipart") {
@@ -194,7 +217,12 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     } catch (err) {
       const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
       if ((e.$metadata?.httpStatusCode ?? 500) >= 500) throw err;
-      throw new AppError("upload_incomplete", `Storage refused to assemble the parts: ${e.message ?? e.name}`);
+      // The storage's own text names its internals (bucket, keys, upload ids): it stays in our log only.
+      log.warn({ err, fileId, code: e.name }, "storage refused to assemble an upload's parts");
+      throw new AppError(
+        "upload_incomplete",
+        `Storage could not assemble "${file.name}" from the parts sent: a part is missing, too small or its ETag does not match. Upload the missing parts again, then complete.`,
+      );
     }
   }
 
@@ -209,7 +237,11 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
     throw new AppError("size_mismatch", `"${file.name}": ${reason}; remove it and upload it again`, { stored, declared: s.size });
   }
 
-  const { count } = await db().file.updateMany({ where: { id: fileId, status: { in: ["pending", "uploading"] } }, data: { status: "uploaded" } });
+  // Under the share's lock (shared with other completes, exclusive of a seal): a sealed or ended share gets no file.
+  const { count } = await db().$transaction(async (tx) => {
+    await lockOpenShare(tx, shareId, "share");
+    return tx.file.updateMany({ where: { id: fileId, status: { in: ["pending", "uploading"] } }, data: { status: "uploaded" } });
+  });
   if (count) {
     await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
     await emit("file.uploaded", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, size: s.size });

@@ -39,7 +39,8 @@ export function ShareFiles({
   const refused = rows.filter((r) => r.phase === "refused");
   const localOnly = rows.filter((r) => r.phase !== "refused" && (!r.fileId || !serverIdSet.has(r.fileId)));
   // The live list can learn of a declared file before the declaring call returns here: one row, the local one.
-  const declaringNames = new Set(rows.filter((r) => r.phase === "declaring" && !r.fileId).map((r) => r.name));
+  // The server stores names in NFC (a Mac hands the page NFD): compare in that form.
+  const declaringNames = new Set(rows.filter((r) => r.phase === "declaring" && !r.fileId).map((r) => r.name.normalize("NFC")));
   const visibleServer = files.filter((f) => !hidden.has(f.id) && !(f.status === "pending" && declaringNames.has(f.name)));
   const continuable = [...interrupted.values()].filter((i) => !i.error).length;
   const empty = visibleServer.length === 0 && localOnly.length === 0;
