@@ -169,6 +169,8 @@ export const envSchema = z
     MAX_FILES_PER_SHARE: int(1000, 1),
     MAX_EXPIRY_SECONDS: int(30 * 24 * 3600, 60),
     USER_QUOTA_BYTES: int(200 * GiB, 0),
+    // Audit events are kept this many days after their share ends (events without a share: after they happened).
+    AUDIT_RETENTION_DAYS: int(365, 1, 36_500),
     // Files the worker encrypts at once; each holds about 3 × 8 MiB of buffers.
     PROCESS_CONCURRENCY: int(2, 1, 64),
   })

@@ -9,6 +9,9 @@ import {
   DeleteObjectsCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  GetBucketLifecycleConfigurationCommand,
+  type LifecycleRule,
+  PutBucketLifecycleConfigurationCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketCorsCommand,
@@ -43,6 +46,8 @@ export function s3ConfigFromEnv(): S3Config {
   };
 }
 
+const MD5_COMMANDS = new Set(["DeleteObjectsCommand", "PutBucketLifecycleConfigurationCommand"]);
+
 type BuildRequest = { path?: string; headers?: Record<string, string>; body?: unknown };
 
 export function makeS3Client(cfg: S3Config): S3Client {
@@ -64,12 +69,13 @@ export function makeS3Client(cfg: S3Config): S3Client {
     },
     { step: "build", name: "stripBucketTrailingSlash", priority: "low" },
   );
-  // DeleteObjects must carry a body checksum; Swift accepts only Content-MD5, which the SDK no longer sends.
+  // DeleteObjects (and lifecycle rules) must carry a body checksum; Swift (and older MinIO) accept only
+  // Content-MD5, which the SDK no longer sends.
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const req = args.request as BuildRequest;
       const hasMd5 = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === "content-md5");
-      if (context.commandName === "DeleteObjectsCommand" && req.headers && !hasMd5 && typeof req.body === "string") {
+      if (MD5_COMMANDS.has(context.commandName ?? "") && req.headers && !hasMd5 && typeof req.body === "string") {
         req.headers["content-md5"] = crypto.createHash("md5").update(req.body).digest("base64");
       }
       return next(args);
@@ -169,6 +175,37 @@ export async function ensureBucket(client: S3Client, name: string, corsOrigins: 
   } catch (err) {
     // Swift answers 501: its CORS comes from the proxy configuration instead.
     if (status(err) !== 501) throw err;
+  }
+}
+
+/** Layer 3 of the cleanup: what the storage removes by itself should the app and its sweep both miss it. */
+export const LIFECYCLE_RULES: LifecycleRule[] = [
+  { ID: "tempoftp-abort-incomplete-multipart", Status: "Enabled", Filter: { Prefix: "" }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+  { ID: "tempoftp-expire-staging", Status: "Enabled", Filter: { Prefix: "staging/" }, Expiration: { Days: 2 } },
+];
+
+export type LifecycleOutcome = { applied: true } | { applied: false; reason: string };
+
+/**
+ * Applies LIFECYCLE_RULES to the bucket and reads them back. Stores without lifecycle support (the embedded
+ * server: 501 NotImplemented; Swift: 400 MalformedXML) or without the permission answer `applied: false` with the reason: the sweep
+ * still removes the same leftovers, so start-up goes on.
+ */
+export async function applyLifecycleRules(client: S3Client, name: string): Promise<LifecycleOutcome> {
+  try {
+    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: name, LifecycleConfiguration: { Rules: LIFECYCLE_RULES } }));
+    // A store that ignores the subresource may still answer 200: only rules that read back count as applied.
+    const { Rules = [] } = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: name }));
+    const missing = LIFECYCLE_RULES.filter((r) => !Rules.some((got) => got.ID === r.ID));
+    return missing.length ? { applied: false, reason: `the storage did not keep rules ${missing.map((r) => r.ID).join(", ")}` } : { applied: true };
+  } catch (err) {
+    const code = (err as { name?: string }).name ?? "error";
+    // Swift's s3api routes ?lifecycle to its CreateBucket handler, which rejects the body as MalformedXML: the
+    // SDK's XML is valid, so that answer also means "no lifecycle support".
+    if (status(err) === 501 || code === "NotImplemented" || code === "MalformedXML") {
+      return { applied: false, reason: `the storage does not support lifecycle rules (${code} ${status(err)})` };
+    }
+    return { applied: false, reason: `${code} (${status(err) || "no status"}): ${(err as Error).message}` };
   }
 }
 
@@ -423,4 +460,11 @@ export async function* listMultipartUploadPages(client: S3Client, name: string, 
     keyMarker = res.NextKeyMarker;
     uploadIdMarker = res.NextUploadIdMarker;
   }
+}
+
+/** The one start-up line about lifecycle rules. */
+export function lifecycleMessage(bucketName: string, outcome: LifecycleOutcome): string {
+  return outcome.applied
+    ? `bucket ${bucketName}: lifecycle rules applied (abort incomplete multipart uploads after 1 day, expire staging/ after 2 days)`
+    : `bucket ${bucketName}: lifecycle rules not applied, ${outcome.reason}; the sweep removes the same leftovers`;
 }

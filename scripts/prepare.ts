@@ -1,5 +1,5 @@
 // Release step run by the launcher before the app starts (and usable alone): applies migrations, creates the
-// bucket with its CORS rule, bootstraps the admin. Prints one JSON line for the launcher.
+// bucket with its CORS rule and lifecycle rules (where the storage has them), bootstraps the admin. Prints one JSON line for the launcher.
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -7,7 +7,7 @@ import { closeDb } from "../lib/db";
 import { env, required } from "../lib/env";
 import { applyMigrations } from "../lib/migrate";
 import { closeRedis } from "../lib/redis";
-import { corsOriginsFor, ensureBucket, makeS3Client, s3ConfigFromEnv } from "../lib/s3";
+import { applyLifecycleRules, corsOriginsFor, ensureBucket, lifecycleMessage, makeS3Client, s3ConfigFromEnv } from "../lib/s3";
 import { bootstrapAdmin, type BootstrapResult } from "../lib/users/bootstrap";
 
 export async function prepareApp(childEnv: Record<string, string>): Promise<BootstrapResult> {
@@ -27,7 +27,9 @@ async function main() {
   const { applied } = await applyMigrations(required("DATABASE_URL"), { log: (m: string) => console.log(m) });
   if (applied.length) console.log(`applied migrations: ${applied.join(", ")}`);
   const cfg = s3ConfigFromEnv();
-  await ensureBucket(makeS3Client(cfg), cfg.bucket, corsOriginsFor(env.PUBLIC_URL));
+  const client = makeS3Client(cfg);
+  await ensureBucket(client, cfg.bucket, corsOriginsFor(env.PUBLIC_URL));
+  console.log(lifecycleMessage(cfg.bucket, await applyLifecycleRules(client, cfg.bucket)));
   const result = await bootstrapAdmin({ email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD, apiToken: env.ADMIN_API_TOKEN });
   await closeDb();
   await closeRedis();

@@ -7,6 +7,7 @@ import { bullConnection, closeRedis } from "../lib/redis";
 import { failFile, PermanentFailure, processFile } from "../lib/processing/process-file";
 import { endShare } from "../lib/shares/lifecycle";
 import { destroyEndedShares, expireOverdueShares, reconcileStorage } from "../lib/shares/sweep";
+import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 
 // Queues whose jobs another process consumes (or will): this worker starts no processor for them.
@@ -61,7 +62,8 @@ const processors: { [Q in Exclude<QueueName, NotProcessedHere>]: Defined<Q> } = 
     const abandoned = await failAbandonedUploads();
     const ended = await destroyEndedShares();
     const removed = await reconcileStorage();
-    return { expired: expired.length, abandoned: abandoned.length, destroyed: ended.destroyed.length, pendingEnds: ended.pending, removed };
+    const auditPruned = await pruneAuditEvents();
+    return { expired: expired.length, abandoned: abandoned.length, destroyed: ended.destroyed.length, pendingEnds: ended.pending, removed, auditPruned };
   }),
 };
 

@@ -11,9 +11,11 @@ import { checkCredentials, credentialsExist } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { decryptStream, HEADER_SIZE, segmentRangeFor } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
+import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 
 // The FTP gateway's view of the share store: a login opens one ready share, read-only; RETR streams from the
-// vault through verified decryption; completed downloads are counted, audited and may end the share.
+// vault through verified decryption; every RETR takes (or resumes within) a download slot when it starts (see
+// slots.ts), every transfer's end is audited, and the end of the last slot's transfer ends the share.
 
 /** True when `ip` falls in one of the share's allowed ranges (no ranges: every address). */
 export function ipAllowed(ip: string, ranges: string[]): boolean {
@@ -38,7 +40,7 @@ async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function openSession(shareId: string, username: string): Promise<FtpSession | null> {
+async function openSession(shareId: string, username: string, options: BackendOptions): Promise<FtpSession | null> {
   const share = await db().share.findUnique({ where: { id: shareId } });
   if (!share || share.status !== "ready" || share.expiresAt <= new Date() || !share.wrappedKey || !share.masterKeyId) return null;
   const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
@@ -60,20 +62,63 @@ async function openSession(shareId: string, username: string): Promise<FtpSessio
       pipeline(body as Readable, plain, () => undefined);
       return plain;
     },
-    async onDownloadComplete(file, bytes, info) {
-      const fileId = (await readyFiles(shareId)).find((f) => f.name === file.name)?.id;
-      const updated = await db().share.update({
-        where: { id: shareId },
-        data: { downloads: { increment: 1 }, lastAccessAt: new Date() },
-        select: { downloads: true, maxDownloads: true, expiresAt: true },
-      });
-      if (fileId) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } });
-      const data = { fileId, name: file.name, bytes, ip: info.ip, offset: info.offset, secure: info.secure, downloads: updated.downloads };
-      await emit("share.download", { shareId, ip: info.ip, expiresAt: updated.expiresAt }, data);
-      // The limit is checked after the transfer that reached it has ended, so that transfer completes.
-      if (updated.maxDownloads !== null && updated.downloads >= updated.maxDownloads) await endShare(shareId, "download-limit");
+    async reserveDownload(file, info) {
+      const share = await db().share.findUnique({ where: { id: shareId }, select: { status: true, maxDownloads: true, downloads: true, expiresAt: true } });
+      if (!share || share.status !== "ready") return { refused: "This share has ended" };
+      const fileId = (file as FtpFile & { id?: string }).id ?? (await readyFiles(shareId)).find((f) => f.name === file.name)?.id;
+      if (!fileId) return { refused: "No such file" };
+      const res = await reserveSlot({ shareId, user: username, fileId, offset: info.offset, size: file.size, maxDownloads: share.maxDownloads, recorded: share.downloads, expiresAt: share.expiresAt });
+      const base = { fileId, name: file.name, offset: info.offset, secure: info.secure };
+      if (!res) {
+        await emit("share.download.refused", { shareId, ip: info.ip }, { ...base, reason: "download limit reached" });
+        return { refused: "Download limit reached" };
+      }
+      // The database follows Redis (never backwards), so the share page and the next process see the slots taken.
+      const counted = res.kind === "new" ? { downloads: { lt: res.taken } } : {};
+      await Promise.all([
+        db().share.updateMany({ where: { id: shareId, ...counted }, data: { ...(res.kind === "new" ? { downloads: res.taken } : {}), lastAccessAt: new Date() } }),
+        emit("share.download.started", { shareId, ip: info.ip }, { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken }),
+      ]);
+      return {
+        async end({ bytes, started, completed }) {
+          const { taken, active } = await finishSlot(shareId, res, bytes, started);
+          if (!started) {
+            // Gave the slot back: the database count follows.
+            if (res.kind === "new" && taken < res.taken) await db().share.updateMany({ where: { id: shareId, downloads: res.taken }, data: { downloads: taken } });
+            return;
+          }
+          if (completed) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } }).catch(() => undefined);
+          const data = { ...base, ip: info.ip, bytes, completed, downloads: taken };
+          await emit("share.download", { shareId, ip: info.ip, expiresAt: share.expiresAt, audit: { slot: res.slot, resume: res.kind === "resume" } }, data);
+          if (share.maxDownloads === null || taken < share.maxDownloads || active > 0) return;
+          // The last slot's transfer has ended. Completed: the share ends now. Cut short: the recipient has a
+          // little while to resume it (a resume never makes a second copy), then the share ends anyway.
+          if (completed) await endForLimit(shareId);
+          else setTimeout(() => void endIfIdle(shareId, share.maxDownloads!, options.resumeGraceMs), options.resumeGraceMs).unref();
+        },
+      };
     },
   };
+}
+
+export type BackendOptions = {
+  /** How long an aborted last-slot transfer may still be resumed before the share ends. */
+  resumeGraceMs: number;
+};
+
+const RESUME_GRACE_MS = 10 * 60_000;
+
+async function endForLimit(shareId: string) {
+  if (await endShare(shareId, "download-limit")) await dropSlots(shareId);
+}
+
+async function endIfIdle(shareId: string, max: number, graceMs: number) {
+  try {
+    const s = await slotState(shareId);
+    if (s.taken >= max && s.active === 0 && Date.now() - s.lastEnd >= graceMs - 100) await endForLimit(shareId);
+  } catch (err) {
+    log.error({ err, shareId }, "could not end a share at its download limit; it still ends at its expiry");
+  }
 }
 
 // Share id → FTP user name of live sessions, so the liveness poll is one Redis EXISTS per share.
@@ -94,7 +139,8 @@ export const redisLoginLimiter: LoginLimiter = {
   },
 };
 
-export function createShareBackend(): FtpBackend {
+export function createShareBackend(opts: Partial<BackendOptions> = {}): FtpBackend {
+  const options: BackendOptions = { resumeGraceMs: RESUME_GRACE_MS, ...opts };
   return {
     async login(user, pass, ip) {
       const shareId = await checkCredentials(user, pass);
@@ -104,7 +150,7 @@ export function createShareBackend(): FtpBackend {
         await emit("ftp.login.refused", { shareId, ip }, { user, reason: "client address not allowed" });
         return null;
       }
-      return openSession(shareId, user);
+      return openSession(shareId, user, options);
     },
     async onLogin({ user, ip, secure, outcome, shareId }) {
       await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId: shareId ?? null, ip }, { user, secure, outcome });

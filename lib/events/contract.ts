@@ -19,8 +19,11 @@ export type ShareEventMap = {
   "share.expired": { reason: ShareEndReason };
   /** Nothing of the ended share is left; its signed destruction receipt is at …/receipt. */
   "share.destroyed": { destroyedAt: string };
-  /** `downloads` is the new total, so a replayed event counts once. */
-  "share.download": { fileId?: string; name: string; bytes: number; ip: string; offset: number; secure: boolean; downloads: number };
+  /**
+   * A transfer ended (`completed`: it reached the end of the file). `downloads` is the share's slots taken (see
+   * lib/downloads/slots.ts), so a replayed event counts once.
+   */
+  "share.download": { fileId?: string; name: string; bytes: number; ip: string; offset: number; secure: boolean; completed: boolean; downloads: number };
   "share.login": { ip: string; secure: boolean };
   "file.declared": { fileId: string; name: string; size: number };
   "file.upload-progress": { fileId: string; parts: number; partCount: number; bytes: number; size: number };
@@ -62,6 +65,8 @@ export const STREAM_ONLY_TYPES = ["file.progress", "file.upload-progress", "shar
 export type ShareEndAudit = { from: string; ftpUsername: string | null; credentialsDeletedAt: string; keyDestroyedAt: string };
 
 export type ShareAuditExtras = {
+  /** The download slot the transfer ran under, and whether it was a resume within that slot. */
+  "share.download": { slot: number; resume: boolean };
   "share.revoked": ShareEndAudit;
   "share.expired": ShareEndAudit;
   "share.destroyed": { receiptSha256: string; prefixes: { prefix: string; keys: number }[] };
@@ -82,6 +87,10 @@ export type AuditEventMap = {
   "ftp.login": { user: string; secure: boolean; outcome: LoginOutcome };
   "ftp.login.failed": { user: string; secure: boolean; outcome: LoginOutcome };
   "ftp.login.refused": { user: string; reason: string };
+  /** A RETR took a download slot (or resumed within its file's slot) before its 150 reply. */
+  "share.download.started": { fileId: string; name: string; offset: number; secure: boolean; slot: number; resume: boolean; downloads: number };
+  /** A RETR refused with 550: the share's download limit is reached. */
+  "share.download.refused": { fileId: string; name: string; offset: number; secure: boolean; reason: string };
   "user.created": { userId: string; email: string; role: Role; bootstrap?: true };
   "user.disabled": { userId: string; email: string };
   "user.enabled": { userId: string; email: string };

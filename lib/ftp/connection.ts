@@ -8,7 +8,7 @@ import { normalizeIp } from "./address";
 import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { upgradeControl } from "./tls";
-import type { FtpBackend, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
+import type { DownloadSlot, FtpBackend, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
 
 // One control connection: a strict in-order command loop over a line reader, with ABOR as the only command
 // that acts ahead of the queue (it must be able to interrupt the RETR in front of it).
@@ -682,11 +682,26 @@ export class FtpConnection {
       this.closePassive();
       return this.reply(554, `Restart offset ${offset} is beyond the end of the file (${file.size} bytes)`);
     }
+    let slot: DownloadSlot | { refused: string } | undefined;
+    try {
+      slot = await this.session!.reserveDownload?.(file, { ip: this.ip, offset, secure: this.prot === "P" });
+    } catch (err) {
+      this.log.error({ err, file: file.name }, "ftp download slot failed");
+      this.closePassive();
+      return this.reply(451, "Cannot start the transfer now; try again later");
+    }
+    if (slot && "refused" in slot) {
+      this.closePassive();
+      return this.reply(550, slot.refused);
+    }
+    const endSlot = (t: { bytes: number; started: boolean; completed: boolean }) =>
+      (slot as DownloadSlot | undefined)?.end(t).catch((err: unknown) => this.log.error({ err, file: file.name }, "ftp download slot end failed"));
     let iterable: AsyncIterable<Buffer>;
     try {
       iterable = await this.session!.open(file.name, offset);
     } catch (err) {
       this.log.warn({ err, file: file.name }, "ftp open failed");
+      void endSlot({ bytes: 0, started: false, completed: false });
       this.closePassive();
       return this.reply(550, "File is not available");
     }
@@ -738,6 +753,7 @@ export class FtpConnection {
     const result = await this.sendData(`${file.name} (${file.size} bytes)`, source, () => sourceFailed);
     if (result === "not-started") {
       release();
+      void endSlot({ bytes: 0, started: false, completed: false });
       return;
     }
     // A resume at the very end sends nothing and completes nothing (only a 0-byte file is complete with 0 bytes).
@@ -749,6 +765,7 @@ export class FtpConnection {
     } catch (err) {
       this.log.error({ err, file: file.name }, "download hook failed");
     }
+    await endSlot({ bytes, started: true, completed });
   }
 
   /** 150, the data connection, the bytes with backpressure, then 226 — or the fitting 425/426/451. */

@@ -6,6 +6,8 @@
 //   methods over Redis to share it between gateways), the share's requireTls (530 on a plain control channel, 521
 //   for data without PROT P), and a per-connection cap on wrong passwords.
 // - backend.onLogin(event): every PASS outcome (ok, bad-credentials, throttled, tls-required, error) with the IP.
+// - session.reserveDownload(file, {ip, offset, secure}): before every RETR's 150; a refusal is a 550, and the slot's end() is
+//   called when the transfer ends (or never started), so a download limit is enforced when transfers start.
 // - session.onDownloadComplete(file, bytes, {ip, offset, secure}): a RETR that reached the end of the file; awaited
 //   before the next command runs, so a download limit can revoke the share before another RETR starts.
 // - Cutting live sessions of a revoked/expired share (within 2 s): call server.cutShare(shareId) (e.g. from a Redis

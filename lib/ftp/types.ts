@@ -15,6 +15,11 @@ export type FtpSession = {
   list(): Promise<FtpFile[]>;
   /** Plaintext from `offset` (REST), streamed; the server consumes it with backpressure and calls `return()` on abort. */
   open(name: string, offset: number): Promise<AsyncIterable<Buffer>>;
+  /**
+   * Called for every RETR before its 150 reply: claims a download slot (the share's download limit). A refusal is
+   * answered 550 with its message; the slot's `end` is called once the transfer ends, or did not start.
+   */
+  reserveDownload?(file: FtpFile, info: TransferInfo): Promise<DownloadSlot | { refused: string }>;
   /** A RETR that reached the end of the file (`bytes` sent by this transfer; `info.offset` > 0 for a resumed one). */
   onDownloadComplete?(file: FtpFile, bytes: number, info: TransferInfo): Promise<void>;
   /** Every RETR that started sending, whether it completed, failed or was aborted. */
@@ -22,6 +27,8 @@ export type FtpSession = {
   /** The control connection closed (quit, idle, cut, error). */
   onClose?(): void;
 };
+
+export type DownloadSlot = { end(t: { bytes: number; started: boolean; completed: boolean }): Promise<void> };
 
 export type LoginOutcome = "ok" | "bad-credentials" | "throttled" | "tls-required" | "error";
 

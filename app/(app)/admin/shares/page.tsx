@@ -6,6 +6,7 @@ import { LIVE_STATUSES } from "@/lib/shares/status";
 import { listUsers } from "@/lib/users/users";
 import { requireAdminOrRedirect } from "../../../_lib/auth-session";
 import { Card } from "../../../_components/ui";
+import { ExportAudit } from "../export-audit";
 import { QueueHealthPanel } from "../queue-health";
 import { AdminSharesTable, type AdminRow } from "./shares-table";
 
@@ -50,9 +51,13 @@ export default async function AdminSharesPage({ searchParams }: { searchParams: 
   }));
   return (
     <div className="space-y-6">
-      <div>
-        <h1 className="text-xl font-semibold">All shares</h1>
-        <p className="text-sm text-slate-500">Every user&apos;s shares, live: extend or revoke any of them, and open its audit trail.</p>
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div>
+          <h1 className="text-xl font-semibold">All shares</h1>
+          <p className="text-sm text-slate-500">Every user&apos;s shares, live: extend or revoke any of them, and open its audit trail.</p>
+        </div>
+        {/* Every event: shares, sign-ins, user and token changes. */}
+        <ExportAudit />
       </div>
       <Card>
         <AdminSharesTable

@@ -11,6 +11,7 @@ import { requireAdminOrRedirect } from "../../../../_lib/auth-session";
 import { Card, Detail } from "../../../../_components/ui";
 import { Table } from "../../../../_components/table";
 import { StatusBadge } from "../../../../_components/status-badge";
+import { ExportAudit } from "../../export-audit";
 import { LiveRefresh } from "../../live-refresh";
 import { ActionsBar } from "./actions-bar";
 import { Countdown } from "./countdown";
@@ -134,7 +135,7 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
         )}
       </Card>
 
-      <Card title={`Audit trail · ${events.length} event${events.length === 1 ? "" : "s"}`}>
+      <Card title={`Audit trail · ${events.length} event${events.length === 1 ? "" : "s"}`} actions={<ExportAudit shareId={share.id} />}>
         <div className="-mx-6 overflow-x-auto">
           <Table
             className="min-w-[48rem]"
@@ -157,7 +158,7 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
                 <td className="whitespace-nowrap px-3 py-2">
                   <code className="rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800">{e.type}</code>
                 </td>
-                <td className="whitespace-nowrap px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type === "share.download" ? "FTP client" : "system"}</span>}</td>
+                <td className="whitespace-nowrap px-3 py-2">{e.actor ?? <span className="text-slate-400">{e.type.startsWith("ftp.") || e.type.startsWith("share.download") ? "FTP client" : "system"}</span>}</td>
                 <td className="whitespace-nowrap px-3 py-2 font-mono text-xs">{e.ip ?? "—"}</td>
                 <td className="px-3 py-2 pr-6 text-xs text-slate-600">
                   {details(e.data).map(([k, v]) => (
