@@ -57,6 +57,7 @@ async function main() {
     {
       REDIS_URL: redisSvc.env.REDIS_URL!,
       MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
+      RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
       ADMIN_EMAIL: "bench@example.test",
       ADMIN_PASSWORD: "bench-password-123",
       ADMIN_API_TOKEN: token,

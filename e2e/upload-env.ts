@@ -56,6 +56,8 @@ export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
         S3_SECRET_ACCESS_KEY: store.secretAccessKey,
         S3_FORCE_PATH_STYLE: "true",
         MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
+        // External storage means no generated signing key (every process must share one): the test gives its own.
+        RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
         MAX_FILE_BYTES: String(MAX_FILE_BYTES),
       },
       path.join(dir, "app"),

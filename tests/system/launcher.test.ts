@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -159,6 +160,7 @@ describe("npm start (scripts/start.ts)", () => {
         S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY!,
         S3_BUCKET: "tempoftp-external",
         MASTER_KEY: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
+        RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
         ADMIN_EMAIL: "ext-admin@example.test",
         ADMIN_PASSWORD: "external-admin-pass-1",
       };
