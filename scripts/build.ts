@@ -25,10 +25,55 @@ export function sourceHash(): string {
   return h.digest("hex");
 }
 
+const lockDir = path.join(root, ".next-build.lock");
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One build at a time across processes (two test files or two starts): others wait, then find it fresh. */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      fs.mkdirSync(lockDir);
+      fs.writeFileSync(path.join(lockDir, "pid"), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      let holder = 0;
+      try {
+        holder = Number(fs.readFileSync(path.join(lockDir, "pid"), "utf8")) || 0;
+      } catch {
+        // Released meanwhile, or its pid not written yet: look again.
+      }
+      // A lock left by a build that died is taken over; a fresh one without a pid yet is waited for.
+      if (holder && !pidAlive(holder)) fs.rmSync(lockDir, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
 export async function buildIfStale(env: Record<string, string>, say: (m: string) => void): Promise<void> {
   const stamp = path.join(root, ".next", "tempoftp-source-hash");
   const hash = sourceHash();
-  if (fs.existsSync(path.join(root, ".next", "BUILD_ID")) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === hash) return;
+  const fresh = () => fs.existsSync(path.join(root, ".next", "BUILD_ID")) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === hash;
+  if (fresh()) return;
+  await withBuildLock(async () => {
+    if (!fresh()) await build(env, stamp, hash, say);
+  });
+}
+
+async function build(env: Record<string, string>, stamp: string, hash: string, say: (m: string) => void): Promise<void> {
   say("building the web app (first start or changed sources; takes a minute or two)…");
   await new Promise<void>((resolve, reject) => {
     const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["build"], {

@@ -3,7 +3,7 @@ import { AppError } from "../errors";
 import { emit } from "../events/emit";
 import { signInSchema } from "./schemas";
 import { burnPasswordCheck, verifyPassword } from "./password";
-import { isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "./rate-limit";
+import { failedAttempt, isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "./rate-limit";
 
 // Per fifteen minutes: five wrong passwords per (account, address), five per account from addresses that never
 // signed in to it, thirty per address across accounts.
@@ -34,6 +34,7 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
   const ok = user ? await verifyPassword(password, user.passwordHash) : (await burnPasswordCheck(password), false);
   if (!user || !ok) {
     // The reservation stays counted: it was a failure.
+    await failedAttempt(limits);
     await emit("auth.signin.failed", { actorId: user?.id, ip }, { email });
     throw new AppError("invalid_credentials", "Wrong email or password");
   }

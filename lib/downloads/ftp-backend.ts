@@ -1,6 +1,6 @@
 import net from "node:net";
 import { pipeline, type Readable } from "node:stream";
-import { isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
+import { failedAttempt, isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
 import { emit } from "../events/emit";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
@@ -133,6 +133,7 @@ const ftpLimits = async (user: string, ip: string) => loginLimits("ftp", user, i
 /** Wrong-password throttling shared by every gateway process, in Redis (see lib/auth/rate-limit.ts). */
 export const redisLoginLimiter: LoginLimiter = {
   reserve: async (user, ip) => (await reserveAttempt(await ftpLimits(user, ip))) * 1000,
+  failure: async (user, ip) => failedAttempt(await ftpLimits(user, ip)),
   async success(user, ip) {
     await releaseAttempt(await ftpLimits(user, ip));
     await rememberAddress("ftp", user, ip);

@@ -402,11 +402,13 @@ export class FtpConnection {
       session = await backend.login(user, pass, this.ip, this.secure);
     } catch (err) {
       this.log.error({ err, ftpUser: user }, "ftp login backend failed");
+      await limiter.failure?.(user, this.ip);
       audit("error");
       return this.cut("Login service temporarily unavailable; try again later");
     }
     if (this.closed) return;
     if (!session) {
+      await limiter.failure?.(user, this.ip);
       this.failures++;
       this.log.info({ ftpUser: user, secure: this.secure }, "ftp login failed");
       audit("bad-credentials");

@@ -57,6 +57,8 @@ export type FtpBackend = {
 export type LoginLimiter = {
   reserve(user: string, ip: string): Promise<number>;
   success(user: string, ip: string): Promise<void>;
+  /** The reserved attempt's password was wrong (or could not be checked): it stays counted. */
+  failure?(user: string, ip: string): Promise<void>;
 };
 
 export type PortRange = { from: number; to: number };

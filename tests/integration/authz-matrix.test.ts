@@ -164,6 +164,9 @@ const ROUTES: Record<string, RouteRow> = {
   "GET /api/shares/[id]/events": { expect: session(404, 200, 200), req: share },
   "GET /api/admin/events": { expect: session(403, 403, 200) },
   "GET /api/admin/queues": { expect: session(403, 403, 200) },
+  // A share's audit trail: its owner and admins; another user hears "no such share".
+  "GET /api/v1/audit": { expect: bearer(404, 200, 200), req: (fx) => ({ query: `?shareId=${fx.shareId}&format=json` }) },
+  "GET /api/audit": { expect: session(404, 200, 200), req: (fx) => ({ query: `?shareId=${fx.shareId}&format=csv` }) },
 };
 
 // Server actions: "signin" and "forbidden" are the redirects of requireUser/requireAdmin; "ok" a successful
