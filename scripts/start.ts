@@ -73,9 +73,10 @@ async function main() {
   if (!config.AUTH_SECRET) {
     set({ AUTH_SECRET: persistentSecret(path.join(dataDir, "auth-secret"), () => crypto.randomBytes(32).toString("base64url")) });
   }
+  // Keys generated under DATA_DIR are only acceptable when every service is the embedded local default.
+  const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
   if (!config.MASTER_KEY) {
     // A key kept beside the data it protects is only acceptable for the all-embedded local default.
-    const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
     if (external.length) {
       throw new ConfigError([
         `MASTER_KEY is required when services are external (${external.join(", ")} set); generate one with ` +
@@ -86,7 +87,6 @@ async function main() {
   }
   if (!config.RECEIPT_SIGNING_KEY) {
     // Every process signs with the key the web app publishes: a per-host generated key would not verify elsewhere.
-    const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
     if (external.length) {
       throw new ConfigError([
         `RECEIPT_SIGNING_KEY is required when services are external (${external.join(", ")} set); generate one with ` +

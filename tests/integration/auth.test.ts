@@ -74,6 +74,18 @@ describe("users and sign-in", () => {
     expect(await count("auth.signin.throttled")).toBe(15);
   });
 
+  it("a burst of 12 parallel right passwords from one address all sign in (they wait for checks in flight, none is refused)", async () => {
+    const email = `crowd.${uniq()}@example.test`;
+    await createUser(createUserSchema.parse({ email, password: "crowd-password-123" }));
+    const from = ip();
+    const results = await Promise.all(Array.from({ length: 12 }, () => signIn({ email, password: "crowd-password-123" }, from).then((u) => u.email)));
+    expect(results).toEqual(Array(12).fill(email));
+    // And the right password took nothing from the limit: five wrong ones are still checked before it locks.
+    const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(signIn({ email, password: `wrong-${i}` }, from))));
+    expect(codes.filter((c) => c === "invalid_credentials")).toHaveLength(5);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(3);
+  });
+
   it("a stranger's wrong passwords do not lock the owner out of the address they signed in from", async () => {
     const email = `owner.${uniq()}@example.test`;
     await createUser(createUserSchema.parse({ email, password: "owner-password-123" }));
