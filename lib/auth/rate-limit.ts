@@ -1,4 +1,4 @@
-import net from "node:net";
+import { addressKey } from "../net/address";
 import { redis } from "../redis";
 
 // Login throttling shared by every web and gateway process, in Redis. An attempt is *reserved* (counted) atomically
@@ -77,18 +77,6 @@ export async function releaseAttempt(limits: Limit[]): Promise<void> {
 
 export async function clearLimits(keys: string[]): Promise<void> {
   if (keys.length) await redis().del(...keys.map(rk));
-}
-
-/** The unit an address is limited by: an IPv4 address, or an IPv6 /64 (one host usually holds a whole /64). */
-export function addressKey(ip: string): string {
-  const addr = ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
-  if (!net.isIPv6(addr)) return addr;
-  // Expand `::` to eight groups and keep the first four.
-  const [head = "", tail = ""] = addr.toLowerCase().split("::");
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const groups = addr.includes("::") ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t] : h;
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
 }
 
 const KNOWN_DAYS = 30;

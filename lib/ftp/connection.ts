@@ -4,7 +4,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
-import { normalizeIp } from "./address";
+import { normalizeIp } from "../net/address";
 import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { upgradeControl } from "./tls";

@@ -1,7 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../log";
-import { normalizeIp } from "./address";
+import { normalizeIp } from "../net/address";
 import type { PortRange } from "./types";
 
 // Passive data connections: one listener per PASV/EPSV on a port from the configured range, accepting exactly

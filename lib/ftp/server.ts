@@ -1,7 +1,7 @@
 import dns from "node:dns/promises";
 import net from "node:net";
 import { log as rootLog } from "../log";
-import { addressKey, normalizeIp } from "./address";
+import { addressKey, normalizeIp } from "../net/address";
 import { PassiveLedger, PortPool } from "./passive";
 import { FtpConnection, type ConnectionContext } from "./connection";
 import { createMemoryLimiter } from "./throttle";

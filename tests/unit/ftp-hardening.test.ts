@@ -4,7 +4,7 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FtpServerOptions } from "../../lib/ftp";
 import { ConfigError, parseEnv } from "../../lib/env";
-import { addressKey, normalizeIp } from "../../lib/ftp/address";
+import { addressKey, normalizeIp } from "../../lib/net/address";
 import { log } from "../../lib/log";
 import { ftplib, HOST, RawFtp, run, startFtp, until, wait, type Started } from "../ftp/harness";
 import { bufferFile, MemoryBackend, seededFile } from "../ftp/memory-backend";
