@@ -5,6 +5,7 @@ import { db } from "../db";
 import { emit } from "../events/emit";
 import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
 import { log } from "../log";
+import { normalizeIp } from "../net/address";
 import { redis } from "../redis";
 import { storage } from "../s3";
 import { checkCredentials, credentialsExist } from "../shares/credentials";
@@ -20,7 +21,7 @@ import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 /** True when `ip` falls in one of the share's allowed ranges (no ranges: every address). */
 export function ipAllowed(ip: string, ranges: string[]): boolean {
   if (!ranges.length) return true;
-  const addr = ip.replace(/^::ffff:(?=\d+\.)/, "");
+  const addr = normalizeIp(ip);
   const list = new net.BlockList();
   for (const r of ranges) {
     const [base = "", prefix = ""] = r.split("/");
