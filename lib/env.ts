@@ -173,6 +173,10 @@ export const envSchema = z
     AUDIT_RETENTION_DAYS: int(365, 1, 36_500),
     // Files the worker encrypts at once; each holds about 3 × 8 MiB of buffers.
     PROCESS_CONCURRENCY: int(2, 1, 64),
+    // Webhook receivers on loopback, private or link-local addresses (same network): refused unless true.
+    WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    // Multiplies the webhook retry schedule (5 s … 10 h) and Retry-After: tests shrink it; production keeps 1.
+    WEBHOOK_RETRY_SCALE: z.coerce.number({ message: "must be a number" }).positive({ message: "must be above 0" }).max(1, { message: "must be at most 1" }).default(1),
   })
   .transform((e) => ({
     ...e,

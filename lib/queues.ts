@@ -19,9 +19,22 @@ export const queueDefs = {
     payload: z.object({}),
     options: { attempts: 1 },
   },
+  // One emitted event, fanned out to the endpoints subscribed to it (lib/webhooks/deliveries.ts).
+  "dispatch-webhooks": {
+    payload: z.object({
+      eventId: z.uuid(),
+      type: z.string(),
+      shareId: z.uuid(),
+      at: z.iso.datetime(),
+      payload: z.record(z.string(), z.unknown()),
+    }),
+    options: { attempts: 5, backoff: { type: "exponential", delay: 2_000 } },
+  },
+  // One attempt of one delivery; the webhook retry schedule (lib/webhooks/schedule.ts) enqueues the next one, so
+  // BullMQ's own retries only cover a failure of ours (database, Redis), never the receiver's answer.
   "deliver-webhook": {
-    payload: z.object({ webhookId: z.uuid(), event: z.string(), body: z.record(z.string(), z.unknown()) }),
-    options: { attempts: 10, backoff: { type: "exponential", delay: 5_000 } },
+    payload: z.object({ deliveryId: z.uuid(), attempt: z.number().int().min(1), manual: z.boolean().default(false) }),
+    options: { attempts: 3, backoff: { type: "exponential", delay: 5_000 } },
   },
 } satisfies Record<string, { payload: z.ZodType; options: JobsOptions }>;
 

@@ -3,10 +3,14 @@ import { createShareBackend, redisLoginLimiter } from "../lib/downloads/ftp-back
 import { createFtpServer, loadTlsMaterial } from "../lib/ftp";
 import { log } from "../lib/log";
 import { closeDb } from "../lib/db";
+import { closeQueues } from "../lib/queues";
 import { closeRedis } from "../lib/redis";
+import { listenForWebhooks } from "../lib/webhooks/listen";
 
 
 async function main() {
+  // Downloads are emitted here: they feed webhooks (share.downloaded).
+  listenForWebhooks();
   const tls = await loadTlsMaterial({
     certPath: env.FTP_TLS_CERT,
     keyPath: env.FTP_TLS_KEY,
@@ -29,7 +33,7 @@ async function main() {
   const shutdown = () => {
     void server
       .close()
-      .then(() => Promise.all([closeRedis(), closeDb()]))
+      .then(() => Promise.all([closeQueues(), closeRedis(), closeDb()]))
       .finally(() => process.exit(0));
     // Transfers get a moment to see their 421; then the process goes regardless.
     setTimeout(() => process.exit(0), 5000).unref();

@@ -9,9 +9,11 @@ import { endShare } from "../lib/shares/lifecycle";
 import { destroyEndedShares, expireOverdueShares, reconcileStorage } from "../lib/shares/sweep";
 import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
+import { deliverAttempt, dispatchEvent, pruneDeliveries } from "../lib/webhooks/deliveries";
+import { listenForWebhooks } from "../lib/webhooks/listen";
 
 // Queues whose jobs another process consumes (or will): this worker starts no processor for them.
-type NotProcessedHere = "deliver-webhook";
+type NotProcessedHere = never;
 
 type Defined<Q extends QueueName> = {
   name: Q;
@@ -63,13 +65,19 @@ const processors: { [Q in Exclude<QueueName, NotProcessedHere>]: Defined<Q> } = 
     const ended = await destroyEndedShares();
     const removed = await reconcileStorage();
     const auditPruned = await pruneAuditEvents();
-    return { expired: expired.length, abandoned: abandoned.length, destroyed: ended.destroyed.length, pendingEnds: ended.pending, removed, auditPruned };
+    const webhookDeliveriesPruned = await pruneDeliveries();
+    return { expired: expired.length, abandoned: abandoned.length, destroyed: ended.destroyed.length, pendingEnds: ended.pending, removed, auditPruned, webhookDeliveriesPruned };
   }),
+  "dispatch-webhooks": defineProcessor("dispatch-webhooks", dispatchEvent),
+  // Receivers answer slowly (up to the 10 s timeout): several attempts at once.
+  "deliver-webhook": defineProcessor("deliver-webhook", deliverAttempt, { concurrency: 8 }),
 };
 
 const SWEEP_EVERY_MS = 60_000;
 
 async function main() {
+  // This process emits too (processing, ends, the sweep): its events feed webhooks.
+  listenForWebhooks();
   const defined: Defined<QueueName>[] = Object.values(processors);
   const workers = defined.map((d) => {
     const w = new Worker(d.name, d.processor, { connection: bullConnection(), prefix: QUEUE_PREFIX, concurrency: d.concurrency });

@@ -4,7 +4,7 @@ import type { Role } from "../generated/prisma/enums";
 // The one event contract: every event's name and payload. Share events go to the share's Redis stream (what SSE
 // clients and the admin page receive, with `type`, `shareId` and `at`), and all but the stream-only ones are
 // audited; audit-only events never leave the database. Pure types and constants, safe in the browser. A future
-// webhooks module subscribes to this same map (onEmit in emit.ts hands it every emitted event).
+// webhooks module (lib/webhooks/listen.ts) subscribes through onEmit in emit.ts, which hands it every emitted event.
 
 export type ShareEndReason = "expired" | "revoked" | "download-limit";
 
@@ -16,6 +16,8 @@ export type ShareEventMap = {
   "share.ready": Record<string, never>;
   "share.extended": { expiresAt: string };
   "share.revoked": { reason: ShareEndReason };
+  /** A sealed share can never become ready: a file failed processing. */
+  "share.failed": { reason: string };
   "share.expired": { reason: ShareEndReason };
   /** Nothing of the ended share is left; its signed destruction receipt is at …/receipt. */
   "share.destroyed": { destroyedAt: string };
@@ -43,6 +45,7 @@ export const SHARE_EVENT_TYPES = [
   "share.extended",
   "share.revoked",
   "share.expired",
+  "share.failed",
   "share.destroyed",
   "share.download",
   "share.login",
@@ -98,6 +101,11 @@ export type AuditEventMap = {
   "token.revoked": { tokenId: string };
   /** Objects of a share deleted by its end, by the worker that found it ended, or by the sweep (with the keys). */
   "share.objects-deleted": { count: number; keys: string[]; by: "end" | "process-file" | "sweep" };
+  "webhook.created": { webhookId: string; url: string; events: string[]; allShares: boolean };
+  "webhook.updated": { webhookId: string; changed: string[] };
+  "webhook.deleted": { webhookId: string; url: string };
+  /** Every attempt failed for three days: the endpoint is switched off (its page says why). */
+  "webhook.disabled": { webhookId: string; url: string; failingSince: string; reason: string };
 };
 export type AuditEventType = keyof AuditEventMap;
 

@@ -24,7 +24,8 @@ export type EmitContext<T extends EventType> = T extends ShareEventType ? ShareE
 
 export type EmittedEvent = { type: EventType; shareId: string | null; actorId: string | null; payload: EventMap[EventType]; at: Date };
 type Listener = (event: EmittedEvent) => void | Promise<void>;
-const listeners = new Set<Listener>();
+// One set per process, even when a bundler loads this module twice (Next's instrumentation and route bundles).
+const listeners: Set<Listener> = ((globalThis as { [k: symbol]: Set<Listener> | undefined })[Symbol.for("tempoftp.emit.listeners")] ??= new Set());
 
 /** Runs `fn` after every emitted event (audited or streamed): the hook a webhooks module subscribes with. */
 export function onEmit(fn: Listener): () => void {

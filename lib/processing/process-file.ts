@@ -131,5 +131,7 @@ export async function failFile(shareId: string, fileId: string, reason: string):
   if (file.stagingKey) await storage().delete(file.stagingKey).catch((err) => log.warn({ err, fileId }, "could not delete a failed file's upload"));
   await emit("file.failed", { shareId, audit: { name: file.name } }, { fileId, reason });
   // A sealed share with a failed file can never become ready.
-  await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "failed", failureReason: `"${file.name}" failed: ${reason}` } });
+  const failureReason = `"${file.name}" failed: ${reason}`;
+  const { count } = await db().share.updateMany({ where: { id: shareId, status: "processing" }, data: { status: "failed", failureReason } });
+  if (count) await emit("share.failed", { shareId }, { reason: failureReason });
 }

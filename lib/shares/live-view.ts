@@ -240,6 +240,8 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       if (next.status !== "processing" || !file) return next;
       return withShareStatus(next, "failed", `"${file.name}" failed: ${reason ?? "unknown reason"}`);
     }
+    case "share.failed":
+      return withShareStatus(state, "failed", str(e.reason) ?? state.failureReason);
     case "file.removed": {
       const fileId = str(e.fileId);
       if (!fileId) return state;

@@ -62,7 +62,7 @@ describe("admin overview", () => {
 
   it("shows queue health and retries failed jobs", async () => {
     const admin = await actor("admin");
-    const job = await enqueue("deliver-webhook", { webhookId: crypto.randomUUID(), event: "test", body: {} }, { attempts: 1 });
+    const job = await enqueue("deliver-webhook", { deliveryId: crypto.randomUUID(), attempt: 1, manual: false }, { attempts: 1 });
     const worker = new Worker("deliver-webhook", async () => {
       throw new UnrecoverableError("endpoint refused");
     }, { connection: bullConnection(), prefix: QUEUE_PREFIX });
@@ -71,7 +71,7 @@ describe("admin overview", () => {
     await worker.close();
 
     const health = await queueHealth(admin);
-    expect(health.map((h) => h.name)).toEqual(["process-file", "expire-share", "sweep", "deliver-webhook"]);
+    expect(health.map((h) => h.name)).toEqual(["process-file", "expire-share", "sweep", "dispatch-webhooks", "deliver-webhook"]);
     expect(health.find((h) => h.name === "deliver-webhook")!.failed).toBeGreaterThanOrEqual(1);
     const failed = await failedJobs(admin, "deliver-webhook");
     expect(failed.find((f) => f.id === job.id)).toMatchObject({ failedReason: "endpoint refused" });
