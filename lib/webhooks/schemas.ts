@@ -14,6 +14,7 @@ const webhookUrl = z
   .max(2048, { message: "must be at most 2048 characters" })
   .pipe(z.url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" }))
   .refine((u) => {
+    if (!URL.canParse(u)) return true; // reported by z.url above
     const parsed = new URL(u);
     return !parsed.username && !parsed.password;
   }, { message: "must not carry a user name or password (verify the signature instead)" });
