@@ -7,6 +7,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
   const nav = [
     { href: "/", label: "Shares" },
     { href: "/settings/tokens", label: "API tokens" },
+    { href: "/settings/webhooks", label: "Webhooks" },
     ...(user.role === "admin"
       ? [
           { href: "/admin/shares", label: "All shares" },

@@ -13,6 +13,8 @@ import { createShare } from "@/lib/shares/shares";
 import { declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
+import { createWebhook } from "@/lib/webhooks/endpoints";
+import { createWebhookSchema } from "@/lib/webhooks/schemas";
 import { call, type Json } from "../security/api-client";
 
 // The authorization matrix of issue 13: every route handler (found in app/api/**/route.ts) and every server
@@ -78,7 +80,10 @@ async function fixture() {
   const share = await createShare(ownerActor, createShareSchema.parse({ name: `matrix ${crypto.randomUUID().slice(0, 8)}` }));
   const { file } = await declareFile(ownerActor, share.id, { name: "big.bin", size: 65 * 1024 * 1024 });
   const { row } = await createApiToken(ownerActor.id, "to revoke");
-  return { shareId: share.id, fileId: file.id, ownerTokenId: row.id };
+  // A webhook endpoint of the owner's with one delivery in its log (its host never resolves: nothing is sent).
+  const hook = await createWebhook(ownerActor, createWebhookSchema.parse({ url: "https://hooks.example.test/matrix", events: ["share.ready"] }));
+  const delivery = await db().webhookDelivery.create({ data: { webhookId: hook.id, eventId: crypto.randomUUID(), eventType: "webhook.test", body: "{}" } });
+  return { shareId: share.id, fileId: file.id, ownerTokenId: row.id, webhookId: hook.id, deliveryId: delivery.id };
 }
 
 /** A user for the admin to disable (a fresh one per call: disabling is not undone). */
@@ -122,6 +127,7 @@ const everyone = (status: number): Record<Who, number> => ({ anonymous: status, 
 
 const share = (fx: Fixture) => ({ params: { id: fx.shareId } });
 const file = (fx: Fixture) => ({ params: { id: fx.shareId, fileId: fx.fileId } });
+const hook = (fx: Fixture) => ({ params: { id: fx.webhookId } });
 
 const ROUTES: Record<string, RouteRow> = {
   "GET /api/health": { expect: everyone(200) },
@@ -167,6 +173,19 @@ const ROUTES: Record<string, RouteRow> = {
   // A share's audit trail: its owner and admins; another user hears "no such share".
   "GET /api/v1/audit": { expect: bearer(404, 200, 200), req: (fx) => ({ query: `?shareId=${fx.shareId}&format=json` }) },
   "GET /api/audit": { expect: session(404, 200, 200), req: (fx) => ({ query: `?shareId=${fx.shareId}&format=csv` }) },
+  // Webhook endpoints are their user's alone: another user and admins hear "no such endpoint".
+  "GET /api/v1/webhooks": { expect: bearer(200, 200, 200) },
+  "POST /api/v1/webhooks": { expect: bearer(201, 201, 201), req: () => ({ body: { url: "https://hooks.example.test/new", events: ["share.ready"] } }) },
+  "GET /api/v1/webhooks/[id]": { expect: bearer(404, 200, 404), req: hook },
+  "PATCH /api/v1/webhooks/[id]": { expect: bearer(404, 200, 404), req: (fx) => ({ ...hook(fx), body: { enabled: false } }), fresh: true },
+  "DELETE /api/v1/webhooks/[id]": { expect: bearer(404, 200, 404), req: hook, fresh: true },
+  "GET /api/v1/webhooks/[id]/deliveries": { expect: bearer(404, 200, 404), req: hook },
+  "POST /api/v1/webhooks/[id]/deliveries/[deliveryId]/redeliver": {
+    expect: bearer(404, 202, 404),
+    req: (fx) => ({ params: { id: fx.webhookId, deliveryId: fx.deliveryId } }),
+    fresh: true,
+  },
+  "POST /api/v1/webhooks/[id]/test": { expect: bearer(404, 202, 404), req: hook, fresh: true },
 };
 
 // Server actions: "signin" and "forbidden" are the redirects of requireUser/requireAdmin; "ok" a successful
@@ -190,6 +209,19 @@ const ACTIONS: Record<string, ActionRow> = {
   "app/(app)/settings/tokens/actions.ts createTokenAction": { expect: user("ok", "ok", "ok"), args: () => [null, form({ name: "matrix" })] },
   // Tokens are per user: even an admin cannot revoke someone else's.
   "app/(app)/settings/tokens/actions.ts revokeTokenAction": { expect: user("code:not_found", "ok", "code:not_found"), args: (fx) => [fx.ownerTokenId], fresh: true },
+  "app/(app)/settings/webhooks/actions.ts createWebhookAction": {
+    expect: user("ok", "ok", "ok"),
+    args: () => [null, form({ url: "https://hooks.example.test/form", events: "share.ready" })],
+  },
+  "app/(app)/settings/webhooks/actions.ts setWebhookEnabledAction": { expect: user("code:not_found", "ok", "code:not_found"), args: (fx) => [fx.webhookId, false], fresh: true },
+  "app/(app)/settings/webhooks/actions.ts rotateWebhookSecretAction": { expect: user("code:not_found", "ok", "code:not_found"), args: (fx) => [fx.webhookId], fresh: true },
+  "app/(app)/settings/webhooks/actions.ts deleteWebhookAction": { expect: user("code:not_found", "ok", "code:not_found"), args: (fx) => [fx.webhookId], fresh: true },
+  "app/(app)/settings/webhooks/actions.ts sendWebhookTestAction": { expect: user("code:not_found", "ok", "code:not_found"), args: (fx) => [fx.webhookId], fresh: true },
+  "app/(app)/settings/webhooks/actions.ts redeliverWebhookAction": {
+    expect: user("code:not_found", "ok", "code:not_found"),
+    args: (fx) => [fx.webhookId, fx.deliveryId],
+    fresh: true,
+  },
   "app/(app)/shares/[id]/actions.ts sealShareAction": { expect: user("code:not_found", "code:upload_in_progress", "code:forbidden"), args: (fx) => [fx.shareId], fresh: true },
   "app/(app)/shares/[id]/actions.ts extendShareAction": { expect: user("code:not_found", "ok", "ok"), args: (fx) => [fx.shareId, 7200], fresh: true },
   "app/(app)/shares/[id]/actions.ts revokeShareAction": { expect: user("code:not_found", "ok", "ok"), args: (fx) => [fx.shareId], fresh: true },
