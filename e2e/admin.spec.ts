@@ -8,7 +8,7 @@ import { base, shot, signIn, createUser } from "./helpers";
 // extend and revoke from the page with confirmation; the audit trail; queue health; and refusals for a non-admin
 // on the page, the session stream and the token stream.
 
-const QUEUES = ["process-file", "expire-share", "sweep", "deliver-webhook"];
+const QUEUES = ["process-file", "expire-share", "sweep", "dispatch-webhooks", "deliver-webhook"];
 
 async function newUserPage(browser: Browser, email: string, password: string) {
   const ctx = await browser.newContext();

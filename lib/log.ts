@@ -29,6 +29,8 @@ export const log = pino(
       "req.headers.cookie",
       "secret",
       "*.secret",
+      "previousSecret",
+      "*.previousSecret",
       "passwordHash",
       "*.passwordHash",
       "newPassword",

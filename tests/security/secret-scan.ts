@@ -5,6 +5,7 @@ export type Finding = { line: number; what: string; excerpt: string };
 
 const SHAPES: { what: string; re: RegExp }[] = [
   { what: "API token", re: /tft_[A-Za-z0-9_-]{32,}/ },
+  { what: "webhook signing secret", re: /whsec_[A-Za-z0-9+/]{32,}/ },
   { what: "presigned URL signature", re: /X-Amz-Signature=[0-9a-f]{16,}/i },
   { what: "presigned URL credential", re: /X-Amz-Credential=[^&\s"]+/i },
   { what: "bearer credential", re: /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/i },
