@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import { Worker } from "bullmq";
 import { Webhook as Verifier } from "standardwebhooks";
@@ -169,6 +170,11 @@ describe("webhook delivery", () => {
     expect(verified(hit!, ep.secret)).toMatchObject({ type: "webhook.test", data: { webhookId: ep.id } });
     expect(() => verified(hit!, `whsec_${Buffer.alloc(32, 7).toString("base64")}`)).toThrow();
     expect(() => verified({ ...hit!, body: hit!.body.replace("test", "tost") }, ep.secret)).toThrow();
+    // The README's Python receiver (standard library only) agrees.
+    const python = (body: string) =>
+      spawnSync("python3", ["docs/webhooks/verify.py"], { input: JSON.stringify({ secret: ep.secret, headers: hit!.headers, body }), encoding: "utf8" }).stdout.trim();
+    expect(python(hit!.body)).toBe("valid");
+    expect(python(hit!.body.replace("test", "tost"))).toBe("invalid");
     expect(done.log[0]).toMatchObject({ attempt: 1, statusCode: 204, error: null });
     expect(done.log[0].latencyMs).toBeGreaterThanOrEqual(0);
   });
