@@ -185,10 +185,11 @@ export async function redeliver(actor: Actor, webhookId: string, deliveryId: str
   const d = isUuid(deliveryId) ? await db().webhookDelivery.findFirst({ where: { id: deliveryId, webhookId: w.id } }) : null;
   if (!d) throw new AppError("not_found", "No such delivery of this endpoint");
   const next = d.attempts + 1;
+  // Pending before the job exists: an attempt that finishes at once must not have its outcome overwritten.
+  await db().webhookDelivery.update({ where: { id: d.id }, data: { status: "pending" } });
   const waiting = await queue("deliver-webhook").getJob(attemptJobId(d.id, next));
   if (waiting && (await waiting.isDelayed())) await waiting.promote();
   else if (!waiting) await enqueueAttempt(d.id, next, { manual: true });
-  await db().webhookDelivery.update({ where: { id: d.id }, data: { status: "pending" } });
   return deliveryOf(w.id, d.id);
 }
 
