@@ -1,9 +1,10 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliEnv, runCli } from "../cli/run-cli";
+import { CLI_BIN, cliEnv, runCli } from "../cli/run-cli";
 
 // The CLI's refusals that need no server: every bad argument exits 2 with a message naming it, before anything
 // is sent (the URL points at a closed port: a request would exit 5, not 2). Auth and network failures too.
@@ -111,5 +112,29 @@ describe("tempoftp: help, version, authentication and network", async () => {
     const r = await runCli(["share", "list"], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/config\.json is not valid JSON/);
+  }, TIMEOUT);
+});
+
+describe("tempoftp runs without the web app", () => {
+  it("from a copy holding only cli/, lib/format.ts and the CLI's dependencies (no Next, Prisma, AWS SDK, ioredis)", async () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-cli-alone-"));
+    try {
+      fs.cpSync(path.join(root, "cli"), path.join(copy, "cli"), { recursive: true });
+      fs.mkdirSync(path.join(copy, "lib"));
+      fs.copyFileSync(path.join(root, "lib/format.ts"), path.join(copy, "lib/format.ts"));
+      fs.copyFileSync(path.join(root, "package.json"), path.join(copy, "package.json"));
+      fs.mkdirSync(path.join(copy, "node_modules"));
+      for (const dep of ["commander", "cli-progress", "tsx"]) fs.symlinkSync(path.join(root, "node_modules", dep), path.join(copy, "node_modules", dep));
+      const bin = path.join(copy, path.relative(root, CLI_BIN));
+      const help = spawnSync(process.execPath, [bin, "share", "create", "--help"], { encoding: "utf8", env: cliEnv() });
+      expect([help.status, help.stderr]).toEqual([0, ""]);
+      expect(help.stdout).toContain("Usage: tempoftp share create");
+      // A command that gets as far as a request loads every module of its path.
+      const r = spawnSync(process.execPath, [bin, "share", "list"], { encoding: "utf8", env: cliEnv({ TEMPOFTP_URL: "http://127.0.0.1:9", TEMPOFTP_TOKEN: TOKEN }) });
+      expect([r.status, r.stderr]).toEqual([5, expect.stringContaining("Cannot reach http://127.0.0.1:9")]);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
   }, TIMEOUT);
 });
