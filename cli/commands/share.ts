@@ -134,6 +134,7 @@ export function shareCommand(): Command {
           const s = await client.share(id);
           for (const f of s.files) names.set(f.id, f.name);
           if (s.destroyedAt) process.stderr.write(`Share ${id} has ended (${s.status}) and nothing of it is left: no more events\n`);
+          else process.stderr.write(`Following share ${id} "${s.name}" (${s.status}); Ctrl-C to stop\n`);
           return Boolean(s.destroyedAt);
         },
       );
