@@ -60,9 +60,10 @@ async function plan(api: Api, share: Share, files: LocalFile[], reporter: Report
 
 async function declareJob(api: Api, shareId: string, local: LocalFile): Promise<Job> {
   const { file, upload } = await api.declare(shareId, { name: local.name, size: local.size });
-  const single = upload.method === "single";
-  const job = newJob(local, file.id, upload.method, single ? local.size : upload.partSize, single ? 1 : upload.partCount, file.contentType);
-  if (single) job.urls.set(1, { url: upload.url, at: Date.now() });
+  if (upload.method === "multipart") return newJob(local, file.id, "multipart", upload.partSize, upload.partCount, file.contentType);
+  // The single PUT's signature covers its content type: it is sent exactly as the server signed it.
+  const job = newJob(local, file.id, "single", local.size, 1, upload.headers["content-type"] ?? file.contentType);
+  job.urls.set(1, { url: upload.url, at: Date.now() });
   return job;
 }
 

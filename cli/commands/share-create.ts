@@ -1,3 +1,4 @@
+import path from "node:path";
 import { Command, Option } from "commander";
 import { formatBytes } from "../../lib/format";
 import type { Credentials, Share } from "../api";
@@ -35,7 +36,7 @@ export function shareId(raw: string): string {
 const resumeHint = (id: string, paths: string[]) => `tempoftp share create --resume ${id} ${paths.map(shq).join(" ")}`;
 
 function defaultName(paths: string[], count: number): string {
-  const first = paths[0]!.replace(/\/+$/, "").split("/").pop() || "files";
+  const first = path.basename(path.resolve(paths[0]!)) || "files";
   return paths.length === 1 ? first : `${first} and ${count - 1} more`;
 }
 

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -8,7 +9,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MiB, randomFile, startUploadEnv, type TestFile, type UploadEnv } from "../../e2e/upload-env";
 import type { RequestInfo } from "../s3/faulty-proxy";
-import { cliEnv, runCli, startCli, type CliRun } from "../cli/run-cli";
+import { CLI_BIN, cliEnv, runCli, startCli, type CliRun } from "../cli/run-cli";
 
 // The `tempoftp` bin against the whole running service (scripts/start.ts) with the embedded S3 server behind a
 // logging proxy: uploads, --json, FTP downloads of what was sent, a 300 MiB upload interrupted twice and
@@ -138,6 +139,24 @@ describe("tempoftp against a running stack", () => {
     const again = await runCli(["share", "extend", id!, "1h"], cli);
     expect([again.code, again.stderr]).toEqual([4, expect.stringMatching(/The server refused \(conflict\): This share is revoked/)]);
   }, 600_000);
+
+  it("on a terminal: a bar per file and a total with rate and ETA (on stderr), then the credentials", async () => {
+    const files = [await randomFile(path.join(work, "tty"), "disk.img", 70 * MiB), await randomFile(path.join(work, "tty"), "disk.sha256", 100)];
+    // script(1) gives the CLI a pseudo-terminal for stdout and stderr alike.
+    const command = [process.execPath, CLI_BIN, "share", "create", "--name", "tty", ...files.map((f) => f.path)].map((a) => `'${a}'`).join(" ");
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { env: cli, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d.toString()));
+      child.stderr.on("data", (d) => (out += d.toString()));
+      child.on("close", (code) => resolve({ code, out }));
+    });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/ total +\|[█░]+\| \d+% [\d.]+ \w*B\/70 MiB .*ETA /);
+    expect(r.out).toMatch(/ disk\.img +\|[█░]+\| \d+%/);
+    expect(r.out).toMatch(/\/s ETA/);
+    expect(r.out).toMatch(/Share "tty" is ready \(2 files/);
+  }, 300_000);
 
   it("refusals by the server exit 4 with its code and message", async () => {
     const missing = await runCli(["share", "show", crypto.randomUUID()], cli);
