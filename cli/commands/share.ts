@@ -14,6 +14,8 @@ import { shareCreateCommand, shareId } from "./share-create";
 // `tempoftp share …`: everything but create, each one REST call (or the event stream).
 
 const jsonOption = () => new Option("--json", "print JSON on stdout");
+/** `--json` prints the value as JSON, otherwise the human form. */
+const show = <T>(json: boolean | undefined, value: T, human: (v: T) => void) => (json ? printJson(value) : human(value));
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 
 /** One line per event: time, type, then its fields (file ids shown as names when known). */
@@ -43,9 +45,7 @@ export function shareCommand(): Command {
     .addOption(jsonOption())
     .addHelpText("after", examples(["tempoftp share list --status active", "tempoftp share list --json | jq -r '.shares[] | select(.status==\"ready\") | .id'"]))
     .action(async (opts: { status: "active" | "all"; json?: boolean }) => {
-      const { shares } = await api().listShares(opts.status);
-      if (opts.json) printJson({ shares });
-      else printShareList(shares);
+      show(opts.json, await api().listShares(opts.status), ({ shares }) => printShareList(shares));
     });
 
   share
@@ -55,9 +55,7 @@ export function shareCommand(): Command {
     .addOption(jsonOption())
     .addHelpText("after", examples(["tempoftp share show 0b6e9c3a-5d1f-4c2e-9a7b-1f2e3d4c5b6a", "tempoftp share show $ID --json | jq '.files[] | {name, sha256}'"]))
     .action(async (id: string, opts: { json?: boolean }) => {
-      const s = await api().share(id);
-      if (opts.json) printJson(s);
-      else printShare(s);
+      show(opts.json, await api().share(id), printShare);
     });
 
   share
@@ -76,8 +74,7 @@ export function shareCommand(): Command {
       } finally {
         reporter.stop();
       }
-      if (opts.json) printJson(s);
-      else printShare(s);
+      show(opts.json, s, printShare);
     });
 
   share
@@ -88,9 +85,7 @@ export function shareCommand(): Command {
     .addOption(jsonOption())
     .addHelpText("after", examples(["tempoftp share extend $ID 48h", "tempoftp share extend $ID 7d --json | jq -r .expiresAt"]))
     .action(async (id: string, seconds: number, opts: { json?: boolean }) => {
-      const s = await api().extend(id, seconds);
-      if (opts.json) printJson(s);
-      else process.stdout.write(`Share ${s.id} now expires ${formatUtc(new Date(s.expiresAt))}\n`);
+      show(opts.json, await api().extend(id, seconds), (s) => process.stdout.write(`Share ${s.id} now expires ${formatUtc(new Date(s.expiresAt))}\n`));
     });
 
   share
@@ -107,9 +102,7 @@ export function shareCommand(): Command {
         const s = await client.share(id);
         if (!(await confirm(`Revoke "${s.name}" (${id})? Its files are destroyed. [y/N] `))) throw usage("Not revoked");
       }
-      const s = await client.revoke(id);
-      if (opts.json) printJson(s);
-      else process.stdout.write(`Share ${s.id} revoked: its credentials no longer work and its files are being destroyed\n`);
+      show(opts.json, await client.revoke(id), (s) => process.stdout.write(`Share ${s.id} revoked: its credentials no longer work and its files are being destroyed\n`));
     });
 
   share
