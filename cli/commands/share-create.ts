@@ -71,8 +71,10 @@ async function run(paths: string[], opts: CreateOptions): Promise<void> {
   note(`${opts.resume ? "Resuming" : "Created"} share ${share.id} (${files.length} files, ${formatBytes(totalBytes)}). If interrupted, continue with:\n  ${resumeHint(share.id, paths)}`);
 
   const reporter = createReporter(mode, totalBytes);
+  let sealed: { share: Share; credentials: Credentials };
   try {
     await uploadFiles(client, share, files, { concurrency: opts.concurrency, signal, reporter });
+    sealed = await client.seal(share.id);
   } catch (err) {
     reporter.stop();
     if (err instanceof Interrupted) {
@@ -83,7 +85,6 @@ async function run(paths: string[], opts: CreateOptions): Promise<void> {
     throw err;
   }
 
-  const sealed = await client.seal(share.id);
   let final = sealed.share;
   const show = (s: Share, c: Credentials) => (opts.json ? printJson({ share: s, credentials: c }) : printCredentials(s, c, client.target.url));
   if (opts.wait && final.status !== "ready") {
