@@ -4,9 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from "@aws-sdk/client-s3";
 import { corsOriginsFor, makeS3Client } from "../lib/s3";
+import type { Service } from "../scripts/services/child";
 import { freePort } from "../scripts/services/free-port";
+import { startPostgres } from "../scripts/services/postgres";
 import { startS3rver } from "../scripts/services/s3rver";
 import { startSwift } from "../scripts/services/swift";
+import { startFaultyProxy, type FaultyProxy } from "../tests/s3/faulty-proxy";
 import { startAppStack, type AppStack } from "./app-stack";
 
 // The whole service (scripts/start.ts) against a given object store, with a small MAX_FILE_BYTES so that a
@@ -25,11 +28,17 @@ export type UploadEnv = {
   s3: S3Client;
   storage: Storage;
   stack: AppStack;
+  /** With `proxy`: every storage request (the app's and the uploaders') passes through it and is logged there. */
+  proxy?: FaultyProxy;
+  /** With `database`: the stack's PostgreSQL, for a test that changes rows no API reaches (e.g. revokes a token). */
+  databaseUrl?: string;
   api<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 };
 
-export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
+export type UploadEnvOptions = { maxFileBytes?: number; proxy?: boolean; database?: boolean };
+
+export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = {}): Promise<UploadEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tempoftp-e2e-${storage}-`));
   // PostgreSQL runs as its own user when we are root: it must be able to reach its data dir below this one.
   fs.chmodSync(dir, 0o755);
@@ -40,6 +49,8 @@ export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
     storage === "swift"
       ? await startSwift({ dataDir: dir, corsOrigins: corsOriginsFor(url) })
       : await startS3rver({ dataDir: dir, corsOrigins: corsOriginsFor(url) });
+  const proxy = opts.proxy ? await startFaultyProxy(store.endpoint) : undefined;
+  const database: Service | undefined = opts.database ? await startPostgres({ dataDir: dir }) : undefined;
   const admin = { email: `uploader-${storage}@example.test`, password: "e2e-uploader-password-123" };
   const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
   let stack: AppStack;
@@ -49,7 +60,8 @@ export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
         ADMIN_EMAIL: admin.email,
         ADMIN_PASSWORD: admin.password,
         ADMIN_API_TOKEN: token,
-        S3_ENDPOINT: store.endpoint,
+        S3_ENDPOINT: proxy?.url ?? store.endpoint,
+        ...database?.env,
         S3_REGION: "us-east-1",
         S3_BUCKET: BUCKET,
         S3_ACCESS_KEY_ID: store.accessKeyId,
@@ -58,12 +70,14 @@ export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
         MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
         // External storage means no generated signing key (every process must share one): the test gives its own.
         RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
-        MAX_FILE_BYTES: String(MAX_FILE_BYTES),
+        MAX_FILE_BYTES: String(opts.maxFileBytes ?? MAX_FILE_BYTES),
       },
       path.join(dir, "app"),
       { port },
     );
   } catch (err) {
+    await proxy?.close();
+    await database?.stop();
     await store.stop();
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -83,6 +97,8 @@ export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
     s3,
     storage,
     stack,
+    proxy,
+    databaseUrl: database?.env.DATABASE_URL,
     async api<T>(method: string, route: string, body?: unknown) {
       const res = await fetch(`${url}/api/v1${route}`, {
         method,
@@ -94,6 +110,8 @@ export async function startUploadEnv(storage: Storage): Promise<UploadEnv> {
     async stop() {
       s3.destroy();
       const code = await stack.stop();
+      await proxy?.close();
+      await database?.stop();
       await store.stop();
       fs.rmSync(dir, { recursive: true, force: true });
       if (code !== 0) throw new Error(`the app did not stop cleanly (exit ${code}):\n${stack.output().slice(-4000)}`);

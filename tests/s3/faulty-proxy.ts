@@ -23,6 +23,8 @@ export type FaultyProxy = {
   /** Matching requests wait until release() is called; `held` resolves when the first one arrives. */
   hold(match: Match): { held: Promise<void>; release: () => void };
   failed: RequestInfo[];
+  /** Every request that reached the proxy (passed on or not), in order of arrival. */
+  seen: RequestInfo[];
   close(): Promise<void>;
 };
 
@@ -33,10 +35,12 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
   const faults: { match: Match; left: number }[] = [];
   const holds: { match: Match; gate: Promise<void>; arrived: () => void }[] = [];
   const failed: RequestInfo[] = [];
+  const seen: RequestInfo[] = [];
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
     const info: RequestInfo = { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams };
+    seen.push(info);
     const fault = faults.find((f) => f.left > 0 && f.match(info));
     if (fault) {
       fault.left--;
@@ -66,6 +70,7 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     failed,
+    seen,
     fail: (match, times) => void faults.push({ match, left: times }),
     hold(match) {
       let release!: () => void;
