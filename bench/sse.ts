@@ -1,4 +1,4 @@
-// `npx tsx bench/sse.ts [--clients 1000] [--events 50] [--client-procs 4]`: N concurrent SSE clients on ONE web process (the real
+// `npx tsx bench/sse.ts [--clients 1000] [--events 50] [--client-procs 4] [--json FILE]`: N concurrent SSE clients on ONE web process (the real
 // `npm start` stack); events published on the share's stream; prints delivery latency (p50, p99, max), the web
 // process's RSS and its Redis connection count. Baseline in the same run: the same clients reading the same events
 // straight from Redis is not meaningful per client, so the reference printed is Redis's own XADD→XREAD latency
@@ -11,40 +11,14 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { startAppStack } from "../e2e/app-stack";
 import { startRedis } from "../scripts/services/redis";
+import { emitResult, hwmMiB, option, percentile as pct, rssMiB as rssOf, webProcessOf } from "./common";
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const CLIENTS = arg("clients", 1000);
-const EVENTS = arg("events", 50);
-const CLIENT_PROCS = arg("client-procs", 4);
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-const hwmOf = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-
-function descendants(root: number): { pid: number; args: string }[] {
-  const rows = fs
-    .readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .map((d) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return { pid: Number(d), ppid, args: fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ") };
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((r) => r !== undefined);
-  const out: { pid: number; args: string }[] = [];
-  const walk = (p: number) => rows.filter((r) => r.ppid === p).forEach((r) => (out.push(r), walk(r.pid)));
-  walk(root);
-  return out;
+const CLIENTS = Number(option("clients", "1000"));
+const EVENTS = Number(option("events", "50"));
+const CLIENT_PROCS = Number(option("client-procs", "4"));
+if (!(CLIENTS > 0) || !(EVENTS > 0) || !(CLIENT_PROCS > 0)) {
+  console.error("usage: npx tsx bench/sse.ts [--clients 1000] [--events 50] [--client-procs 4] [--json FILE]");
+  process.exit(2);
 }
 
 async function main() {
@@ -69,7 +43,7 @@ async function main() {
   try {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const share = (await (await fetch(`${stack.url}/api/v1/shares`, { method: "POST", headers: auth, body: JSON.stringify({ name: "sse bench" }) })).json()) as { id: string };
-    const web = descendants(stack.child.pid!).find((p) => p.args.startsWith("next-server"))!;
+    const web = { pid: webProcessOf(stack.child.pid!) };
     const rssBefore = rssOf(web.pid);
     const baseConns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
 
@@ -88,7 +62,8 @@ async function main() {
       });
     const t0 = Date.now();
     await Promise.all(children.map((c) => next(c, "connected")));
-    console.log(`${CLIENTS} SSE clients in ${CLIENT_PROCS} processes connected in ${Date.now() - t0} ms`);
+    const connectMs = Date.now() - t0;
+    console.log(`${CLIENTS} SSE clients in ${CLIENT_PROCS} processes connected in ${connectMs} ms`);
     await new Promise((r) => setTimeout(r, 1000));
     const rssConnected = rssOf(web.pid);
     const conns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
@@ -120,14 +95,32 @@ async function main() {
     }
     reader.disconnect();
 
+    const peak = hwmMiB(web.pid);
+    const p50 = pct(latencies, 50);
+    const p99 = pct(latencies, 99);
+    const max = latencies.reduce((m, x) => Math.max(m, x), 0);
     console.log("");
     console.log(`| measure | value |`);
     console.log(`|---|---|`);
     console.log(`| clients × events delivered | ${received} of ${CLIENTS * EVENTS} |`);
-    console.log(`| delivery latency p50 / p99 / max | ${pct(latencies, 50)} / ${pct(latencies, 99)} / ${Math.max(...latencies)} ms |`);
+    console.log(`| delivery latency p50 / p99 / max | ${p50} / ${p99} / ${max} ms |`);
     console.log(`| reference: one Redis reader XADD→XREAD p50 / p99 | ${pct(ref, 50)} / ${pct(ref, 99)} ms |`);
-    console.log(`| web RSS before / with clients / peak | ${rssBefore.toFixed(0)} / ${rssConnected.toFixed(0)} / ${hwmOf(web.pid).toFixed(0)} MiB |`);
+    console.log(`| web RSS before / with clients / peak | ${rssBefore.toFixed(0)} / ${rssConnected.toFixed(0)} / ${peak.toFixed(0)} MiB |`);
+    console.log(`| web memory per client (with clients − before) | ${(((rssConnected - rssBefore) * 1024) / CLIENTS).toFixed(1)} KiB |`);
     console.log(`| Redis connections (all processes) before / with ${CLIENTS} clients | ${baseConns} / ${conns} |`);
+    emitResult({
+      bench: "sse",
+      clients: CLIENTS,
+      events: EVENTS,
+      delivered: received,
+      expected: CLIENTS * EVENTS,
+      connectMs,
+      latencyMs: { p50, p99, max },
+      redisReferenceMs: { p50: pct(ref, 50), p99: pct(ref, 99) },
+      webRssMiB: { before: Math.round(rssBefore), connected: Math.round(rssConnected), peak: Math.round(peak) },
+      perClientKiB: Math.round(((rssConnected - rssBefore) * 1024) / CLIENTS * 10) / 10,
+      redisConnections: { before: baseConns, with: conns },
+    });
   } finally {
     redis.disconnect();
     await stack.stop();
