@@ -6,7 +6,8 @@
 //   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 8 at a time, PUT the parts 6
 //     at a time straight to storage, record each part's ETag, complete;
 //   - sdk: @aws-sdk/lib-storage's Upload from this process straight to storage (8 MiB parts, 6 at a time), the ceiling.
-// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc, user + system) and its peak RSS (VmHWM
+// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc, user + system; less its idle rate measured
+// over 3 s just before, which the raw figure keeps) and its peak RSS (VmHWM
 // reset before each upload, RSS sampled every 100 ms). "App server" is the proxy for the first two, the web
 // process for presigned; the sdk has none. Ratios: presigned / sdk, presigned CPU per GiB / streamed's.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -37,7 +38,18 @@ const SIGN_BATCH = 8; // app/_lib/uploader/file-plan.ts
 const say = (m: string) => console.log(`[bench] ${m}`);
 
 type Way = "buffered" | "streamed" | "presigned" | "sdk";
-type Run = { way: Way; sizeMiB: number; seconds: number; mibps: number; appCpuPerGiB: number | null; appPeakRssMiB: number | null; appIdleRssMiB: number | null };
+type Run = {
+  way: Way;
+  sizeMiB: number;
+  seconds: number;
+  mibps: number;
+  /** The app's CPU while the upload ran, per GiB, less what it burns idle over the same time (measured just before). */
+  appCpuPerGiB: number | null;
+  appCpuPerGiBRaw: number | null;
+  appPeakRssMiB: number | null;
+  appIdleRssMiB: number | null;
+};
+const IDLE_WINDOW_MS = 3000;
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 let cleaning: Promise<void> | undefined;
@@ -63,6 +75,10 @@ function makeFile(file: string, size: number) {
 async function measure(way: Way, sizeMiB: number, appPid: number | null, upload: () => Promise<void>): Promise<Run> {
   const idle = appPid ? fs.readFileSync(`/proc/${appPid}/status`, "utf8") : "";
   const appIdleRssMiB = appPid ? Number(/VmRSS:\s+(\d+)/.exec(idle)?.[1]) / 1024 : null;
+  // What the app burns doing nothing (timers, GC, its stream reader), so the upload's own cost can be told apart.
+  const idle0 = appPid ? cpuSeconds(appPid) : 0;
+  if (appPid) await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+  const idleRate = appPid ? (cpuSeconds(appPid) - idle0) / (IDLE_WINDOW_MS / 1000) : 0;
   if (appPid) resetPeak(appPid);
   const rss = appPid ? sampleRss(appPid) : undefined;
   const cpu0 = appPid ? cpuSeconds(appPid) : 0;
@@ -76,11 +92,12 @@ async function measure(way: Way, sizeMiB: number, appPid: number | null, upload:
     sizeMiB,
     seconds: round(seconds, 2),
     mibps: round(sizeMiB / seconds),
-    appCpuPerGiB: appPid ? round(cpu / (sizeMiB / 1024), 3) : null,
+    appCpuPerGiB: appPid ? round(Math.max(0, cpu - idleRate * seconds) / (sizeMiB / 1024), 3) : null,
+    appCpuPerGiBRaw: appPid ? round(cpu / (sizeMiB / 1024), 3) : null,
     appPeakRssMiB: peak === null ? null : round(peak),
     appIdleRssMiB: appIdleRssMiB === null ? null : round(appIdleRssMiB),
   };
-  say(`${way} ${sizeMiB} MiB: ${run.mibps} MiB/s, app CPU ${run.appCpuPerGiB ?? "-"} s/GiB, app peak RSS ${run.appPeakRssMiB ?? "-"} MiB`);
+  say(`${way} ${sizeMiB} MiB: ${run.mibps} MiB/s, app CPU ${run.appCpuPerGiB ?? "-"} s/GiB (${run.appCpuPerGiBRaw ?? "-"} before the idle's ${round(idleRate, 3)} CPU s/s), app peak RSS ${run.appPeakRssMiB ?? "-"} MiB`);
   return run;
 }
 
@@ -230,9 +247,9 @@ async function main() {
   const [small, large] = [SIZES_MIB[0]!, SIZES_MIB[SIZES_MIB.length - 1]!];
   const growth = (way: Way) => round(of(way, large).appPeakRssMiB! - of(way, small).appPeakRssMiB!);
   console.log("");
-  console.log("| size | way | MiB/s | app CPU s/GiB | app peak RSS MiB |");
-  console.log("|---|---|--:|--:|--:|");
-  for (const r of runs) console.log(`| ${r.sizeMiB} MiB | ${r.way} | ${r.mibps} | ${r.appCpuPerGiB ?? "–"} | ${r.appPeakRssMiB ?? "–"} |`);
+  console.log("| size | way | MiB/s | app CPU s/GiB (less idle) | app CPU s/GiB (raw) | app peak RSS MiB |");
+  console.log("|---|---|--:|--:|--:|--:|");
+  for (const r of runs) console.log(`| ${r.sizeMiB} MiB | ${r.way} | ${r.mibps} | ${r.appCpuPerGiB ?? "–"} | ${r.appCpuPerGiBRaw ?? "–"} | ${r.appPeakRssMiB ?? "–"} |`);
   console.log("");
   for (const r of ratios) console.log(`${r.sizeMiB} MiB: presigned / sdk = ${r.presignedVsSdk} (goal ≥ 0.9); presigned app CPU / streamed = ${r.presignedCpuVsStreamed} (goal ≤ 0.01)`);
   console.log(`app peak RSS growth ${small} → ${large} MiB: presigned ${growth("presigned")} MiB, streamed ${growth("streamed")} MiB, buffered ${growth("buffered")} MiB`);
