@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { buildIfStale } from "../scripts/build";
 import { option } from "./common";
 import { renderCharts } from "./report-charts";
 import { figuresOf, renderReport, type BenchResults, type Machine, type Step } from "./report";
@@ -26,7 +27,8 @@ const plan: Step[] = [
   { name: "process", script: "bench/process.ts", args: QUICK ? ["--sizes", "0.25", "--storage", "embedded"] : ["--sizes", "1,2", "--storage", "embedded"] },
 ].filter((s) => !ONLY.length || ONLY.includes(s.name));
 
-const tail = (text: string, lines = 25) => text.split("\n").slice(-lines).join("\n");
+// The end of a failed benchmark's output, without terminal colours.
+const tail = (text: string, lines = 25) => text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").slice(-lines).join("\n");
 
 /** Runs one benchmark as its own process, its output passed through; its figures come back from --json. */
 async function runStep(step: Step, jsonFile: string): Promise<{ ok: boolean; seconds: number; result?: Record<string, unknown>; error?: string }> {
@@ -70,6 +72,8 @@ async function main() {
   const before = machine();
   const t0 = Date.now();
   const steps: BenchResults["steps"] = {};
+  // Built once up front, with no time limit: a stack that had to build first could outlast its start-up timeout.
+  await buildIfStale(process.env as Record<string, string>, (m) => console.log(`[build] ${m}`));
   for (const step of plan) {
     console.log(`\n== ${step.name}: npx tsx ${step.script} ${step.args.join(" ")}`);
     const r = await runStep(step, path.join(os.tmpdir(), `tempoftp-bench-${process.pid}-${step.name}.json`));
