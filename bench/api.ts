@@ -6,14 +6,9 @@
 // Each for a warm-up of 2 s, then `--seconds` per connection count: requests per second, latency p50 / p99 / max, and
 // any non-2xx answer or error (a run with errors is reported as such, never hidden). Goal: p99 < 20 ms at 200.
 // `--cpu-prof DIR` makes the web process write a V8 CPU profile there when the stack stops.
-import crypto from "node:crypto";
-import fs from "node:fs";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
-import { startAppStack } from "../e2e/app-stack";
-import { startRedis } from "../scripts/services/redis";
-import { cpuSeconds, emitResult, option, round, webProcessOf } from "./common";
+import { cpuSeconds, emitResult, option, round, startBenchStack, webProcessOf } from "./common";
 
 type Request = { method: string; path: string; headers: Record<string, string>; body?: string };
 type Result = {
@@ -41,27 +36,14 @@ if (CONNECTIONS.some((c) => !(c > 0)) || !(SECONDS > 0)) {
 const say = (m: string) => console.log(`[bench] ${m}`);
 
 async function main() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-api-"));
-  // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
-  fs.chmodSync(dataDir, 0o755);
-  const redisSvc = await startRedis({ dataDir });
-  const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
   say("starting the app stack (npm start) on the embedded storage…");
-  const stack = await startAppStack(
-    {
-      REDIS_URL: redisSvc.env.REDIS_URL!,
-      MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
-      RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
-      ADMIN_EMAIL: "bench@example.test",
-      ADMIN_PASSWORD: "bench-password-123",
-      ADMIN_API_TOKEN: token,
+  const { stack, token, stop } = await startBenchStack("api", {
+    env: {
       // Every declare adds a file: the per-share cap would end the run, not measure it.
       MAX_FILES_PER_SHARE: "10000000",
-      LOG_LEVEL: "warn",
       ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF)}` } : {}),
     },
-    path.join(dataDir, "app"),
-  );
+  });
   try {
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const post = async <T>(p: string, body: unknown) => {
@@ -119,9 +101,7 @@ async function main() {
     }
     emitResult({ bench: "api", goal: "p99 < 20 ms at 200 connections", runs });
   } finally {
-    await stack.stop();
-    await redisSvc.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
 }
 

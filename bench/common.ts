@@ -1,7 +1,12 @@
 // What every benchmark shares: `--json FILE` output for the runner (bench/run.ts), /proc readings of a process
 // (CPU seconds, RSS, peak RSS) and the process tree of a stack. Small on purpose: each benchmark stays readable alone.
+import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { startAppStack, type AppStack } from "../e2e/app-stack";
+import { startRedis } from "../scripts/services/redis";
+import { startS3rver, type S3rverHandle } from "../scripts/services/s3rver";
 
 /** `--name value` or `--name=value`, else the default. */
 export function option(name: string, def: string): string {
@@ -100,3 +105,45 @@ export const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export type BenchStack = { stack: AppStack; token: string; redisUrl: string; dataDir: string; s3?: S3rverHandle; stop(): Promise<void> };
+
+/**
+ * The `npm start` stack in a fresh temp folder, on free ports, with an admin API token; Redis (and, with
+ * `storage: true`, the embedded S3 server) started here so the benchmark can reach them too. `stop()` removes it all.
+ */
+export async function startBenchStack(name: string, opts: { env?: Record<string, string>; storage?: boolean } = {}): Promise<BenchStack> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tempoftp-bench-${name}-`));
+  // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
+  fs.chmodSync(dataDir, 0o755);
+  const stops: Array<() => Promise<unknown>> = [async () => fs.rmSync(dataDir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const fn of stops.splice(0).reverse()) await fn().catch((err) => console.error(`[bench] cleanup: ${err}`));
+  };
+  try {
+    const redis = await startRedis({ dataDir });
+    stops.push(() => redis.stop());
+    const s3 = opts.storage ? await startS3rver({ dataDir, corsOrigins: [] }) : undefined;
+    if (s3) stops.push(() => s3.stop());
+    const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
+    const stack = await startAppStack(
+      {
+        REDIS_URL: redis.env.REDIS_URL!,
+        ...(s3 ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: "true" } : {}),
+        MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
+        RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
+        ADMIN_EMAIL: "bench@example.test",
+        ADMIN_PASSWORD: "bench-password-123",
+        ADMIN_API_TOKEN: token,
+        LOG_LEVEL: "warn",
+        ...opts.env,
+      },
+      path.join(dataDir, "app"),
+    );
+    stops.push(() => stack.stop());
+    return { stack, token, redisUrl: redis.env.REDIS_URL!, dataDir, s3, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

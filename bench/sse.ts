@@ -4,14 +4,10 @@
 // straight from Redis is not meaningful per client, so the reference printed is Redis's own XADD→XREAD latency
 // for one reader.
 import crypto from "node:crypto";
-import fs from "node:fs";
 import { fork, type ChildProcess } from "node:child_process";
-import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { startAppStack } from "../e2e/app-stack";
-import { startRedis } from "../scripts/services/redis";
-import { emitResult, hwmMiB, option, percentile as pct, rssMiB as rssOf, webProcessOf } from "./common";
+import { emitResult, hwmMiB, option, percentile as pct, rssMiB as rssOf, startBenchStack, webProcessOf } from "./common";
 
 const CLIENT_COUNTS = option("clients", "1000").split(",").map(Number);
 const EVENTS = Number(option("events", "50"));
@@ -23,24 +19,9 @@ if (CLIENT_COUNTS.some((n) => !(n > 0)) || !(EVENTS > 0) || !(CLIENT_PROCS > 0))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-sse-"));
-  // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
-  fs.chmodSync(dataDir, 0o755);
-  const redisSvc = await startRedis({ dataDir });
-  const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
-  const stack = await startAppStack(
-    {
-      REDIS_URL: redisSvc.env.REDIS_URL!,
-      MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
-      RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
-      ADMIN_EMAIL: "bench@example.test",
-      ADMIN_PASSWORD: "bench-password-123",
-      ADMIN_API_TOKEN: token,
-      LOG_LEVEL: "warn",
-    },
-    path.join(dataDir, "app"),
-  );
-  const redis = new Redis(redisSvc.env.REDIS_URL!);
+  const bench = await startBenchStack("sse");
+  const { stack, token } = bench;
+  const redis = new Redis(bench.redisUrl);
   const connections = async () => ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
   try {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -50,7 +31,7 @@ async function main() {
     const key = `tft:events:share:${share.id}`;
 
     // Reference: one plain Redis reader's XADD→XREAD latency in the same run.
-    const reader = new Redis(redisSvc.env.REDIS_URL!);
+    const reader = new Redis(bench.redisUrl);
     const refKey = `bench:ref:${crypto.randomUUID()}`;
     const ref: number[] = [];
     let lastRef = "0-0"; // read from the previous id, so a slow XREAD can never miss the entry it waits for
@@ -125,9 +106,7 @@ async function main() {
     emitResult({ bench: "sse", events: EVENTS, clientProcs: CLIENT_PROCS, redisReferenceMs, runs });
   } finally {
     redis.disconnect();
-    await stack.stop();
-    await redisSvc.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

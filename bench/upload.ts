@@ -14,15 +14,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { startAppStack, type AppStack } from "../e2e/app-stack";
+import type { AppStack } from "../e2e/app-stack";
 import { freePort } from "../scripts/services/free-port";
-import { startRedis } from "../scripts/services/redis";
-import { startS3rver } from "../scripts/services/s3rver";
-import { cpuSeconds, emitResult, option, resetPeak, round, sampleRss, webProcessOf } from "./common";
+import { cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -163,31 +160,11 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
 }
 
 async function main() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-upload-"));
-  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-  // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
-  fs.chmodSync(dataDir, 0o755);
-  const redisSvc = await startRedis({ dataDir });
-  cleanups.push(() => redisSvc.stop());
-  const s3svc = await startS3rver({ dataDir, corsOrigins: [] });
-  cleanups.push(() => s3svc.stop());
-  const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
-  const s3env = { S3_ENDPOINT: s3svc.endpoint, S3_ACCESS_KEY_ID: s3svc.accessKeyId, S3_SECRET_ACCESS_KEY: s3svc.secretAccessKey, S3_FORCE_PATH_STYLE: "true", S3_BUCKET: BUCKET };
   say("starting the app stack (npm start) on the embedded storage…");
-  const stack = await startAppStack(
-    {
-      ...s3env,
-      REDIS_URL: redisSvc.env.REDIS_URL!,
-      MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
-      RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
-      ADMIN_EMAIL: "bench@example.test",
-      ADMIN_PASSWORD: "bench-password-123",
-      ADMIN_API_TOKEN: token,
-      LOG_LEVEL: "warn",
-    },
-    path.join(dataDir, "app"),
-  );
-  cleanups.push(() => stack.stop());
+  const bench = await startBenchStack("upload", { storage: true, env: { S3_BUCKET: BUCKET } });
+  cleanups.push(() => bench.stop());
+  const { stack, token, dataDir } = bench;
+  const s3svc = bench.s3!;
   const webPid = webProcessOf(stack.child.pid!);
 
   const proxyPort = await freePort();
