@@ -22,7 +22,6 @@ import { freePort } from "../scripts/services/free-port";
 import { cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 const SIZES_MIB = option("sizes-mib", "256,1024").split(",").map(Number);
 if (!SIZES_MIB.length || SIZES_MIB.some((s) => !(s > 64))) {
   // Over 64 MiB the API answers multipart, the path with parallel parts this benchmark is about.
@@ -242,12 +241,14 @@ async function main() {
   });
 }
 
-main()
-  .then(() => cleanup())
-  .then(() => process.exit(0))
-  .catch(async (err: unknown) => {
-    if (cleaning) return;
-    console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exit(1);
-  });
+let failed = false;
+try {
+  await main();
+} catch (err) {
+  failed = true;
+  // After Ctrl-C the services vanish under the run: that error is expected, not news.
+  if (!cleaning) console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await cleanup();
+}
+process.exit(failed ? 1 : 0);
