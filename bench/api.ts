@@ -4,7 +4,8 @@
 //   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer);
 //   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks.
 // Each for a warm-up of 2 s, then `--seconds` per connection count: requests per second, latency p50 / p99 / max, and
-// any non-2xx answer or error (a run with errors is reported as such, never hidden). Goal: p99 < 20 ms at 200.
+// any non-2xx answer or error (a run with errors is reported as such, never hidden; a run in which no request was
+// answered says so, autocannon's latency of 0 is then no figure). Goal: p99 < 20 ms at 200.
 // `--cpu-prof DIR` makes the web process write a V8 CPU profile there when the stack stops.
 import { createRequire } from "node:module";
 import path from "node:path";

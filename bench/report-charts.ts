@@ -49,7 +49,7 @@ export async function renderCharts(r: BenchResults, dir: string): Promise<Chart[
         { series: "event stream p50", clients: x.clients, ms: Math.max(1, x.latencyMs.p50) },
         { series: "event stream p99", clients: x.clients, ms: Math.max(1, x.latencyMs.p99) },
       ]),
-      ...api.flatMap((x) => [
+      ...api.filter((x) => x.total).flatMap((x) => [
         { series: `${x.endpoint} p50`, clients: x.connections, ms: Math.max(1, x.latencyMs.p50) },
         { series: `${x.endpoint} p99`, clients: x.connections, ms: Math.max(1, x.latencyMs.p99) },
       ]),

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only upload,api]`: runs every benchmark in turn (each starts and removes its own
+// `npm run bench [-- --quick] [-- --only upload,api] [-- --report-only]`: runs every benchmark in turn (each starts and removes its own
 // embedded services) and writes bench/REPORT.md, bench/results.json and bench/charts/*.svg (vega-lite). Each
 // benchmark hands its figures over as JSON (`--json FILE`), never as scraped text. The previous results.json is read
 // before it is replaced, so the report shows previous → now for the headline figures. A benchmark that fails is
@@ -14,6 +14,8 @@ import { figuresOf, renderReport, type BenchResults, type Machine, type Step } f
 
 const root = path.resolve(import.meta.dirname, "..");
 const QUICK = process.argv.includes("--quick");
+// `--report-only`: draws REPORT.md and the charts again from the existing results.json, running nothing.
+const REPORT_ONLY = process.argv.includes("--report-only");
 const ONLY = option("only", "").split(",").filter(Boolean);
 const OUT = path.resolve(option("out", path.join(root, "bench")));
 
@@ -64,8 +66,18 @@ function machine(): Machine {
   };
 }
 
+async function writeReport(results: BenchResults) {
+  results.figures = figuresOf(results);
+  fs.mkdirSync(path.join(OUT, "charts"), { recursive: true });
+  const charts = await renderCharts(results, path.join(OUT, "charts"));
+  fs.writeFileSync(path.join(OUT, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(OUT, "REPORT.md"), renderReport(results, charts));
+  console.log(`\nwrote ${path.relative(root, path.join(OUT, "REPORT.md"))}, results.json and ${charts.length} charts`);
+}
+
 async function main() {
   const resultsFile = path.join(OUT, "results.json");
+  if (REPORT_ONLY) return writeReport(JSON.parse(fs.readFileSync(resultsFile, "utf8")) as BenchResults);
   // Read before anything is overwritten: the previous run's figures stay beside the new ones.
   const previous = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, "utf8")) as BenchResults) : undefined;
   const startedAt = new Date().toISOString();
@@ -92,12 +104,7 @@ async function main() {
     figures: {},
     previous: previous ? { generatedAt: previous.generatedAt, mode: previous.mode, figures: previous.figures } : undefined,
   };
-  results.figures = figuresOf(results);
-  fs.mkdirSync(path.join(OUT, "charts"), { recursive: true });
-  const charts = await renderCharts(results, path.join(OUT, "charts"));
-  fs.writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-  fs.writeFileSync(path.join(OUT, "REPORT.md"), renderReport(results, charts));
-  console.log(`\nwrote ${path.relative(root, path.join(OUT, "REPORT.md"))}, results.json and ${charts.length} charts in ${results.seconds} s`);
+  await writeReport(results);
   const failed = Object.entries(steps).filter(([, s]) => !s.ok && !s.carriedOver);
   if (failed.length) {
     console.error(`failed: ${failed.map(([n]) => n).join(", ")}`);
