@@ -1,4 +1,4 @@
-// `npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR]`: download throughput of the
+// `npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--json FILE]`: download throughput of the
 // FTP/FTPS gateway against its two baselines, in the same run, on real services it starts itself (Redis,
 // PostgreSQL, Swift's S3 API or the embedded s3rver, free loopback ports, one temporary folder, all removed at the
 // end, also on failure or Ctrl-C). One file of the given size is uploaded through the product's own path (share,
@@ -24,6 +24,7 @@ import { startRedis } from "../scripts/services/redis";
 import { startS3rver } from "../scripts/services/s3rver";
 import { startSwift } from "../scripts/services/swift";
 import { ensurePackages, hasCommand } from "../scripts/services/system-packages";
+import { emitResult } from "./common";
 
 const root = path.resolve(import.meta.dirname, "..");
 const arg = (name: string, def: string) => {
@@ -422,8 +423,7 @@ async function main() {
   }
   console.log("");
   console.log(`gateway RSS: ${rssIdle.toFixed(0)} MiB idle, peak ${peakRss.toFixed(0)} MiB sampled every 100 ms (kernel high-water mark ${hwm.toFixed(0)} MiB)`);
-  console.log(
-    JSON.stringify({
+  emitResult({
       bench: "ftp",
       sizeMiB: SIZE_MIB,
       streams: STREAMS,
@@ -442,8 +442,7 @@ async function main() {
       gatewayPeakRssMiB: Math.round(peakRss),
       gatewayRssHwmMiB: Math.round(hwm),
       seconds: Math.round((Date.now() - started) / 1000),
-    }),
-  );
+    });
 }
 
 main()

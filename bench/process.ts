@@ -1,4 +1,4 @@
-// `npx tsx bench/process.ts [--sizes 1,5] [--storage swift|embedded]`: the throughput and memory of `process-file`
+// `npx tsx bench/process.ts [--sizes 1,5] [--storage swift|embedded] [--json FILE]`: the throughput and memory of `process-file`
 // (flow step 5) on a real stack it starts itself in a temp dir: Redis, PostgreSQL, and OpenStack Swift's S3 API by
 // default (the embedded s3rver with --storage embedded, whose multipart Complete copies the whole object once more).
 // Per size (GiB, fractions allowed), in the same run:
@@ -28,6 +28,7 @@ import { startRedis } from "../scripts/services/redis";
 import { startS3rver } from "../scripts/services/s3rver";
 import { startSwift } from "../scripts/services/swift";
 import { ensurePackages, hasCommand } from "../scripts/services/system-packages";
+import { emitResult } from "./common";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -400,7 +401,7 @@ async function main() {
   console.log(line(rows[0]!));
   console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
   for (const r of rows.slice(1)) console.log(line(r));
-  console.log(JSON.stringify({ bench: "process", ...env, results }));
+  emitResult({ bench: "process", ...env, results });
   return results.every((r) => r.rss.flat);
 }
 

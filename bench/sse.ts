@@ -1,138 +1,112 @@
-// `npx tsx bench/sse.ts [--clients 1000] [--events 50] [--client-procs 4]`: N concurrent SSE clients on ONE web process (the real
-// `npm start` stack); events published on the share's stream; prints delivery latency (p50, p99, max), the web
+// `npx tsx bench/sse.ts [--clients 1000] [--events 50] [--client-procs 4] [--json FILE]`: N concurrent SSE clients on ONE web
+// process (the real `npm start` stack; `--clients 200,1000,3000` measures each count in turn on the same stack); events published on the share's stream; prints delivery latency (p50, p99, max), the web
 // process's RSS and its Redis connection count. Baseline in the same run: the same clients reading the same events
 // straight from Redis is not meaningful per client, so the reference printed is Redis's own XADD→XREAD latency
 // for one reader.
 import crypto from "node:crypto";
-import fs from "node:fs";
 import { fork, type ChildProcess } from "node:child_process";
-import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { startAppStack } from "../e2e/app-stack";
-import { startRedis } from "../scripts/services/redis";
+import { emitResult, hwmMiB, option, percentile as pct, rssMiB as rssOf, startBenchStack, webProcessOf } from "./common";
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const CLIENTS = arg("clients", 1000);
-const EVENTS = arg("events", 50);
-const CLIENT_PROCS = arg("client-procs", 4);
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-const hwmOf = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-
-function descendants(root: number): { pid: number; args: string }[] {
-  const rows = fs
-    .readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .map((d) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return { pid: Number(d), ppid, args: fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ") };
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((r) => r !== undefined);
-  const out: { pid: number; args: string }[] = [];
-  const walk = (p: number) => rows.filter((r) => r.ppid === p).forEach((r) => (out.push(r), walk(r.pid)));
-  walk(root);
-  return out;
+const CLIENT_COUNTS = option("clients", "1000").split(",").map(Number);
+const EVENTS = Number(option("events", "50"));
+const CLIENT_PROCS = Number(option("client-procs", "4"));
+if (CLIENT_COUNTS.some((n) => !(n > 0)) || !(EVENTS > 0) || !(CLIENT_PROCS > 0)) {
+  console.error("usage: npx tsx bench/sse.ts [--clients 1000|200,1000,3000] [--events 50] [--client-procs 4] [--json FILE]");
+  process.exit(2);
 }
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-sse-"));
-  // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
-  fs.chmodSync(dataDir, 0o755);
-  const redisSvc = await startRedis({ dataDir });
-  const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
-  const stack = await startAppStack(
-    {
-      REDIS_URL: redisSvc.env.REDIS_URL!,
-      MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
-      RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
-      ADMIN_EMAIL: "bench@example.test",
-      ADMIN_PASSWORD: "bench-password-123",
-      ADMIN_API_TOKEN: token,
-      LOG_LEVEL: "warn",
-    },
-    path.join(dataDir, "app"),
-  );
-  const redis = new Redis(redisSvc.env.REDIS_URL!);
+  const bench = await startBenchStack("sse");
+  const { stack, token } = bench;
+  const redis = new Redis(bench.redisUrl);
+  const connections = async () => ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
   try {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const share = (await (await fetch(`${stack.url}/api/v1/shares`, { method: "POST", headers: auth, body: JSON.stringify({ name: "sse bench" }) })).json()) as { id: string };
-    const web = descendants(stack.child.pid!).find((p) => p.args.startsWith("next-server"))!;
-    const rssBefore = rssOf(web.pid);
-    const baseConns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
-
-    // The clients live in child processes (EventSource's request, raw), so their parsing never limits the run.
+    const web = webProcessOf(stack.child.pid!);
     const url = new URL(`/api/v1/shares/${share.id}/events`, stack.url).toString();
-    const perChild = Math.ceil(CLIENTS / CLIENT_PROCS);
-    const children = Array.from({ length: CLIENT_PROCS }, (_, i) =>
-      fork(path.join(import.meta.dirname, "sse-clients.ts"), [url, token, String(Math.min(perChild, CLIENTS - i * perChild))], {
-        execArgv: ["--import", "tsx"],
-      }),
-    );
-    const next = (c: ChildProcess, type: string) =>
-      new Promise<{ type: string; message?: string; latencies?: number[] }>((resolve, reject) => {
-        c.on("message", (m: { type: string; message?: string }) => (m.type === "error" ? reject(new Error(m.message)) : m.type === type && resolve(m)));
-        c.on("exit", (code) => reject(new Error(`an SSE client process exited with ${code}`)));
-      });
-    const t0 = Date.now();
-    await Promise.all(children.map((c) => next(c, "connected")));
-    console.log(`${CLIENTS} SSE clients in ${CLIENT_PROCS} processes connected in ${Date.now() - t0} ms`);
-    await new Promise((r) => setTimeout(r, 1000));
-    const rssConnected = rssOf(web.pid);
-    const conns = ((await redis.client("LIST")) as string).split("\n").filter(Boolean).length;
-
     const key = `tft:events:share:${share.id}`;
-    for (let i = 0; i < EVENTS; i++) {
-      await redis.xadd(key, "*", "e", JSON.stringify({ type: "file.progress", shareId: share.id, sentAt: Date.now(), n: i }));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // Give the last event time to arrive everywhere, then collect every client's latencies.
-    await new Promise((r) => setTimeout(r, 3000));
-    const reports = children.map((c) => next(c, "report"));
-    for (const c of children) c.send({ type: "report" });
-    const latencies = (await Promise.all(reports)).flatMap((r) => r.latencies ?? []);
-    const received = latencies.length;
 
     // Reference: one plain Redis reader's XADD→XREAD latency in the same run.
-    const reader = new Redis(redisSvc.env.REDIS_URL!);
+    const reader = new Redis(bench.redisUrl);
     const refKey = `bench:ref:${crypto.randomUUID()}`;
     const ref: number[] = [];
     let lastRef = "0-0"; // read from the previous id, so a slow XREAD can never miss the entry it waits for
     for (let i = 0; i < 50; i++) {
       const read = reader.xread("BLOCK", 5000, "STREAMS", refKey, lastRef);
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
       const sent = Date.now();
       lastRef = (await redis.xadd(refKey, "*", "e", "x"))!;
       await read;
       ref.push(Date.now() - sent);
     }
     reader.disconnect();
+    const redisReferenceMs = { p50: pct(ref, 50), p99: pct(ref, 99) };
 
-    console.log("");
-    console.log(`| measure | value |`);
-    console.log(`|---|---|`);
-    console.log(`| clients × events delivered | ${received} of ${CLIENTS * EVENTS} |`);
-    console.log(`| delivery latency p50 / p99 / max | ${pct(latencies, 50)} / ${pct(latencies, 99)} / ${Math.max(...latencies)} ms |`);
-    console.log(`| reference: one Redis reader XADD→XREAD p50 / p99 | ${pct(ref, 50)} / ${pct(ref, 99)} ms |`);
-    console.log(`| web RSS before / with clients / peak | ${rssBefore.toFixed(0)} / ${rssConnected.toFixed(0)} / ${hwmOf(web.pid).toFixed(0)} MiB |`);
-    console.log(`| Redis connections (all processes) before / with ${CLIENTS} clients | ${baseConns} / ${conns} |`);
+    const runs = [];
+    for (const clients of CLIENT_COUNTS) {
+      await sleep(2000); // the previous count's streams are closed and collected
+      const rssBefore = rssOf(web);
+      const baseConns = await connections();
+      // The clients live in child processes (EventSource's request, raw), so their parsing never limits the run.
+      const perChild = Math.ceil(clients / CLIENT_PROCS);
+      const children = Array.from({ length: CLIENT_PROCS }, (_, i) =>
+        fork(path.join(import.meta.dirname, "sse-clients.ts"), [url, token, String(Math.max(0, Math.min(perChild, clients - i * perChild)))], {
+          execArgv: ["--import", "tsx"],
+        }),
+      );
+      const next = (c: ChildProcess, type: string) =>
+        new Promise<{ type: string; message?: string; latencies?: number[] }>((resolve, reject) => {
+          c.on("message", (m: { type: string; message?: string }) => (m.type === "error" ? reject(new Error(m.message)) : m.type === type && resolve(m)));
+          c.on("exit", (code) => reject(new Error(`an SSE client process exited with ${code}`)));
+        });
+      const t0 = Date.now();
+      await Promise.all(children.map((c) => next(c, "connected")));
+      const connectMs = Date.now() - t0;
+      console.log(`${clients} SSE clients in ${CLIENT_PROCS} processes connected in ${connectMs} ms`);
+      await sleep(1000);
+      const rssConnected = rssOf(web);
+      const conns = await connections();
+
+      for (let i = 0; i < EVENTS; i++) {
+        await redis.xadd(key, "*", "e", JSON.stringify({ type: "file.progress", shareId: share.id, sentAt: Date.now(), n: i }));
+        await sleep(100);
+      }
+      // Give the last event time to arrive everywhere, then collect every client's latencies.
+      await sleep(3000);
+      const reports = children.map((c) => next(c, "report"));
+      for (const c of children) c.send({ type: "report" });
+      const latencies = (await Promise.all(reports)).flatMap((r) => r.latencies ?? []);
+      const run = {
+        clients,
+        events: EVENTS,
+        delivered: latencies.length,
+        expected: clients * EVENTS,
+        connectMs,
+        latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies.reduce((m, x) => Math.max(m, x), 0) },
+        webRssMiB: { before: Math.round(rssBefore), connected: Math.round(rssConnected), peak: Math.round(hwmMiB(web)) },
+        perClientKiB: Math.round((((rssConnected - rssBefore) * 1024) / clients) * 10) / 10,
+        redisConnections: { before: baseConns, with: conns },
+      };
+      runs.push(run);
+      console.log("");
+      console.log(`| measure (${clients} clients) | value |`);
+      console.log(`|---|---|`);
+      console.log(`| clients × events delivered | ${run.delivered} of ${run.expected} |`);
+      console.log(`| delivery latency p50 / p99 / max | ${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max} ms |`);
+      console.log(`| reference: one Redis reader XADD→XREAD p50 / p99 | ${redisReferenceMs.p50} / ${redisReferenceMs.p99} ms |`);
+      console.log(`| web RSS before / with clients / peak | ${run.webRssMiB.before} / ${run.webRssMiB.connected} / ${run.webRssMiB.peak} MiB |`);
+      console.log(`| web memory per client (with clients − before) | ${run.perClientKiB} KiB |`);
+      console.log(`| Redis connections (all processes) before / with ${clients} clients | ${baseConns} / ${conns} |`);
+      console.log("");
+    }
+    emitResult({ bench: "sse", events: EVENTS, clientProcs: CLIENT_PROCS, redisReferenceMs, runs });
   } finally {
     redis.disconnect();
-    await stack.stop();
-    await redisSvc.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

@@ -5,7 +5,7 @@ import { ADMIN_STREAM_KEY } from "../events/publish";
 import { lastEventIdOf, sseResponse } from "../events/sse";
 import type { Prisma } from "../generated/prisma/client";
 import { queue, queueNames, type QueueName } from "../queues";
-import type { Actor, Reauthenticate } from "../auth/actor";
+import { credentialKey, type Actor, type Reauthenticate } from "../auth/actor";
 import { isUuid } from "../ids";
 import { shareView, type ShareView } from "../shares/shares";
 import { LIVE_STATUSES } from "../shares/status";
@@ -70,7 +70,7 @@ export async function getAdminShare(actor: Actor, shareId: string): Promise<Admi
 export async function adminEvents(actor: Actor, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
   if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
   const check = async () => (await reauth())?.role === "admin";
-  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
+  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs, key: `${credentialKey(actor)}:admin` });
 }
 
 export type AuditEntry = { id: string; at: Date; type: string; actor: string | null; ip: string | null; data: unknown };

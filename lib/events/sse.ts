@@ -9,8 +9,12 @@ const KEEPALIVE_MS = 15_000;
 // How often a live stream re-checks its caller (disabled, token revoked, demoted, no longer the share's owner).
 export const RECHECK_MS = 5_000;
 
-/** Re-authorizes the caller: true to keep streaming, false to end the stream. */
-export type StreamAuthorization = { check: () => Promise<boolean>; everyMs?: number };
+/**
+ * Re-authorizes the caller: true to keep streaming, false to end the stream. Streams given the same `key` share one
+ * check per period (thousands of tabs on one share cost one lookup, not thousands): the key must name everything the
+ * check depends on (the credential and the resource), so that one answer is right for all of them.
+ */
+export type StreamAuthorization = { check: () => Promise<boolean>; everyMs?: number; key?: string };
 
 // A refusal (AppError) ends the stream; anything else (the database briefly away) keeps it until the next check.
 async function stillAllowed(check: () => Promise<boolean>): Promise<boolean> {
@@ -23,6 +27,8 @@ async function stillAllowed(check: () => Promise<boolean>): Promise<boolean> {
   }
 }
 const encoder = new TextEncoder();
+const CONNECTED = encoder.encode(`retry: 2000\n: connected\n\n`);
+const KEEPALIVE = encoder.encode(`: keepalive\n\n`);
 
 // The hub hands the same event object to every subscriber: its frame is built and encoded once, not per client.
 const frames = new WeakMap<StreamEvent, Uint8Array>();
@@ -36,6 +42,57 @@ function frameOf(e: StreamEvent): Uint8Array {
   return frame;
 }
 
+// One timer per period for every stream (keepalives, re-checks), not one or two per stream.
+const tickers = new Map<number, { timer: NodeJS.Timeout; jobs: Set<() => void> }>();
+function every(ms: number, job: () => void): () => void {
+  let t = tickers.get(ms);
+  if (!t) {
+    const jobs = new Set<() => void>();
+    t = { timer: setInterval(() => jobs.forEach((j) => j()), ms), jobs };
+    t.timer.unref();
+    tickers.set(ms, t);
+  }
+  t.jobs.add(job);
+  return () => {
+    t.jobs.delete(job);
+    if (t.jobs.size) return;
+    clearInterval(t.timer);
+    tickers.delete(ms);
+  };
+}
+
+// Streams re-checked together: one check per period ends them all on a refusal.
+type CheckGroup = { check: () => Promise<boolean>; ends: Set<() => void>; checking: boolean; stop: () => void };
+const groups = new Map<string, CheckGroup>();
+let anonymous = 0;
+function watch(authorization: StreamAuthorization, end: () => void): () => void {
+  const everyMs = authorization.everyMs ?? RECHECK_MS;
+  const id = `${everyMs}:${authorization.key ?? `stream-${++anonymous}`}`;
+  let group = groups.get(id);
+  if (!group) {
+    const g: CheckGroup = { check: authorization.check, ends: new Set(), checking: false, stop: () => undefined };
+    g.stop = every(everyMs, async () => {
+      if (g.checking) return;
+      g.checking = true;
+      const ok = await stillAllowed(g.check);
+      g.checking = false;
+      if (!ok) [...g.ends].forEach((e) => e());
+    });
+    groups.set(id, (group = g));
+  }
+  const g = group;
+  g.ends.add(end);
+  return () => {
+    g.ends.delete(end);
+    if (g.ends.size) return;
+    g.stop();
+    groups.delete(id);
+  };
+}
+
+/** How many re-check groups and timers are live (tests: a closed stream leaves nothing behind). */
+export const streamTimers = () => ({ groups: groups.size, tickers: tickers.size });
+
 export function sseResponse(
   key: string,
   lastEventId: string | null,
@@ -46,38 +103,23 @@ export function sseResponse(
   let cleanup = () => undefined as void;
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const write = (text: string) => {
+      const write = (bytes: Uint8Array) => {
         try {
-          controller.enqueue(encoder.encode(text));
+          controller.enqueue(bytes);
         } catch {
           cleanup();
         }
       };
-      write(`retry: 2000\n: connected\n\n`);
-      const unsubscribe = await eventHub().subscribe(key, lastEventId, (e) => {
-        try {
-          controller.enqueue(frameOf(e));
-        } catch {
-          cleanup();
-        }
-      });
-      const ping = setInterval(() => write(`: keepalive\n\n`), keepaliveMs);
+      write(CONNECTED);
+      const unsubscribe = await eventHub().subscribe(key, lastEventId, (e) => write(frameOf(e)));
       let done = false;
-      let checking = false;
-      const recheck =
-        authorization &&
-        setInterval(async () => {
-          if (checking || done) return;
-          checking = true;
-          const ok = await stillAllowed(authorization.check);
-          checking = false;
-          if (!ok) cleanup();
-        }, authorization.everyMs ?? RECHECK_MS);
+      const stopPing = every(keepaliveMs, () => write(KEEPALIVE));
+      const unwatch = authorization ? watch(authorization, () => cleanup()) : () => undefined;
       cleanup = () => {
         if (done) return;
         done = true;
-        clearInterval(ping);
-        if (recheck) clearInterval(recheck);
+        stopPing();
+        unwatch();
         unsubscribe();
         try {
           controller.close();

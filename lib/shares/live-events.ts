@@ -1,4 +1,4 @@
-import type { Actor, Reauthenticate } from "../auth/actor";
+import { credentialKey, type Actor, type Reauthenticate } from "../auth/actor";
 import { shareStreamKey } from "../events/publish";
 import { lastEventIdOf, sseResponse } from "../events/sse";
 import { findShare } from "./shares";
@@ -10,5 +10,7 @@ export async function shareEvents(actor: Actor, shareId: string, req: Request, r
     const now = await reauth();
     return Boolean(now && (await findShare(now, share.id)));
   };
-  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs });
+  // Every stream of this credential on this share asks the same question: one check per period answers them all.
+  const key = `${credentialKey(actor)}:share:${share.id}`;
+  return sseResponse(shareStreamKey(share.id), lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs, key });
 }

@@ -7,7 +7,7 @@ import { closeDb, db } from "@/lib/db";
 import { emit, onEmit, type EmittedEvent } from "@/lib/events/emit";
 import { closeEventHub, eventHub } from "@/lib/events/hub";
 import { publish, shareStreamKey } from "@/lib/events/publish";
-import { sseResponse } from "@/lib/events/sse";
+import { sseResponse, streamTimers } from "@/lib/events/sse";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
 import { createShareSchema } from "@/lib/shares/schemas";
@@ -176,6 +176,51 @@ describe("share event streams", () => {
     streams.kept.close();
     await streams.kept.done;
   }, 20_000);
+
+  it("streams of one credential on one share share one re-check: one refusal ends them all, other credentials keep streaming", async () => {
+    const key = shareStreamKey(crypto.randomUUID());
+    const before = streamTimers();
+    let checks = 0;
+    let allowed = true;
+    const check = async () => (checks++, allowed);
+    const open = (authorization: { check: () => Promise<boolean>; key?: string }) => {
+      const ac = new AbortController();
+      const reader = sseResponse(key, null, ac.signal, 60_000, { ...authorization, everyMs: 100 }).body!.getReader();
+      const ended = (async () => {
+        while (!(await reader.read()).done);
+        return true;
+      })();
+      return { ac, ended };
+    };
+    const same = Array.from({ length: 20 }, () => open({ check, key: "token:t1:share:s1" }));
+    let otherChecks = 0;
+    const other = open({ check: async () => (otherChecks++, true), key: "token:t2:share:s1" });
+    await until(() => checks >= 3 && otherChecks >= 1, 5000);
+    // Twenty streams, one group: the check runs once per period, not twenty times (at most one in flight).
+    expect(checks).toBeLessThan(20);
+    allowed = false;
+    await Promise.all(same.map((s) => s.ended));
+    // The other credential's stream is still open and still checked.
+    const seen = otherChecks;
+    await until(() => otherChecks > seen, 5000);
+    other.ac.abort();
+    await other.ended;
+    // Nothing of the streams stays behind: no timer, no group.
+    await until(() => streamTimers().groups === before.groups);
+  });
+
+  it("a stream without a key is re-checked alone", async () => {
+    const key = shareStreamKey(crypto.randomUUID());
+    const refused = new AbortController();
+    const kept = new AbortController();
+    const a = sseResponse(key, null, refused.signal, 60_000, { check: async () => false, everyMs: 50 }).body!.getReader();
+    const b = sseResponse(key, null, kept.signal, 60_000, { check: async () => true, everyMs: 50 }).body!.getReader();
+    while (!(await a.read()).done);
+    // b still streams: its first frame arrives and it is not closed by a's refusal.
+    expect((await b.read()).done).toBe(false);
+    kept.abort();
+    await b.cancel();
+  });
 
   it("sends keepalive comments while idle", async () => {
     const ac = new AbortController();

@@ -1,0 +1,112 @@
+// `npx tsx bench/api.ts [--connections 50,200] [--seconds 15] [--json FILE]`: the presign endpoints under load on ONE
+// web process (the `npm start` stack on the embedded services, free ports, a temp folder removed at the end), with
+// autocannon (https://github.com/mcollina/autocannon) keeping N requests in flight:
+//   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer);
+//   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks.
+// Each for a warm-up of 2 s, then `--seconds` per connection count: requests per second, latency p50 / p99 / max, and
+// any non-2xx answer or error (a run with errors is reported as such, never hidden; a run in which no request was
+// answered says so, autocannon's latency of 0 is then no figure). Goal: p99 < 20 ms at 200.
+// `--cpu-prof DIR` makes the web process write a V8 CPU profile there when the stack stops.
+import { createRequire } from "node:module";
+import path from "node:path";
+import { cpuSeconds, emitResult, option, round, startBenchStack, webProcessOf } from "./common";
+
+type Request = { method: string; path: string; headers: Record<string, string>; body?: string };
+type Result = {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; max: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+};
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: (Request & { setupRequest?: (r: Request) => Request })[];
+}) => Promise<Result>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+const CONNECTIONS = option("connections", "50,200").split(",").map(Number);
+const SECONDS = Number(option("seconds", "15"));
+const CPU_PROF = option("cpu-prof", "");
+if (CONNECTIONS.some((c) => !(c > 0)) || !(SECONDS > 0)) {
+  console.error("usage: npx tsx bench/api.ts [--connections 50,200] [--seconds 15] [--cpu-prof DIR] [--json FILE]");
+  process.exit(2);
+}
+const say = (m: string) => console.log(`[bench] ${m}`);
+
+async function main() {
+  say("starting the app stack (npm start) on the embedded storage…");
+  const { stack, token, stop } = await startBenchStack("api", {
+    env: {
+      // Every declare adds a file: the per-share cap would end the run, not measure it.
+      MAX_FILES_PER_SHARE: "10000000",
+      ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF)}` } : {}),
+    },
+  });
+  try {
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const post = async <T>(p: string, body: unknown) => {
+      const res = await fetch(`${stack.url}${p}`, { method: "POST", headers, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`POST ${p}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
+    };
+    const share = await post<{ id: string }>("/api/v1/shares", { name: "api bench" });
+    const big = await post<{ file: { id: string } }>(`/api/v1/shares/${share.id}/files`, { name: "parts.bin", size: 1024 ** 3 });
+    const web = webProcessOf(stack.child.pid!);
+
+    let n = 0;
+    const endpoints: Record<string, Request & { setupRequest?: (r: Request) => Request }> = {
+      declare: {
+        method: "POST",
+        path: `/api/v1/shares/${share.id}/files`,
+        headers,
+        // A new name each request: the same name twice is a 409, not a declaration.
+        setupRequest: (r) => ({ ...r, body: JSON.stringify({ name: `f-${++n}.bin`, size: 4096 }) }),
+      },
+      "sign-parts": {
+        method: "POST",
+        path: `/api/v1/shares/${share.id}/files/${big.file.id}/parts`,
+        headers,
+        body: JSON.stringify({ partNumbers: [1, 2, 3, 4, 5, 6, 7, 8] }),
+      },
+    };
+    const runs = [];
+    for (const [endpoint, request] of Object.entries(endpoints)) {
+      await autocannon({ url: stack.url, connections: 10, duration: 2, requests: [request] }); // warm-up (JIT, route compile)
+      for (const connections of CONNECTIONS) {
+        const cpu0 = cpuSeconds(web);
+        const r = await autocannon({ url: stack.url, connections, duration: SECONDS, requests: [request] });
+        const cpu = cpuSeconds(web) - cpu0;
+        const run = {
+          endpoint,
+          connections,
+          seconds: SECONDS,
+          reqPerSec: round(r.requests.average),
+          total: r.requests.total,
+          latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
+          webCpuMsPerRequest: r.requests.total ? round((cpu * 1000) / r.requests.total, 2) : null,
+          non2xx: r.non2xx,
+          errors: r.errors + r.timeouts,
+        };
+        say(`${endpoint} × ${connections}: ${run.reqPerSec} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.non2xx} non-2xx, ${run.errors} errors`);
+        runs.push(run);
+      }
+    }
+    console.log("");
+    console.log("| endpoint | connections | req/s | p50 ms | p99 ms | max ms | web CPU ms/req | non-2xx | errors |");
+    console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (const r of runs) {
+      console.log(`| ${r.endpoint} | ${r.connections} | ${r.reqPerSec} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.webCpuMsPerRequest} | ${r.non2xx} | ${r.errors} |`);
+    }
+    emitResult({ bench: "api", goal: "p99 < 20 ms at 200 connections", runs });
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,254 @@
+// `npx tsx bench/upload.ts [--sizes-mib 256,1024] [--json FILE]`: the same file to the same storage, four ways, in
+// one run, on the embedded stack (`npm start`'s web process over the embedded s3rver, Redis and PostgreSQL, free
+// ports, one temp folder removed at the end):
+//   - buffered: PUT through a naive app server that collects the body in memory, then PutObject (bench/upload-proxy.ts);
+//   - streamed: PUT through the same server, piped into lib-storage's Upload (multipart, 8 MiB parts, 4 at a time);
+//   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 8 at a time, PUT the parts 6
+//     at a time straight to storage, record each part's ETag, complete;
+//   - sdk: @aws-sdk/lib-storage's Upload from this process straight to storage (8 MiB parts, 6 at a time), the ceiling.
+// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc, user + system; less its idle rate measured
+// over 3 s just before, which the raw figure keeps) and its peak RSS (VmHWM
+// reset before each upload, RSS sampled every 100 ms). "App server" is the proxy for the first two, the web
+// process for presigned; the sdk has none. Ratios: presigned / sdk, presigned CPU per GiB / streamed's.
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { AppStack } from "../e2e/app-stack";
+import { freePort } from "../scripts/services/free-port";
+import { cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
+
+const MiB = 1024 * 1024;
+const SIZES_MIB = option("sizes-mib", "256,1024").split(",").map(Number);
+if (!SIZES_MIB.length || SIZES_MIB.some((s) => !(s > 64))) {
+  // Over 64 MiB the API answers multipart, the path with parallel parts this benchmark is about.
+  console.error("usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--json FILE] (sizes over 64 MiB)");
+  process.exit(2);
+}
+const BUCKET = "tempoftp";
+const BROWSER_PARALLEL = 6; // Uppy's limit in app/_lib/uploader/uppy-adapter.ts
+const SIGN_BATCH = 8; // app/_lib/uploader/file-plan.ts
+const say = (m: string) => console.log(`[bench] ${m}`);
+
+type Way = "buffered" | "streamed" | "presigned" | "sdk";
+type Run = {
+  way: Way;
+  sizeMiB: number;
+  seconds: number;
+  mibps: number;
+  /** The app's CPU while the upload ran, per GiB, less what it burns idle over the same time (measured just before). */
+  appCpuPerGiB: number | null;
+  appCpuPerGiBRaw: number | null;
+  appPeakRssMiB: number | null;
+  appIdleRssMiB: number | null;
+};
+const IDLE_WINDOW_MS = 3000;
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+let cleaning: Promise<void> | undefined;
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch((err) => console.error(`[bench] cleanup: ${err}`));
+  })());
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void cleanup().finally(() => process.exit(130)));
+
+/** `size` bytes of AES-CTR keystream (incompressible) written to `file`. */
+function makeFile(file: string, size: number) {
+  const ctr = crypto.createCipheriv("aes-256-ctr", crypto.randomBytes(32), crypto.randomBytes(16));
+  const zeros = Buffer.alloc(8 * MiB);
+  const fd = fs.openSync(file, "w", 0o600);
+  try {
+    for (let done = 0; done < size; done += zeros.length) fs.writeSync(fd, ctr.update(zeros.subarray(0, Math.min(zeros.length, size - done))));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Measures one upload: wall time, and the app process's CPU and peak RSS while it ran. */
+async function measure(way: Way, sizeMiB: number, appPid: number | null, upload: () => Promise<void>): Promise<Run> {
+  const idle = appPid ? fs.readFileSync(`/proc/${appPid}/status`, "utf8") : "";
+  const appIdleRssMiB = appPid ? Number(/VmRSS:\s+(\d+)/.exec(idle)?.[1]) / 1024 : null;
+  // What the app burns doing nothing (timers, GC, its stream reader), so the upload's own cost can be told apart.
+  const idle0 = appPid ? cpuSeconds(appPid) : 0;
+  if (appPid) await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+  const idleRate = appPid ? (cpuSeconds(appPid) - idle0) / (IDLE_WINDOW_MS / 1000) : 0;
+  if (appPid) resetPeak(appPid);
+  const rss = appPid ? sampleRss(appPid) : undefined;
+  const cpu0 = appPid ? cpuSeconds(appPid) : 0;
+  const t0 = performance.now();
+  await upload();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = appPid ? cpuSeconds(appPid) - cpu0 : 0;
+  const peak = rss?.stop() ?? null;
+  const run: Run = {
+    way,
+    sizeMiB,
+    seconds: round(seconds, 2),
+    mibps: round(sizeMiB / seconds),
+    appCpuPerGiB: appPid ? round(Math.max(0, cpu - idleRate * seconds) / (sizeMiB / 1024), 3) : null,
+    appCpuPerGiBRaw: appPid ? round(cpu / (sizeMiB / 1024), 3) : null,
+    appPeakRssMiB: peak === null ? null : round(peak),
+    appIdleRssMiB: appIdleRssMiB === null ? null : round(appIdleRssMiB),
+  };
+  say(`${way} ${sizeMiB} MiB: ${run.mibps} MiB/s, app CPU ${run.appCpuPerGiB ?? "-"} s/GiB (${run.appCpuPerGiBRaw ?? "-"} before the idle's ${round(idleRate, 3)} CPU s/s), app peak RSS ${run.appPeakRssMiB ?? "-"} MiB`);
+  return run;
+}
+
+/** PUTs a file's bytes to the proxy, streamed from disk (the client is never what holds memory). */
+function putToProxy(port: number, mode: "buffered" | "streamed", key: string, file: string, size: number) {
+  return new Promise<void>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method: "PUT", path: `/${mode}/${key}`, headers: { "content-length": size } }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => (res.statusCode === 201 ? resolve() : reject(new Error(`proxy ${mode}: ${res.statusCode} ${body}`))));
+    });
+    req.on("error", reject);
+    fs.createReadStream(file, { highWaterMark: 1 * MiB }).pipe(req);
+  });
+}
+
+/** Runs `n` tasks at most `limit` at a time. */
+async function pool(n: number, limit: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+/** The browser's path through the real REST API: declare, sign parts in batches, PUT parts in parallel, record, complete. */
+async function presigned(stack: AppStack, token: string, shareId: string, file: string, size: number, name: string) {
+  const api = async <T>(method: string, p: string, body: unknown): Promise<T> => {
+    const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const declared = await api<{ file: { id: string }; upload: { method: string; partSize: number; partCount: number } }>("POST", `/shares/${shareId}/files`, { name, size });
+  const { partSize, partCount } = declared.upload;
+  const base = `/shares/${shareId}/files/${declared.file.id}`;
+  const urls = new Map<number, Promise<Record<string, string>>>();
+  const urlOf = async (n: number) => {
+    const first = Math.floor((n - 1) / SIGN_BATCH) * SIGN_BATCH + 1;
+    if (!urls.has(first)) {
+      const partNumbers = Array.from({ length: Math.min(SIGN_BATCH, partCount - first + 1) }, (_, i) => first + i);
+      urls.set(first, api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers }).then((r) => r.urls));
+    }
+    return (await urls.get(first)!)[n]!;
+  };
+  const fd = await fs.promises.open(file, "r");
+  const etags: { partNumber: number; etag: string }[] = [];
+  try {
+    await pool(partCount, BROWSER_PARALLEL, async (i) => {
+      const n = i + 1;
+      const length = Math.min(partSize, size - i * partSize);
+      const bytes = Buffer.allocUnsafe(length);
+      await fd.read(bytes, 0, length, i * partSize);
+      const res = await fetch(await urlOf(n), { method: "PUT", body: bytes });
+      if (!res.ok) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
+      const etag = res.headers.get("etag")!;
+      await api("PUT", `${base}/parts/${n}`, { etag });
+      etags.push({ partNumber: n, etag });
+    });
+  } finally {
+    await fd.close();
+  }
+  await api("POST", `${base}/complete`, { parts: etags.sort((a, b) => a.partNumber - b.partNumber) });
+  return declared.file.id;
+}
+
+async function main() {
+  say("starting the app stack (npm start) on the embedded storage…");
+  const bench = await startBenchStack("upload", { storage: true, env: { S3_BUCKET: BUCKET } });
+  cleanups.push(() => bench.stop());
+  const { stack, token, dataDir } = bench;
+  const s3svc = bench.s3!;
+  const webPid = webProcessOf(stack.child.pid!);
+
+  const proxyPort = await freePort();
+  const proxy: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "upload-proxy.ts"), JSON.stringify({ port: proxyPort, endpoint: s3svc.endpoint, bucket: BUCKET, accessKeyId: s3svc.accessKeyId, secretAccessKey: s3svc.secretAccessKey })], { stdio: ["ignore", "pipe", "inherit"] });
+  cleanups.push(() => proxy.kill("SIGKILL"));
+  await new Promise<void>((resolve, reject) => {
+    proxy.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve());
+    proxy.once("exit", (code) => reject(new Error(`the upload proxy exited with ${code}`)));
+  });
+
+  const s3 = new S3Client({ endpoint: s3svc.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: s3svc.accessKeyId, secretAccessKey: s3svc.secretAccessKey } });
+  const drop = (key: string) => s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+  const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const share = (await (await fetch(`${stack.url}/api/v1/shares`, { method: "POST", headers: auth, body: JSON.stringify({ name: "upload bench" }) })).json()) as { id: string };
+
+  // Processing (the worker) follows every completed upload: wait for it, so it never overlaps the next measurement.
+  const settled = async (fileId: string) => {
+    for (const deadline = Date.now() + 600_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      const s = (await (await fetch(`${stack.url}/api/v1/shares/${share.id}`, { headers: auth })).json()) as { files?: { id: string; status: string }[] };
+      const status = s.files?.find((f) => f.id === fileId)?.status;
+      if (status === "ready") return;
+      if (status === "failed") throw new Error(`processing of ${fileId} failed`);
+    }
+    throw new Error(`processing of ${fileId} did not finish in 10 minutes`);
+  };
+
+  const runs: Run[] = [];
+  const started = Date.now();
+  for (const sizeMiB of SIZES_MIB) {
+    const size = sizeMiB * MiB;
+    const file = path.join(dataDir, `upload-${sizeMiB}.bin`);
+    makeFile(file, size);
+    say(`${sizeMiB} MiB file written; four uploads of it`);
+    const key = (way: string) => `bench/${way}-${sizeMiB}`;
+    runs.push(
+      await measure("sdk", sizeMiB, null, async () => {
+        await new Upload({ client: s3, params: { Bucket: BUCKET, Key: key("sdk"), Body: fs.createReadStream(file, { highWaterMark: 1 * MiB }) }, partSize: 8 * MiB, queueSize: BROWSER_PARALLEL }).done();
+      }),
+    );
+    await drop(key("sdk"));
+    let fileId = "";
+    runs.push(await measure("presigned", sizeMiB, webPid, async () => void (fileId = await presigned(stack, token, share.id, file, size, `bench-${sizeMiB}.bin`))));
+    await settled(fileId);
+    for (const mode of ["streamed", "buffered"] as const) {
+      runs.push(await measure(mode, sizeMiB, proxy.pid!, () => putToProxy(proxyPort, mode, key(mode), file, size)));
+      await drop(key(mode));
+    }
+    fs.rmSync(file);
+  }
+
+  const of = (way: Way, sizeMiB: number) => runs.find((r) => r.way === way && r.sizeMiB === sizeMiB)!;
+  const ratios = SIZES_MIB.map((sizeMiB) => ({
+    sizeMiB,
+    presignedVsSdk: round(of("presigned", sizeMiB).mibps / of("sdk", sizeMiB).mibps, 2),
+    presignedCpuVsStreamed: round(of("presigned", sizeMiB).appCpuPerGiB! / of("streamed", sizeMiB).appCpuPerGiB!, 4),
+  }));
+  const [small, large] = [SIZES_MIB[0]!, SIZES_MIB[SIZES_MIB.length - 1]!];
+  const growth = (way: Way) => round(of(way, large).appPeakRssMiB! - of(way, small).appPeakRssMiB!);
+  console.log("");
+  console.log("| size | way | MiB/s | app CPU s/GiB (less idle) | app CPU s/GiB (raw) | app peak RSS MiB |");
+  console.log("|---|---|--:|--:|--:|--:|");
+  for (const r of runs) console.log(`| ${r.sizeMiB} MiB | ${r.way} | ${r.mibps} | ${r.appCpuPerGiB ?? "–"} | ${r.appCpuPerGiBRaw ?? "–"} | ${r.appPeakRssMiB ?? "–"} |`);
+  console.log("");
+  for (const r of ratios) console.log(`${r.sizeMiB} MiB: presigned / sdk = ${r.presignedVsSdk} (goal ≥ 0.9); presigned app CPU / streamed = ${r.presignedCpuVsStreamed} (goal ≤ 0.01)`);
+  console.log(`app peak RSS growth ${small} → ${large} MiB: presigned ${growth("presigned")} MiB, streamed ${growth("streamed")} MiB, buffered ${growth("buffered")} MiB`);
+  emitResult({
+    bench: "upload",
+    storage: "embedded",
+    sizesMiB: SIZES_MIB,
+    browserParallel: BROWSER_PARALLEL,
+    runs,
+    ratios,
+    rssGrowthMiB: { presigned: growth("presigned"), streamed: growth("streamed"), buffered: growth("buffered") },
+    seconds: Math.round((Date.now() - started) / 1000),
+  });
+}
+
+let failed = false;
+try {
+  await main();
+} catch (err) {
+  failed = true;
+  // After Ctrl-C the services vanish under the run: that error is expected, not news.
+  if (!cleaning) console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await cleanup();
+}
+process.exit(failed ? 1 : 0);
