@@ -11,6 +11,15 @@
 // N separate clients would be: the gateway caps connections per address). One download per server is hashed and
 // checked against the original's SHA-256 first. Prints a table (MiB/s, gateway/pure-ftpd, gateway/S3) and the
 // gateway's peak RSS, then one JSON line.
+//
+// `--concurrent 500 [--shares 20] [--size-mib 16]`: instead, that many downloads at once against the gateway alone,
+// spread over the loopback addresses (two per address; the gateway caps connections per address) and over several
+// shares (each login's passive ports and parallel sign-ins are capped per share), half of them FTPS, every fifth a
+// REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
+// reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU.
+//
+// `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
+// (bench/profile-summary.ts).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -31,13 +40,31 @@ const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 };
-const SIZE_MIB = Number(arg("size-mib", "1024"));
+const CONCURRENT = Number(arg("concurrent", "0"));
+const SIZE_MIB = Number(arg("size-mib", CONCURRENT ? "16" : "1024"));
 const STREAMS = Number(arg("streams", "16"));
 const STORAGE = arg("storage", "swift");
+// At most 25 downloads per share: a share's parallel sign-ins are checked five at a time (lib/auth/rate-limit.ts).
+const SHARES = Number(arg("shares", String(Math.max(1, Math.ceil(CONCURRENT / 25)))));
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
 const PROFILE = arg("profile", "");
-if (!(SIZE_MIB > 0) || !Number.isInteger(STREAMS) || STREAMS < 1 || STREAMS > 200 || !["swift", "embedded"].includes(STORAGE)) {
-  console.error("usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded]");
+if (
+  !(SIZE_MIB > 0) ||
+  !Number.isInteger(STREAMS) ||
+  STREAMS < 1 ||
+  STREAMS > 200 ||
+  !["swift", "embedded"].includes(STORAGE) ||
+  !Number.isInteger(CONCURRENT) ||
+  CONCURRENT < 0 ||
+  CONCURRENT > 1000 ||
+  !Number.isInteger(SHARES) ||
+  SHARES < 1 ||
+  SHARES > 100
+) {
+  console.error(
+    "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR]\n" +
+      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--profile DIR]",
+  );
   process.exit(2);
 }
 const MiB = 1024 * 1024;
@@ -181,6 +208,114 @@ function rssSampler(pid: number) {
   };
 }
 
+/** Stops the gateway (it writes its profile on exit), then prints the top functions of the profiles it wrote. */
+async function printProfiles(dir: string, stop: () => Promise<void>) {
+  const before = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+  await stop();
+  const { formatSummary } = await import("./profile-summary");
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".cpuprofile") && !before.has(f))) {
+    console.log("");
+    console.log(formatSummary(path.join(dir, f), 20));
+  }
+}
+
+/** SHA-256 of the file's bytes from `offset` to the end (what a REST resume from there must receive). */
+function suffixSha256(file: string, offset: number): string {
+  const hash = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(4 * MiB);
+    for (let at = offset, n; (n = fs.readSync(fd, buf, 0, buf.length, at)) > 0; at += n) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+type Rss = ReturnType<typeof rssSampler>;
+
+/**
+ * CONCURRENT downloads at once against the gateway: download i comes from loopback(i), signs in to share
+ * i % shares, uses FTPS when i is odd, and every fifth resumes (REST) from an offset (every tenth on a segment
+ * boundary, the others anywhere). Each is hashed and compared; any failure is reported and fails the run.
+ */
+async function concurrentRun(o: { port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
+  const SEGMENT = 64 * 1024;
+  const plan = Array.from({ length: CONCURRENT }, (_, i) => {
+    const resume = i % 5 === 0;
+    const offset = !resume ? 0 : i % 10 === 0 ? (((i / 10) * 7 + 1) * SEGMENT) % SIZE : (i * 2_654_435_761) % SIZE;
+    return { i, secure: i % 2 === 1, offset, creds: o.shares[i % o.shares.length]! };
+  });
+  const expected = new Map<number, string>([[0, o.sha256]]);
+  for (const d of plan) if (!expected.has(d.offset)) expected.set(d.offset, suffixSha256(o.localFile, d.offset));
+  say(`${CONCURRENT} downloads at once: ${plan.filter((d) => d.secure).length} FTPS, ${plan.filter((d) => d.offset).length} REST resumes, ${o.shares.length} shares, ${new Set(plan.map((d) => loopback(d.i))).size} source addresses (Python ftplib, all signed in before any RETR)`);
+  const input = {
+    host: "127.0.0.1",
+    port: o.port,
+    file: FILE_NAME,
+    loginTimeoutS: 1800,
+    loginsAtOnce: 8,
+    downloads: plan.map((d) => ({ address: loopback(d.i), secure: d.secure, offset: d.offset, user: d.creds.username, password: d.creds.password })),
+  };
+  const cpu0 = cpuSeconds(o.pid);
+  const out = spawnSync("python3", [path.join(import.meta.dirname, "ftp-concurrent.py")], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 64 * MiB });
+  const cpu = cpuSeconds(o.pid) - cpu0;
+  if (out.status !== 0) throw new Error(`bench/ftp-concurrent.py exited ${out.status}: ${out.stderr}`);
+  const run = JSON.parse(out.stdout) as { peak: number; loginSeconds: number; seconds: number; results: Array<{ i: number; ok: boolean; bytes: number; error: string | null; sha256: string | null }> };
+  const { peak, seconds } = run;
+  const results = run.results.map((r) => {
+    const d = plan[r.i]!;
+    const ok = r.ok && r.bytes === SIZE - d.offset && r.sha256 === expected.get(d.offset);
+    return { ...d, ok, bytes: r.bytes, error: r.error ?? (ok ? "" : `sha256 ${r.sha256} after ${r.bytes} bytes`) };
+  });
+  const peakRss = o.rss.peak();
+  const hwm = o.rss.hwm();
+  o.rss.stop();
+  const bytes = results.reduce((n, r) => n + r.bytes, 0);
+  const failed = results.filter((r) => !r.ok);
+  const mibps = bytes / MiB / seconds;
+  console.log("");
+  console.log(`${CONCURRENT} concurrent downloads of a ${SIZE_MIB} MiB file (storage ${STORAGE}): ${CONCURRENT - failed.length} right, ${failed.length} failed`);
+  console.log("");
+  console.log("| downloads | FTPS | REST resumes | shares | peak at once | GiB sent | seconds | MiB/s (all, after sign-in) | gateway CPU s/GiB (with sign-ins) | gateway RSS idle / peak / high-water MiB |");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  console.log(
+    `| ${CONCURRENT} | ${plan.filter((d) => d.secure).length} | ${plan.filter((d) => d.offset).length} | ${o.shares.length} | ${peak} | ${(bytes / 1024 ** 3).toFixed(2)} | ${seconds.toFixed(1)} | ${mibps.toFixed(1)} | ${(cpu / (bytes / 1024 ** 3)).toFixed(2)} | ${o.rssIdle.toFixed(0)} / ${peakRss.toFixed(0)} / ${hwm.toFixed(0)} |`,
+  );
+  for (const f of failed.slice(0, 10)) {
+    console.log(`  failed: #${f.i} ${f.secure ? "FTPS" : "FTP"} from ${loopback(f.i)} offset ${f.offset}: ${f.bytes} of ${SIZE - f.offset} bytes: ${f.error}`);
+  }
+  console.log(
+    JSON.stringify({
+      bench: "ftp",
+      mode: "concurrent",
+      sizeMiB: SIZE_MIB,
+      storage: STORAGE,
+      cpus: os.cpus().length,
+      downloads: CONCURRENT,
+      ftps: plan.filter((d) => d.secure).length,
+      resumes: plan.filter((d) => d.offset).length,
+      shares: o.shares.length,
+      failed: failed.length,
+      peakConcurrent: peak,
+      loginSeconds: +run.loginSeconds.toFixed(1),
+      seconds: +seconds.toFixed(1),
+      aggregateMiBps: +mibps.toFixed(1),
+      gatewayCpuPerGiB: +(cpu / (bytes / 1024 ** 3)).toFixed(2),
+      gatewayRssIdleMiB: Math.round(o.rssIdle),
+      gatewayPeakRssMiB: Math.round(peakRss),
+      gatewayRssHwmMiB: Math.round(hwm),
+      load: os.loadavg().map((l) => +l.toFixed(1)),
+    }),
+  );
+  if (failed.length) {
+    console.log(`the gateway's log, last lines:\n${fs.readFileSync(o.log, "utf8").trim().split("\n").slice(-20).join("\n")}`);
+    throw new Error(`${failed.length} of ${CONCURRENT} downloads failed or were wrong`);
+  }
+  // The kernel's high-water mark also catches a peak between two samples.
+  if (Math.max(peakRss, hwm) >= 512) throw new Error(`the gateway's RSS reached ${Math.max(peakRss, hwm).toFixed(0)} MiB (the goal is under 512 MiB)`);
+}
+
 async function main() {
   const started = Date.now();
   ensurePackages(["pure-ftpd"], () => hasCommand("pure-ftpd") && hasCommand("pure-pw"), "pure-ftpd");
@@ -200,7 +335,7 @@ async function main() {
     ),
   ]);
   const [ftpPort, pureftpdPort] = [await freePort(), await freePort()];
-  const gatewayPasv = await freePortRange(STREAMS + 8);
+  const gatewayPasv = await freePortRange((CONCURRENT || STREAMS) + 16);
   // pure-ftpd admits at most half as many clients as it has passive ports.
   const purePorts = 4 * STREAMS + 16;
   let purePasv = await freePortRange(purePorts);
@@ -223,8 +358,9 @@ async function main() {
     FTP_HOST: "127.0.0.1",
     FTP_PORT: String(ftpPort),
     FTP_PASV_PORTS: `${gatewayPasv.from}-${gatewayPasv.to}`,
-    // Every stream is the one share's login (from its own loopback address): it may use the whole range.
-    FTP_MAX_PASV_PER_USER: String(STREAMS + 8),
+    // Every stream is the one share's login (from its own loopback address): it may use the whole range. With
+    // --concurrent, each share's login holds at most its own downloads' ports.
+    FTP_MAX_PASV_PER_USER: String(CONCURRENT ? Math.ceil(CONCURRENT / SHARES) + 8 : STREAMS + 8),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
   Object.assign(process.env, env);
@@ -259,10 +395,8 @@ async function main() {
 
   const { user } = await createUser(createUserSchema.parse({ email: `bench.${crypto.randomUUID()}@example.test` }));
   const actor = { id: user.id, role: "user" as const };
-  const share = await createShare(actor, createShareSchema.parse({ name: "ftp bench", expiresInSeconds: 86_400 }));
-  const { file, upload } = await declareFile(actor, share.id, { name: FILE_NAME, size: SIZE, contentType: "application/octet-stream" });
-  t = Date.now();
   const fd = fs.openSync(localFile, "r");
+  cleanups.push(() => fs.closeSync(fd));
   const readSlice = (start: number, length: number) => {
     const buf = Buffer.allocUnsafe(length);
     fs.readSync(fd, buf, 0, length, start);
@@ -273,7 +407,11 @@ async function main() {
     if (!res.ok) throw new Error(`upload PUT answered ${res.status}: ${await res.text()}`);
     return res.headers.get("etag") ?? "";
   };
-  try {
+  /** One share holding the file, through the product's path; its FTP credentials and vault object. */
+  const makeShare = async (name: string) => {
+    const share = await createShare(actor, createShareSchema.parse({ name, expiresInSeconds: 86_400 }));
+    const { file, upload } = await declareFile(actor, share.id, { name: FILE_NAME, size: SIZE, contentType: "application/octet-stream" });
+    let t = Date.now();
     if (upload.method === "single") {
       await put(upload.url, readSlice(0, SIZE), upload.headers);
       await completeFile(actor, share.id, file.id, {});
@@ -294,19 +432,21 @@ async function main() {
       );
       await completeFile(actor, share.id, file.id, { parts: parts.sort((a, b) => a.partNumber - b.partNumber) });
     }
-  } finally {
-    fs.closeSync(fd);
-  }
-  say(`uploaded to staging in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    if (!CONCURRENT) say(`uploaded to staging in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    t = Date.now();
+    const processed = await processFile({ shareId: share.id, fileId: file.id });
+    if (processed.status !== "ready" || processed.sha256 !== sha256) throw new Error(`processing: ${JSON.stringify(processed)}`);
+    if (!CONCURRENT) say(`processed into the vault in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const { credentials, share: sealed } = await sealShare(actor, share.id);
+    if (sealed.status !== "ready") throw new Error(`share is ${sealed.status} after sealing`);
+    const row = await db().file.findUniqueOrThrow({ where: { id: file.id } });
+    return { credentials, vaultKey: row.vaultKey!, vaultSize: Number(row.vaultSize) };
+  };
   t = Date.now();
-  const processed = await processFile({ shareId: share.id, fileId: file.id });
-  if (processed.status !== "ready" || processed.sha256 !== sha256) throw new Error(`processing: ${JSON.stringify(processed)}`);
-  say(`processed into the vault in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  const { credentials, share: sealed } = await sealShare(actor, share.id);
-  if (sealed.status !== "ready") throw new Error(`share is ${sealed.status} after sealing`);
-  const row = await db().file.findUniqueOrThrow({ where: { id: file.id } });
-  const vaultKey = row.vaultKey!;
-  const vaultSize = Number(row.vaultSize);
+  const shares = [];
+  for (let i = 0; i < (CONCURRENT ? SHARES : 1); i++) shares.push(await makeShare(`ftp bench ${i + 1}`));
+  if (CONCURRENT) say(`${SHARES} shares of the file uploaded, processed and sealed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  const { credentials, vaultKey, vaultSize } = shares[0]!;
 
   // The gateway's own default certificate (generated under DATA_DIR), shared with pure-ftpd so TLS costs match.
   await loadTlsMaterial({ dataDir: env.DATA_DIR!, hostnames: ["127.0.0.1"] });
@@ -330,6 +470,11 @@ async function main() {
   const rss = rssSampler(gateway.pid!);
   cleanups.push(() => rss.stop());
   const rssIdle = rss.now();
+  if (CONCURRENT) {
+    await concurrentRun({ port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
+    if (PROFILE) await printProfiles(PROFILE, () => stopChild(gateway));
+    return;
+  }
 
   // pure-ftpd: one virtual user (puredb in the temp folder) chrooted to the folder with the plaintext file.
   const pureDir = path.join(dataDir, "pure-ftpd");
@@ -408,6 +553,7 @@ async function main() {
   const peakRss = rss.peak();
   const hwm = rss.hwm();
   rss.stop();
+  if (PROFILE) await printProfiles(PROFILE, () => stopChild(gateway));
 
   const f1 = (n: number) => n.toFixed(1);
   const f2 = (n: number) => n.toFixed(2);

@@ -46,6 +46,9 @@ export function s3ConfigFromEnv(): S3Config {
   };
 }
 
+/** Connections to storage per process: above the gateway's transfers at once (bench/ftp.ts --concurrent runs 500). */
+const STORAGE_MAX_SOCKETS = 2048;
+
 const MD5_COMMANDS = new Set(["DeleteObjectsCommand", "PutBucketLifecycleConfigurationCommand"]);
 
 type BuildRequest = { path?: string; headers?: Record<string, string>; body?: unknown };
@@ -59,6 +62,9 @@ export function makeS3Client(cfg: S3Config): S3Client {
     // Checksums only where the operation requires one: not every S3-compatible store understands CRC32 trailers.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // Every FTP download holds one storage connection for its whole length: the SDK's default of 50 sockets would
+    // queue the 51st download behind the first 50. Kept alive, so a transfer's two GETs share one connection.
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: STORAGE_MAX_SOCKETS }, httpsAgent: { keepAlive: true, maxSockets: STORAGE_MAX_SOCKETS } },
   });
   // SDK v3 signs bucket-level calls as `/bucket/`; s3rver signs `/bucket`. Harmless against every other store.
   client.middlewareStack.add(

@@ -10,7 +10,7 @@ import { redis } from "../redis";
 import { storage } from "../s3";
 import { checkCredentials, credentialsExist } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
-import { decryptStream, HEADER_SIZE, segmentRangeFor } from "../vault/format";
+import { decryptStream, HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 
@@ -54,9 +54,10 @@ async function openSession(shareId: string, username: string, options: BackendOp
       const file = (await readyFiles(shareId)).find((f) => f.name === name);
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
       if (!file || !row?.vaultKey) throw new Error("file not available");
-      // Only the header and the segments from the offset on are fetched (REST resumes read no more).
-      const header = await collect((await storage().getStream(row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
-      const range = segmentRangeFor(offset, undefined, file.size);
+      // From the start: one GET of the whole object. A REST resume fetches the header and the segments from the
+      // offset on, and reads no more.
+      const header = offset > 0 ? await collect((await storage().getStream(row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body) : undefined;
+      const range = header ? segmentRangeFor(offset, undefined, file.size) : { start: 0, end: vaultSize(file.size) };
       const { body } = await storage().getStream(row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
       const plain = decryptStream(shareKey, file.id, { offset, header, plaintextSize: file.size });
       // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.

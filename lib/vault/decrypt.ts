@@ -43,6 +43,8 @@ export class VaultDecryptStream extends Transform {
   readonly #size?: number;
   readonly #lastIndex?: number;
   readonly #header?: Uint8Array;
+  /** One sealed segment, reused: a segment that straddles input chunks is copied here to be opened in one call. */
+  readonly #scratch = Buffer.allocUnsafe(SEALED_SEGMENT_SIZE);
   #cipher?: SegmentCipher;
   #index: number;
   /** Earlier segments' bytes to pass over unread when the input is the whole object. */
@@ -125,7 +127,7 @@ export class VaultDecryptStream extends Transform {
     }
     // The last segment is released only once the input has ended, so an appended segment releases nothing.
     if (last && !eof) return false;
-    const plain = this.#open(i, last, this.#pending.take(sealed), sealed);
+    const plain = this.#open(i, last, this.#pending.takeContiguous(sealed, this.#scratch));
     if (!plain) throw authFailed(i);
     this.#release(i, plain);
     if (last) this.#finish();
@@ -137,21 +139,21 @@ export class VaultDecryptStream extends Transform {
     const i = this.#index;
     const n = this.#pending.length;
     if (n > SEALED_SEGMENT_SIZE) {
-      const pieces = this.#pending.take(SEALED_SEGMENT_SIZE);
-      const plain = this.#open(i, false, pieces, SEALED_SEGMENT_SIZE);
+      const sealed = this.#pending.takeContiguous(SEALED_SEGMENT_SIZE, this.#scratch);
+      const plain = this.#open(i, false, sealed);
       if (plain) {
         this.#release(i, plain);
         return true;
       }
       // A genuine last segment followed by more bytes: something was appended.
-      if (this.#open(i, true, pieces, SEALED_SEGMENT_SIZE)) throw trailing(i);
+      if (this.#open(i, true, sealed)) throw trailing(i);
       throw authFailed(i);
     }
     if (!eof) return false;
     // Only an empty file's single segment is a bare tag.
     if (n < TAG_SIZE || (n === TAG_SIZE && i > 0)) throw truncated(i);
-    const pieces = this.#pending.take(n);
-    const plain = this.#open(i, true, pieces, n);
+    const sealed = this.#pending.takeContiguous(n, this.#scratch);
+    const plain = this.#open(i, true, sealed);
     if (plain) {
       this.#release(i, plain);
       this.#finish();
@@ -160,28 +162,29 @@ export class VaultDecryptStream extends Transform {
     if (n < SEALED_SEGMENT_SIZE) throw authFailed(i);
     // A full segment sealed as not-last at the end of the input: fine if the caller asked for no more than it
     // holds (a bounded ranged read), otherwise the object was cut at a segment boundary.
-    const inner = this.#open(i, false, pieces, n);
+    const inner = this.#open(i, false, sealed);
     if (!inner) throw authFailed(i);
     if (this.#remaining > SEGMENT_SIZE - this.#skip) throw truncated(i + 1);
     this.#release(i, inner);
     return false;
   }
 
-  #open(i: number, last: boolean, pieces: Buffer[], size: number): Buffer[] | null {
-    return this.#cipher!.open(i, last, pieces, size);
+  #open(i: number, last: boolean, sealed: Buffer): Buffer | null {
+    return this.#cipher!.open(i, last, sealed);
   }
 
-  #release(i: number, plaintext: Buffer[]) {
+  /** A verified segment's plaintext, minus what lies before the offset or past the length, as one chunk. */
+  #release(i: number, plaintext: Buffer) {
     this.#verified++;
     this.#index = i + 1;
-    for (let piece of plaintext) {
-      if (this.#skip > 0) {
-        const k = Math.min(this.#skip, piece.length);
-        piece = piece.subarray(k);
-        this.#skip -= k;
-      }
-      if (piece.length > this.#remaining) piece = piece.subarray(0, this.#remaining);
-      if (!piece.length) continue;
+    let piece = plaintext;
+    if (this.#skip > 0) {
+      const k = Math.min(this.#skip, piece.length);
+      piece = piece.subarray(k);
+      this.#skip -= k;
+    }
+    if (piece.length > this.#remaining) piece = piece.subarray(0, this.#remaining);
+    if (piece.length) {
       this.#remaining -= piece.length;
       this.#released += piece.length;
       this.push(piece);

@@ -32,22 +32,19 @@ export class SegmentCipher {
     return out;
   }
 
-  /** The plaintext pieces if the sealed segment (ciphertext + tag, `size` bytes in `sealed`) verifies, else null. */
-  open(index: number, last: boolean, sealed: Buffer[], size: number): Buffer[] | null {
+  /**
+   * The plaintext if the sealed segment (ciphertext then the 16-byte tag, one buffer) verifies, else null. One
+   * decipher call for the whole segment: its plaintext is one buffer, released by the caller only after final().
+   */
+  open(index: number, last: boolean, sealed: Buffer): Buffer | null {
+    if (sealed.length < TAG_SIZE) return null;
     this.#prepare(index, last);
     const decipher = createDecipheriv("aes-256-gcm", this.#key, this.#nonce, { authTagLength: TAG_SIZE });
     decipher.setAAD(this.#aad);
-    const out: Buffer[] = [];
-    const tag: Buffer[] = [];
-    let left = size - TAG_SIZE;
-    for (const piece of sealed) {
-      const body = left >= piece.length ? piece : piece.subarray(0, left);
-      if (body.length) out.push(decipher.update(body));
-      if (body.length < piece.length) tag.push(piece.subarray(body.length));
-      left -= body.length;
-    }
+    const body = sealed.length - TAG_SIZE;
+    const out = body ? decipher.update(sealed.subarray(0, body)) : EMPTY;
     try {
-      decipher.setAuthTag(tag.length === 1 ? tag[0]! : Buffer.concat(tag));
+      decipher.setAuthTag(sealed.subarray(body));
       decipher.final();
     } catch {
       return null;
@@ -55,3 +52,5 @@ export class SegmentCipher {
     return out;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
