@@ -14,6 +14,7 @@
 //   pub/sub message), and/or implement backend.isAlive(shareId), polled once a second per share with sessions.
 // - Holding slots is bounded: a login deadline (loginTimeoutMs), connections per IPv4 address or IPv6 /64,
 //   passive ports per connection and per login (maxPassivePerConnection, maxPassivePerUser).
+export { CHECKSUMS_NAME, checksumsFile, sha256sums } from "./checksums";
 export { createFtpServer, type FtpServer, type FtpServerStats } from "./server";
 export { createMemoryLimiter, type MemoryLimiterOptions } from "./throttle";
 export { loadTlsMaterial, type TlsMaterial } from "./tls";
