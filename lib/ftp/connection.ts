@@ -139,6 +139,7 @@ export class FtpConnection {
       // Implicit FTPS: the handshake starts now and the greeting waits in the TLS layer until it is done.
       this.socket = this.secureControl(upgradeControl(sock, ctx.tlsContext!));
       this.prot = "P";
+      sock.on("error", this.onSocketError);
     } else {
       sock.on("data", this.onData);
       sock.on("error", this.onSocketError);
