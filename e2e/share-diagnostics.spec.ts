@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import net from "node:net";
 import { expect, test } from "@playwright/test";
 import { ADMIN } from "./global-setup";
-import { base, shot, signIn } from "./helpers";
+import { apiClient, base, shot, signIn } from "./helpers";
 
 // The owner's share page shows the gateway's live diagnostics (issue 15): a throttled curl download's progress
 // bar with rate and time left, then its completion; the login with its address and transport; and a client that
@@ -45,18 +45,7 @@ test("the owner's page shows a curl download's progress live, the login, and a p
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, ADMIN.email, ADMIN.password);
-  await page.goto(`${base()}/settings/tokens`);
-  await page.getByLabel("Name").fill("diagnostics test");
-  await page.getByRole("button", { name: "Create token" }).click();
-  const token = (await page.getByTestId("new-token").textContent())!.trim();
-  const api = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`${base()}/api/v1${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const api = await apiClient(page, "diagnostics test");
 
   // A share with one file larger than loopback's socket buffers, uploaded through the REST API, sealed.
   const bytes = crypto.randomBytes(24 * MiB);
