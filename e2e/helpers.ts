@@ -12,7 +12,8 @@ export async function signIn(page: Page, email: string, password: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Your shares" })).toBeVisible();
+  // Generous: the password hash is slow on a loaded machine.
+  await expect(page.getByRole("heading", { name: "Your shares" })).toBeVisible({ timeout: 30_000 });
 }
 
 /** A new user made by a signed-in admin in the UI; returns the generated password shown once. */
