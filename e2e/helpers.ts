@@ -23,3 +23,21 @@ export async function createUser(admin: Page, email: string): Promise<string> {
   await admin.getByRole("button", { name: "Create user" }).click();
   return (await admin.getByTestId("new-user-password").textContent())!.trim();
 }
+
+export type Api = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: Record<string, any> }>;
+
+/** An API token made in the UI by the signed-in user of `page`, and a REST API v1 client that uses it. */
+export async function apiClient(page: Page, name: string): Promise<Api> {
+  await page.goto(`${base()}/settings/tokens`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create token" }).click();
+  const token = (await page.getByTestId("new-token").textContent())!.trim();
+  return async (method, route, body) => {
+    const res = await fetch(`${base()}/api/v1${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+}

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { ADMIN } from "./global-setup";
-import { base, createUser, shot, signIn } from "./helpers";
+import { apiClient, base, createUser, shot, signIn } from "./helpers";
 import { MiB, randomFile } from "./upload-env";
 
 // The owner's share page, live, on the default stack (embedded S3, worker and FTP gateway): uploads through the
@@ -46,18 +46,7 @@ test("the share page: seal with one-time credentials, live to ready, FTP downloa
     await signIn(page, user.email, user.password);
 
     // An API token for the "other actor" (a script on the REST API).
-    await page.goto(`${base()}/settings/tokens`);
-    await page.getByLabel("Name").fill("live test");
-    await page.getByRole("button", { name: "Create token" }).click();
-    const token = (await page.getByTestId("new-token").textContent())!.trim();
-    const api = async (method: string, route: string, body?: unknown) => {
-      const res = await fetch(`${base()}/api/v1${route}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
+    const api = await apiClient(page, "live test");
 
     await page.getByRole("link", { name: "Shares" }).first().click();
     await page.getByRole("link", { name: "New share" }).first().click();

@@ -139,6 +139,13 @@ export const envSchema = z
       .int({ message: "must be an integer" })
       .min(1, { message: "must be at least 1" })
       .optional(),
+    // Implicit FTPS (TLS from the first byte, data protected by default) on this second port; unset: off.
+    FTP_IMPLICIT_TLS_PORT: z.coerce
+      .number({ message: "must be a port number" })
+      .int({ message: "must be an integer" })
+      .min(1, { message: "must be at least 1" })
+      .max(65535, { message: "must be at most 65535" })
+      .optional(),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),

@@ -170,7 +170,8 @@ async function main() {
     waitFor("the ftp gateway", () => ftpGreets(local(config.FTP_HOST), config.FTP_PORT)),
   ]);
   if (stopping) return;
-  say(`ready: ${config.PUBLIC_URL}  (FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT})`);
+  const implicit = config.FTP_IMPLICIT_TLS_PORT ? `, implicit FTPS on ${config.FTP_PUBLIC_HOST}:${config.FTP_IMPLICIT_TLS_PORT}` : "";
+  say(`ready: ${config.PUBLIC_URL}  (FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT}${implicit})`);
   if (admin.created) {
     say(`admin account created: ${admin.created.email}`);
     if (admin.created.password) say(`admin password (shown once, change it after signing in): ${admin.created.password}`);

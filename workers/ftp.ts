@@ -21,6 +21,7 @@ async function main() {
   const server = createFtpServer({
     host: env.FTP_HOST,
     port: env.FTP_PORT,
+    implicitTlsPort: env.FTP_IMPLICIT_TLS_PORT,
     publicHost: env.FTP_PUBLIC_HOST,
     pasvPorts: env.FTP_PASV_PORTS,
     maxPassivePerUser: env.FTP_MAX_PASV_PER_USER,

@@ -3,15 +3,16 @@ import { pipeline, type Readable } from "node:stream";
 import { failedAttempt, isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
 import { emit } from "../events/emit";
-import type { FtpBackend, FtpFile, FtpSession, LoginLimiter } from "../ftp";
+import { CHECKSUMS_NAME, type FtpBackend, type FtpFile, type FtpSession, type LoginLimiter } from "../ftp";
 import { log } from "../log";
 import { normalizeIp } from "../net/address";
 import { redis } from "../redis";
 import { storage } from "../s3";
-import { checkCredentials, credentialsExist } from "../shares/credentials";
+import { checkCredentials, credentialsExist, credentialsShare } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { decryptStream, HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
+import { ftpDiagnostic, loginDiagnostic, progressDiagnostic } from "./ftp-diagnostics";
 import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 
 // The FTP gateway's view of the share store: a login opens one ready share, read-only; RETR streams from the
@@ -49,7 +50,9 @@ async function openSession(shareId: string, username: string, options: BackendOp
   return {
     shareId,
     requireTls: share.requireTls,
+    checksumsFile: CHECKSUMS_NAME,
     list: () => readyFiles(shareId),
+    onTransferProgress: (p) => progressDiagnostic(shareId, p),
     async open(name, offset) {
       const file = (await readyFiles(shareId)).find((f) => f.name === name);
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
@@ -90,7 +93,7 @@ async function openSession(shareId: string, username: string, options: BackendOp
             return;
           }
           if (completed) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } }).catch(() => undefined);
-          const data = { ...base, ip: info.ip, bytes, completed, downloads: taken };
+          const data = { ...base, ip: info.ip, bytes, completed, downloads: taken, transfer: info.transfer };
           await emit("share.download", { shareId, ip: info.ip, expiresAt: share.expiresAt, audit: { slot: res.slot, resume: res.kind === "resume" } }, data);
           if (share.maxDownloads === null || taken < share.maxDownloads || active > 0) return;
           // The last slot's transfer has ended. Completed: the share ends now. Cut short: the recipient has a
@@ -151,14 +154,18 @@ export function createShareBackend(opts: Partial<BackendOptions> = {}): FtpBacke
       const share = await db().share.findUnique({ where: { id: shareId }, select: { allowedIps: true } });
       if (!share || !ipAllowed(ip, share.allowedIps)) {
         await emit("ftp.login.refused", { shareId, ip }, { user, reason: "client address not allowed" });
-        return null;
+        return { refused: "address-not-allowed", shareId };
       }
       return openSession(shareId, user, options);
     },
-    async onLogin({ user, ip, secure, outcome, shareId }) {
-      await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId: shareId ?? null, ip }, { user, secure, outcome });
-      if (outcome === "ok" && shareId) await emit("share.login", { shareId }, { ip, secure });
+    async onLogin(event) {
+      const { user, ip, secure, outcome } = event;
+      // A failed attempt to a share's user name is that share's (an unknown name is nobody's).
+      const shareId = event.shareId ?? (outcome === "ok" || outcome === "error" ? null : await credentialsShare(user));
+      await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId, ip }, { user, secure, outcome });
+      if (shareId) await loginDiagnostic(shareId, event);
     },
+    onDiagnostic: ftpDiagnostic,
     // Ending a share deletes its credentials first, and they expire with it: their absence cuts live sessions.
     async isAlive(shareId) {
       const user = liveUsers.get(shareId);

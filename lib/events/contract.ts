@@ -8,6 +8,9 @@ import type { Role } from "../generated/prisma/enums";
 
 export type ShareEndReason = "expired" | "revoked" | "download-limit";
 
+/** A login attempt to the share's FTP user name, as the people trying to connect need to hear it. */
+export type ShareLoginOutcome = "ok" | "wrong-password" | "address-not-allowed" | "tls-required" | "throttled";
+
 /** Each share-stream event's fields besides `type`, `shareId` and `at`: exactly what goes on the wire. */
 export type ShareEventMap = {
   "share.created": { name: string; ownerId: string };
@@ -25,8 +28,45 @@ export type ShareEventMap = {
    * A transfer ended (`completed`: it reached the end of the file). `downloads` is the share's slots taken (see
    * lib/downloads/slots.ts), so a replayed event counts once.
    */
-  "share.download": { fileId?: string; name: string; bytes: number; ip: string; offset: number; secure: boolean; completed: boolean; downloads: number };
-  "share.login": { ip: string; secure: boolean };
+  "share.download": {
+    fileId?: string;
+    name: string;
+    bytes: number;
+    ip: string;
+    offset: number;
+    secure: boolean;
+    completed: boolean;
+    downloads: number;
+    /** The transfer's id, as in its share.download.progress events. */
+    transfer?: string;
+  };
+  /**
+   * Every login attempt to the share's FTP user name (unknown names belong to no share), at most a few a second
+   * per share (the rest are counted in ftp.diagnostics-suppressed). `tlsVersion` is the control channel's.
+   */
+  "share.login": { ip: string; secure: boolean; outcome: ShareLoginOutcome; tlsVersion: string | null; implicitTls: boolean };
+  /** A running download, about once a second: `bytes` sent after `offset`, the rate in bytes/s, seconds left. */
+  "share.download.progress": {
+    transfer: string;
+    fileId?: string;
+    name: string;
+    ip: string;
+    offset: number;
+    bytes: number;
+    size: number;
+    rate: number;
+    etaSeconds: number | null;
+    secure: boolean;
+  };
+  /** A passive data port announced to a logged-in client that never connected to it (a firewall, usually). */
+  "ftp.passive-timeout": { ip: string; port: number; from: number; to: number; command: "PASV" | "EPSV"; waitedSeconds: number; otherAddress?: string };
+  /**
+   * A TLS handshake that failed. On the data channel the session names the share; on the control channel no
+   * user is known yet, so it is attributed by address (`attributed`) to shares tried from there within minutes.
+   */
+  "ftp.tls-failed": { ip: string; channel: "control" | "data"; reason: string; code?: string; implicitTls: boolean; attributed: boolean; failedAt: string };
+  /** Diagnostics over the per-share rate were dropped this second (a flood of attempts): only their number. */
+  "ftp.diagnostics-suppressed": { count: number; seconds: number };
   "file.declared": { fileId: string; name: string; size: number };
   "file.upload-progress": { fileId: string; parts: number; partCount: number; bytes: number; size: number };
   "file.uploaded": { fileId: string; size: number };
@@ -49,6 +89,10 @@ export const SHARE_EVENT_TYPES = [
   "share.destroyed",
   "share.download",
   "share.login",
+  "share.download.progress",
+  "ftp.passive-timeout",
+  "ftp.tls-failed",
+  "ftp.diagnostics-suppressed",
   "file.declared",
   "file.upload-progress",
   "file.uploaded",
@@ -60,8 +104,20 @@ export const SHARE_EVENT_TYPES = [
 const everyTypeListed: [Exclude<ShareEventType, (typeof SHARE_EVENT_TYPES)[number]>] extends [never] ? true : false = true;
 void everyTypeListed;
 
-/** Stream only, never audited: too frequent (progress), or audited under its own name (share.login is ftp.login). */
-export const STREAM_ONLY_TYPES = ["file.progress", "file.upload-progress", "share.login"] as const satisfies readonly ShareEventType[];
+/**
+ * Stream only, never audited: too frequent (progress), audited under its own name (share.login is ftp.login and
+ * ftp.login.failed), or live help for a connection that is not getting anywhere (the FTP diagnostics; the
+ * gateway's log keeps them).
+ */
+export const STREAM_ONLY_TYPES = [
+  "file.progress",
+  "file.upload-progress",
+  "share.login",
+  "share.download.progress",
+  "ftp.passive-timeout",
+  "ftp.tls-failed",
+  "ftp.diagnostics-suppressed",
+] as const satisfies readonly ShareEventType[];
 
 /** What the audit row of a share event records beyond its stream fields (the stream never carries these). */
 /** What an end's audit row adds: the status it ended from, and when the credentials and the key were deleted. */

@@ -6,9 +6,11 @@ import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
 import { normalizeIp } from "../net/address";
 import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
+import { checksumsFile, type VirtualFile } from "./checksums";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
-import { upgradeControl } from "./tls";
-import type { DownloadSlot, FtpBackend, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
+import { etaSeconds, RateMeter } from "./progress";
+import { describeTlsError, upgradeControl } from "./tls";
+import type { DownloadSlot, FtpBackend, FtpDiagnostic, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
 
 // One control connection: a strict in-order command loop over a line reader, with ABOR as the only command
 // that acts ahead of the queue (it must be able to interrupt the RETR in front of it).
@@ -29,6 +31,7 @@ export type ConnectionContext = {
   loginTimeoutMs: number;
   dataConnectTimeoutMs: number;
   dataStallTimeoutMs: number;
+  passiveNoShowMs: number;
   passiveIdleMs: number;
   maxLineBytes: number;
   failedLoginDelayMs: number;
@@ -36,6 +39,8 @@ export type ConnectionContext = {
   greeting: string;
   transferStarted(): void;
   transferEnded(): void;
+  /** Hands a diagnostic to the backend; never throws, never waits. */
+  diagnostic(event: FtpDiagnostic): void;
 };
 
 const EMPTY = Buffer.alloc(0);
@@ -81,6 +86,9 @@ function decodeLine(buf: Buffer): string {
 // CR/LF would forge reply lines; other control characters (echoed from a client's command) reach terminals.
 const sanitize = (s: string) => s.replace(/[\x00-\x08\x0a-\x1f\x7f]+/g, " ");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PROGRESS_EVERY_MS = 1000;
+let transferSeq = 0;
+const isVirtual = (f: FtpFile): f is VirtualFile => "content" in f;
 
 type Transfer = { ac: AbortController; abortedByAbor: boolean; channel: PassiveChannel };
 
@@ -90,6 +98,8 @@ export class FtpConnection {
   private socket: net.Socket | tls.TLSSocket;
   private readonly log: Logger;
   private secure = false;
+  /** Came in on the implicit FTPS port: TLS from the first byte. */
+  private readonly implicitTls: boolean;
   private inBuf: Buffer = EMPTY;
   private readonly lines: string[] = [];
   private pumping = false;
@@ -117,14 +127,23 @@ export class FtpConnection {
     sock: net.Socket,
     readonly id: number,
     private readonly ctx: ConnectionContext,
+    implicitTls = false,
   ) {
     this.raw = sock;
     this.socket = sock;
     this.ip = normalizeIp(sock.remoteAddress);
     this.log = ctx.log.child({ conn: id, ip: this.ip });
+    this.implicitTls = implicitTls && !!ctx.tlsContext;
     sock.setNoDelay(true);
-    sock.on("data", this.onData);
-    sock.on("error", this.onSocketError);
+    if (this.implicitTls) {
+      // Implicit FTPS: the handshake starts now and the greeting waits in the TLS layer until it is done.
+      this.socket = this.secureControl(upgradeControl(sock, ctx.tlsContext!));
+      this.prot = "P";
+      sock.on("error", this.onSocketError);
+    } else {
+      sock.on("data", this.onData);
+      sock.on("error", this.onSocketError);
+    }
     sock.on("close", () => this.finish());
     this.reply(220, ctx.greeting);
     this.touch();
@@ -383,8 +402,9 @@ export class FtpConnection {
     this.pendingUser = undefined;
     if (!user) return this.reply(503, "Send USER first");
     const { backend, limiter } = this.ctx;
+    const tlsVersion = this.socket instanceof tls.TLSSocket ? (this.socket.getProtocol() ?? undefined) : undefined;
     const audit = (outcome: LoginEvent["outcome"], shareId?: string) => {
-      const event: LoginEvent = { user, ip: this.ip, secure: this.secure, outcome, shareId };
+      const event: LoginEvent = { user, ip: this.ip, secure: this.secure, tlsVersion, implicitTls: this.implicitTls || undefined, outcome, shareId };
       void Promise.resolve()
         .then(() => backend.onLogin?.(event))
         .catch((err) => this.log.error({ err }, "ftp login audit hook failed"));
@@ -397,7 +417,7 @@ export class FtpConnection {
       audit("throttled");
       return this.cut(`Too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
     }
-    let session: FtpSession | null;
+    let session: Awaited<ReturnType<FtpBackend["login"]>>;
     try {
       session = await backend.login(user, pass, this.ip, this.secure);
     } catch (err) {
@@ -407,13 +427,15 @@ export class FtpConnection {
       return this.cut("Login service temporarily unavailable; try again later");
     }
     if (this.closed) return;
-    if (!session) {
+    if (!session || "refused" in session) {
       await limiter.failure?.(user, this.ip);
       this.failures++;
-      this.log.info({ ftpUser: user, secure: this.secure }, "ftp login failed");
-      audit("bad-credentials");
+      this.log.info({ ftpUser: user, secure: this.secure, refused: session?.refused }, "ftp login failed");
+      audit(session ? "address-not-allowed" : "bad-credentials", session?.shareId);
       await sleep(this.ctx.failedLoginDelayMs);
       if (this.failures >= this.ctx.maxLoginFailuresPerConnection) return this.cut("Too many failed logins on this connection");
+      // Said only to whoever gave the right password: the share's owner allowed other addresses.
+      if (session) return this.reply(530, `Login refused: this share does not accept connections from your address (${this.ip})`);
       return this.reply(530, "Login incorrect");
     }
     await limiter.success(user, this.ip);
@@ -444,13 +466,25 @@ export class FtpConnection {
     this.inBuf = EMPTY;
     this.lines.length = 0;
     this.pendingUser = undefined;
-    const secure = upgradeControl(this.raw, ctx);
-    this.socket = secure;
-    this.secure = true;
+    this.socket = this.secureControl(upgradeControl(this.raw, ctx));
     if (mech === "SSL" || mech === "TLS-P") this.prot = "P";
+  }
+
+  /** The control channel from now on: commands are read from TLS, and a failed handshake is reported. */
+  private secureControl(secure: tls.TLSSocket): tls.TLSSocket {
+    this.secure = true;
+    let handshaken = false;
+    secure.once("secure", () => (handshaken = true));
+    secure.on("error", (err: Error & { code?: string }) => {
+      if (handshaken) return;
+      const { reason, code } = describeTlsError(err);
+      this.log.info({ reason, code, implicitTls: this.implicitTls }, "ftp control TLS handshake failed");
+      this.ctx.diagnostic({ kind: "tls-failed", channel: "control", ip: this.ip, reason, code, implicitTls: this.implicitTls });
+    });
     secure.on("data", this.onData);
     secure.on("error", this.onSocketError);
     secure.on("close", () => this.finish());
+    return secure;
   }
 
   private protCmd(level: string) {
@@ -554,6 +588,8 @@ export class FtpConnection {
       idle.close();
     }
     const unreserve = ledger.reserve(owner);
+    const shareId = this.session!.shareId;
+    const range = this.ctx.pool.range;
     let channel: PassiveChannel | null;
     try {
       channel = await PassiveChannel.open(this.ctx.pool, this.ctx.dataHost, {
@@ -561,6 +597,17 @@ export class FtpConnection {
         tlsContext: () => (this.prot === "P" ? this.ctx.tlsContext : undefined),
         idleMs: this.ctx.passiveIdleMs,
         log: this.log,
+        noShowMs: this.ctx.passiveNoShowMs,
+        onNoShow: ({ waitedMs, otherAddress }) => {
+          this.log.info({ port: channel?.port, waitedMs, otherAddress }, "ftp passive port announced but never connected to");
+          const command = extended ? "EPSV" : "PASV";
+          this.ctx.diagnostic({ kind: "passive-timeout", shareId, ip: this.ip, port: channel!.port, range, command, waitedMs, otherAddress });
+        },
+        onTlsFailure: (err: Error & { code?: string }) => {
+          const { reason, code } = describeTlsError(err);
+          this.log.info({ reason, code }, "ftp data TLS handshake failed");
+          this.ctx.diagnostic({ kind: "tls-failed", channel: "data", ip: this.ip, reason, code, implicitTls: this.implicitTls, shareId });
+        },
         onClose: () => {
           if (!channel) return;
           this.channels.delete(channel);
@@ -586,9 +633,12 @@ export class FtpConnection {
 
   // ---- files -------------------------------------------------------------------------------------------------
 
+  /** The share's files, plus its virtual checksums file when the session offers one. */
   private async files(): Promise<FtpFile[]> {
-    const all = await this.session!.list();
-    return all.filter((f) => isServableName(f.name));
+    const all = (await this.session!.list()).filter((f) => isServableName(f.name));
+    const name = this.session!.checksumsFile;
+    const sums = name ? checksumsFile(all, name) : null;
+    return sums ? [...all, sums] : all;
   }
 
   private async find(name: string): Promise<FtpFile | undefined> {
@@ -684,9 +734,15 @@ export class FtpConnection {
       this.closePassive();
       return this.reply(554, `Restart offset ${offset} is beyond the end of the file (${file.size} bytes)`);
     }
+    // Generated text, not a download of the share: no slot, no audit, no hooks.
+    if (isVirtual(file)) {
+      await this.sendData(`${file.name} (${file.size} bytes)`, Readable.from(offset < file.size ? [file.content.subarray(offset)] : []));
+      return;
+    }
+    const transfer = `${process.pid.toString(36)}-${this.id.toString(36)}-${(++transferSeq).toString(36)}`;
     let slot: DownloadSlot | { refused: string } | undefined;
     try {
-      slot = await this.session!.reserveDownload?.(file, { ip: this.ip, offset, secure: this.prot === "P" });
+      slot = await this.session!.reserveDownload?.(file, { ip: this.ip, offset, secure: this.prot === "P", transfer });
     } catch (err) {
       this.log.error({ err, file: file.name }, "ftp download slot failed");
       this.closePassive();
@@ -750,9 +806,25 @@ export class FtpConnection {
       source = Readable.from(counted(), { objectMode: false, highWaterMark: 256 * 1024 });
       release = () => void Promise.resolve(it.return?.()).catch(() => undefined);
     }
-    const info: TransferInfo = { ip: this.ip, offset, secure: this.prot === "P" };
+    const info: TransferInfo = { ip: this.ip, offset, secure: this.prot === "P", transfer };
     const started = Date.now();
-    const result = await this.sendData(`${file.name} (${file.size} bytes)`, source, () => sourceFailed);
+    // Progress is read off the transfer's byte counter by a timer: nothing is added per chunk.
+    const session = this.session!;
+    const meter = new RateMeter();
+    const ticker = session.onTransferProgress
+      ? setInterval(() => {
+          if (bytes === 0) return;
+          const rate = meter.sample(bytes);
+          try {
+            session.onTransferProgress!({ ...info, transfer, file, bytes, rate, etaSeconds: etaSeconds(file.size - offset - bytes, rate) });
+          } catch (err) {
+            this.log.warn({ err }, "transfer progress hook failed");
+          }
+        }, PROGRESS_EVERY_MS)
+      : undefined;
+    ticker?.unref();
+    meter.sample(0);
+    const result = await this.sendData(`${file.name} (${file.size} bytes)`, source, () => sourceFailed).finally(() => clearInterval(ticker));
     if (result === "not-started") {
       release();
       void endSlot({ bytes: 0, started: false, completed: false });

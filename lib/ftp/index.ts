@@ -12,8 +12,14 @@
 //   before the next command runs, so a download limit can revoke the share before another RETR starts.
 // - Cutting live sessions of a revoked/expired share (within 2 s): call server.cutShare(shareId) (e.g. from a Redis
 //   pub/sub message), and/or implement backend.isAlive(shareId), polled once a second per share with sessions.
+// - backend.onDiagnostic(event): failed TLS handshakes (control or data) and passive ports announced to a logged-in
+//   client that nobody connected to within passiveNoShowMs (10 s); session.onTransferProgress about once a second
+//   per running RETR (a timer reads the transfer's byte counter); session.checksumsFile names a virtual
+//   sha256sum file in the root that is never a download.
+// - implicitTlsPort: a second listener with TLS from the first byte (implicit FTPS), same sessions and limits.
 // - Holding slots is bounded: a login deadline (loginTimeoutMs), connections per IPv4 address or IPv6 /64,
 //   passive ports per connection and per login (maxPassivePerConnection, maxPassivePerUser).
+export { CHECKSUMS_NAME, checksumsFile, sha256sums } from "./checksums";
 export { createFtpServer, type FtpServer, type FtpServerStats } from "./server";
 export { createMemoryLimiter, type MemoryLimiterOptions } from "./throttle";
 export { loadTlsMaterial, type TlsMaterial } from "./tls";

@@ -67,6 +67,11 @@ export type PassiveOptions = {
   log: Logger;
   /** Called once when the channel is closed (by its owner, its idle timer or the end of its data connection). */
   onClose?: () => void;
+  /** Nobody connected within `noShowMs` of the announcement (a firewall on the client's side, usually). */
+  noShowMs?: number;
+  onNoShow?: (info: { waitedMs: number; otherAddress?: string }) => void;
+  /** The data connection's TLS handshake failed (PROT P). */
+  onTlsFailure?: (err: Error) => void;
 };
 
 export class PassiveChannel {
@@ -75,6 +80,9 @@ export class PassiveChannel {
   private readonly ready = deferred<DataSocket>();
   private closed = false;
   private idleTimer?: NodeJS.Timeout;
+  private noShowTimer?: NodeJS.Timeout;
+  /** The last address refused on this port: reported if the expected client never comes. */
+  private otherAddress?: string;
   /** Set by the control connection while a transfer runs over this channel: it is not released for a new PASV. */
   busy = false;
 
@@ -93,6 +101,13 @@ export class PassiveChannel {
     });
     this.idleTimer = setTimeout(() => this.close(), opts.idleMs);
     this.idleTimer.unref();
+    const { onNoShow, noShowMs = 10_000 } = opts;
+    if (onNoShow) {
+      this.noShowTimer = setTimeout(() => {
+        if (!this.socket && !this.closed) onNoShow({ waitedMs: noShowMs, otherAddress: this.otherAddress });
+      }, noShowMs);
+      this.noShowTimer.unref();
+    }
   }
 
   static async open(pool: PortPool, host: string, opts: PassiveOptions): Promise<PassiveChannel | null> {
@@ -104,10 +119,14 @@ export class PassiveChannel {
     const ip = normalizeIp(sock.remoteAddress);
     if (ip !== this.opts.expectedIp || this.socket || this.closed) {
       // Only the control connection's own client may use the port (no FXP, no port stealing).
-      if (ip !== this.opts.expectedIp) this.opts.log.warn({ ip, expected: this.opts.expectedIp, port: this.port }, "data connection from a foreign IP refused");
+      if (ip !== this.opts.expectedIp) {
+        this.opts.log.warn({ ip, expected: this.opts.expectedIp, port: this.port }, "data connection from a foreign IP refused");
+        this.otherAddress = ip;
+      }
       sock.destroy();
       return;
     }
+    clearTimeout(this.noShowTimer);
     this.server.close();
     this.raw = sock;
     sock.setNoDelay(true);
@@ -122,7 +141,10 @@ export class PassiveChannel {
     // PROT P: the handshake is accepted whenever the client starts it, before or after our 150 reply.
     const secure = new tls.TLSSocket(sock, { isServer: true, secureContext: ctx });
     this.socket = secure;
+    let handshaken = false;
+    secure.once("secure", () => (handshaken = true));
     secure.on("error", (err) => {
+      if (!handshaken) this.opts.onTlsFailure?.(err);
       this.ready.reject(err);
       sock.destroy();
     });
@@ -170,6 +192,7 @@ export class PassiveChannel {
   /** Gives the port back: stops listening and destroys any data socket. Idempotent. */
   close() {
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    clearTimeout(this.noShowTimer);
     if (!this.closed) {
       this.closed = true;
       this.opts.onClose?.();

@@ -1,5 +1,6 @@
 import dns from "node:dns/promises";
 import net from "node:net";
+import tls from "node:tls";
 import { log as rootLog } from "../log";
 import { addressKey, normalizeIp } from "../net/address";
 import { PassiveLedger, PortPool } from "./passive";
@@ -20,8 +21,10 @@ export type FtpServerStats = {
 };
 
 export type FtpServer = {
-  /** Listens on `host:port` (port 0 picks one) and resolves with the bound address. */
+  /** Listens on `host:port` (port 0 picks one), and on the implicit FTPS port when set; resolves with the first. */
   listen(): Promise<net.AddressInfo>;
+  /** The implicit FTPS listener's address once listening; null when it is not configured. */
+  implicitAddress(): net.AddressInfo | null;
   /** Stops accepting, cuts every session with a 421, resolves once all sockets are gone. */
   close(): Promise<void>;
   /** Closes every session of a share now (421, then control and data connections); returns how many. */
@@ -64,6 +67,7 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
     return resolved.ip ?? fallback;
   };
 
+  if (opts.implicitTlsPort !== undefined && !opts.tls) throw new Error("implicit FTPS needs a TLS certificate and key");
   const ctx: ConnectionContext = {
     backend: opts.backend,
     limiter: opts.limiter ?? createMemoryLimiter(),
@@ -79,6 +83,7 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
     loginTimeoutMs: opts.loginTimeoutMs ?? 30_000,
     dataConnectTimeoutMs: opts.dataConnectTimeoutMs ?? 30_000,
     dataStallTimeoutMs: opts.dataStallTimeoutMs ?? 300_000,
+    passiveNoShowMs: opts.passiveNoShowMs ?? 10_000,
     passiveIdleMs: opts.passiveIdleMs ?? 60_000,
     maxLineBytes: opts.maxLineBytes ?? 4096,
     failedLoginDelayMs: opts.failedLoginDelayMs ?? 1000,
@@ -89,25 +94,34 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
       peakTransfers = Math.max(peakTransfers, transfers);
     },
     transferEnded: () => void transfers--,
+    diagnostic: (event) => {
+      void Promise.resolve()
+        .then(() => opts.backend.onDiagnostic?.(event))
+        .catch((err: unknown) => log.warn({ err, kind: event.kind }, "ftp diagnostic hook failed"));
+    },
   };
 
-  const refuse = (sock: net.Socket, text: string) => {
+  const refuse = (raw: net.Socket, text: string, implicitTls: boolean) => {
+    raw.on("error", () => undefined);
+    // On the implicit port the refusal is said over TLS, the only thing such a client reads.
+    const sock = implicitTls ? new tls.TLSSocket(raw, { isServer: true, secureContext: ctx.tlsContext }) : raw;
     sock.on("error", () => undefined);
     sock.end(`421 ${text}\r\n`);
-    setTimeout(() => sock.destroy(), 1000).unref();
+    setTimeout(() => raw.destroy(), 1000).unref();
   };
 
-  const netServer = net.createServer({ noDelay: true }, (sock) => {
+  // Both listeners share the caps, the passive ports and the sessions: only how TLS starts differs.
+  const accept = (sock: net.Socket, implicitTls: boolean) => {
     const key = addressKey(sock.remoteAddress ?? "");
     if (!key) return void sock.destroy();
-    if (connections.size >= maxConnections) return refuse(sock, "Too many connections; try again later");
+    if (connections.size >= maxConnections) return refuse(sock, "Too many connections; try again later", implicitTls);
     const count = perIp.get(key) ?? 0;
     if (count >= maxPerIp) {
       log.warn({ ip: normalizeIp(sock.remoteAddress), addressKey: key, limit: maxPerIp }, "ftp connection refused: per-address limit");
-      return refuse(sock, `Too many connections from your address (limit ${maxPerIp})`);
+      return refuse(sock, `Too many connections from your address (limit ${maxPerIp})`, implicitTls);
     }
     perIp.set(key, count + 1);
-    const conn = new FtpConnection(sock, nextId++, ctx);
+    const conn = new FtpConnection(sock, nextId++, ctx, implicitTls);
     connections.add(conn);
     conn.onFinish = () => {
       connections.delete(conn);
@@ -115,7 +129,9 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
       if (left > 0) perIp.set(key, left);
       else perIp.delete(key);
     };
-  });
+  };
+  const netServer = net.createServer({ noDelay: true }, (sock) => accept(sock, false));
+  const implicitServer = opts.implicitTlsPort !== undefined ? net.createServer({ noDelay: true }, (sock) => accept(sock, true)) : null;
 
   const cutShare = (shareId: string, reason = "This share is no longer available") => {
     let n = 0;
@@ -151,32 +167,43 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
   };
   let pollTimer: NodeJS.Timeout | undefined;
 
+  const listenOn = (server: net.Server, port: number) =>
+    new Promise<net.AddressInfo>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, opts.host, () => {
+        server.off("error", reject);
+        resolve(server.address() as net.AddressInfo);
+      });
+    });
+  const closeServer = (server: net.Server | null) => new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+
   return {
     netServer,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        netServer.once("error", reject);
-        netServer.listen(opts.port, opts.host, () => {
-          netServer.off("error", reject);
-          if (opts.backend.isAlive) {
-            pollTimer = setInterval(() => void poll(), aliveCheckMs);
-            pollTimer.unref();
-          }
-          const addr = netServer.address() as net.AddressInfo;
-          log.info({ host: addr.address, port: addr.port, pasv: opts.pasvPorts, tls: !!opts.tls }, "ftp gateway listening");
-          resolve(addr);
-        });
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (pollTimer) clearInterval(pollTimer);
-        if (!netServer.listening) {
-          for (const c of connections) c.cut("Server shutting down");
-          return resolve();
+    async listen() {
+      const addr = await listenOn(netServer, opts.port);
+      if (implicitServer) {
+        try {
+          await listenOn(implicitServer, opts.implicitTlsPort!);
+        } catch (err) {
+          await closeServer(netServer);
+          throw err;
         }
-        netServer.close(() => resolve());
-        for (const c of connections) c.cut("Server shutting down");
-      }),
+      }
+      if (opts.backend.isAlive) {
+        pollTimer = setInterval(() => void poll(), aliveCheckMs);
+        pollTimer.unref();
+      }
+      const implicitPort = (implicitServer?.address() as net.AddressInfo | null)?.port;
+      log.info({ host: addr.address, port: addr.port, implicitTlsPort: implicitPort, pasv: opts.pasvPorts, tls: !!opts.tls }, "ftp gateway listening");
+      return addr;
+    },
+    implicitAddress: () => (implicitServer?.listening ? (implicitServer.address() as net.AddressInfo) : null),
+    async close() {
+      if (pollTimer) clearInterval(pollTimer);
+      const closing = Promise.all([closeServer(netServer), closeServer(implicitServer)]);
+      for (const c of connections) c.cut("Server shutting down");
+      await closing;
+    },
     cutShare,
     stats: () => ({
       connections: connections.size,

@@ -65,3 +65,17 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   fs.renameSync(`${certFile}.tmp`, certFile);
   return { cert: pems.cert, key: pems.private, source: "generated" };
 }
+
+const TLS_REASONS: [RegExp, string][] = [
+  [/unknown ca|certificate unknown|bad certificate|unsupported certificate|certificate expired|certificate revoked/i, "the client rejected the server's certificate (trust it, or allow self-signed certificates in the client)"],
+  [/wrong version number|http request|unknown protocol|packet length too long|record layer failure/i, "the client did not start TLS (plain FTP sent to a TLS port, or a TLS-only setting mismatch)"],
+  [/unsupported protocol|version too low|no protocols available|no shared cipher|no suitable|handshake failure/i, "no TLS version or cipher in common (TLS 1.2 or later is required)"],
+  [/ECONNRESET|socket hang up/i, "the connection was reset during the TLS handshake"],
+];
+
+/** A handshake error in words a recipient's IT department can act on, plus the error code when there is one. */
+export function describeTlsError(err: Error & { code?: string }): { reason: string; code?: string } {
+  const text = `${err.code ?? ""} ${err.message}`;
+  const known = TLS_REASONS.find(([re]) => re.test(text));
+  return { reason: known ? known[1] : err.message.slice(0, 200), code: typeof err.code === "string" ? err.code.slice(0, 64) : undefined };
+}

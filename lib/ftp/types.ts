@@ -4,7 +4,8 @@ import type { Logger } from "../log";
 
 export type FtpFile = { name: string; size: number; modifiedAt: Date; sha256?: string };
 
-export type TransferInfo = { ip: string; offset: number; secure: boolean };
+/** `transfer` identifies one RETR (unique within the gateway process), for progress and its end. */
+export type TransferInfo = { ip: string; offset: number; secure: boolean; transfer?: string };
 
 /** What a successful login yields: one share, read-only, its files at the root. */
 export type FtpSession = {
@@ -26,18 +27,71 @@ export type FtpSession = {
   onTransferEnd?(info: TransferInfo & { file: string; bytes: number; completed: boolean }): void;
   /** The control connection closed (quit, idle, cut, error). */
   onClose?(): void;
+  /**
+   * The name of a virtual file in the root that lists the files' SHA-256 as `sha256sum -c` reads them (see
+   * checksums.ts). LIST/NLST/MLSD/SIZE/MDTM/REST/RETR work on it; fetching it is not a download (no slot, no
+   * hooks). Unset: no such file. A real file of that name wins over it.
+   */
+  checksumsFile?: string;
+  /** About once a second while a RETR is sending (never per chunk), from a timer at the transfer's boundary. */
+  onTransferProgress?(progress: TransferProgress): void;
 };
+
+/** A running RETR: `bytes` sent so far by this transfer (after `offset`), the rate over the last seconds. */
+export type TransferProgress = TransferInfo & {
+  /** Unique per transfer within the process: ties progress events to the transfer's end. */
+  transfer: string;
+  file: FtpFile;
+  bytes: number;
+  /** Bytes per second, averaged over the last few seconds. */
+  rate: number;
+  /** Seconds until the end at the current rate; null while nothing moves. */
+  etaSeconds: number | null;
+};
+
+/**
+ * Why a connection could not get going, for the people trying to connect: a TLS handshake that failed (on the
+ * control channel before any login its share is unknown), or a passive port announced to a logged-in client
+ * that never connected to it.
+ */
+export type FtpDiagnostic =
+  | { kind: "tls-failed"; channel: "control" | "data"; ip: string; reason: string; code?: string; implicitTls: boolean; shareId?: string }
+  | {
+      kind: "passive-timeout";
+      shareId: string;
+      ip: string;
+      port: number;
+      range: PortRange;
+      command: "PASV" | "EPSV";
+      waitedMs: number;
+      /** A connection to the port came from this other address and was refused (a NAT with several addresses). */
+      otherAddress?: string;
+    };
 
 export type DownloadSlot = { end(t: { bytes: number; started: boolean; completed: boolean }): Promise<void> };
 
-export type LoginOutcome = "ok" | "bad-credentials" | "throttled" | "tls-required" | "error";
+export type LoginOutcome = "ok" | "bad-credentials" | "address-not-allowed" | "throttled" | "tls-required" | "error";
 
-/** Every PASS, whatever decided it: the backend's audit hook (passwords are never part of it). */
-export type LoginEvent = { user: string; ip: string; secure: boolean; outcome: LoginOutcome; shareId?: string };
+/**
+ * Every PASS, whatever decided it: the backend's audit hook (passwords are never part of it). `tlsVersion` is the
+ * control channel's protocol ("TLSv1.3") when it is secure; `implicitTls` when it came in on the implicit port.
+ */
+export type LoginEvent = {
+  user: string;
+  ip: string;
+  secure: boolean;
+  tlsVersion?: string;
+  implicitTls?: boolean;
+  outcome: LoginOutcome;
+  shareId?: string;
+};
+
+/** A right password from an address the share does not allow: a 530 that says so (the password was right). */
+export type LoginRefusal = { refused: "address-not-allowed"; shareId: string };
 
 export type FtpBackend = {
   /** null → 530. Throttling and the FTPS requirement are enforced by the server around this call. */
-  login(user: string, pass: string, ip: string, secure: boolean): Promise<FtpSession | null>;
+  login(user: string, pass: string, ip: string, secure: boolean): Promise<FtpSession | LoginRefusal | null>;
   /** Audit hook for every login outcome, including the ones the server decides alone (throttled, tls-required). */
   onLogin?(event: LoginEvent): void | Promise<void>;
   /**
@@ -45,6 +99,8 @@ export type FtpBackend = {
    * error keeps the sessions (a storage hiccup must not kill transfers). Alternative: call `server.cutShare`.
    */
   isAlive?(shareId: string): Promise<boolean>;
+  /** TLS handshakes that failed and passive ports nobody connected to (see FtpDiagnostic); never awaited. */
+  onDiagnostic?(event: FtpDiagnostic): void | Promise<void>;
 };
 
 /**
@@ -72,6 +128,11 @@ export type FtpServerOptions = {
   pasvPorts: PortRange;
   /** PEM; without it AUTH TLS is refused and FEAT does not offer it. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Implicit FTPS: a second control listener (same host) where TLS starts with the first byte and data channels are
+   * protected from the start (PROT P); same sessions and limits. Needs `tls`. Unset: no such listener.
+   */
+  implicitTlsPort?: number;
   backend: FtpBackend;
   limiter?: LoginLimiter;
   logger?: Logger;
@@ -79,6 +140,8 @@ export type FtpServerOptions = {
   idleTimeoutMs?: number;
   /** Time from connect to a successful login, whatever is sent meanwhile; then 421 and close. Default 30 s. */
   loginTimeoutMs?: number;
+  /** A passive port announced this long ago that nobody connected to is reported (onDiagnostic). Default 10 s. */
+  passiveNoShowMs?: number;
   /** Time for the client to open (and secure) the data connection. Default 30 s. */
   dataConnectTimeoutMs?: number;
   /** A data connection that moves no byte this long is aborted. Default 300 s. */

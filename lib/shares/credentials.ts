@@ -47,3 +47,9 @@ export async function deleteCredentials(username: string | null | undefined): Pr
 export async function credentialsExist(username: string): Promise<boolean> {
   return (await redis().exists(key(username))) === 1;
 }
+
+/** The share a user name belongs to, without a password (for diagnostics of failed attempts); null if none. */
+export async function credentialsShare(username: string): Promise<string | null> {
+  const raw = /^t[a-z2-7]{12}$/.test(username) ? await redis().get(key(username)) : null;
+  return raw ? (JSON.parse(raw) as Stored).shareId : null;
+}

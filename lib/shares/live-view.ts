@@ -202,7 +202,15 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       // The event carries the new total, so a replayed one counts once.
       return { ...next, downloads: downloads === null ? state.downloads + 1 : Math.max(state.downloads, downloads) };
     }
+    case "share.download.progress":
+    case "ftp.passive-timeout":
+    case "ftp.tls-failed":
+    case "ftp.diagnostics-suppressed":
+      // Live diagnostics: the ShareDiagnostics panel shows them; the share itself does not change.
+      return state;
     case "share.login":
+      // Attempts that failed are diagnostics, not logins (entries from before outcomes existed were logins).
+      if (e.outcome !== undefined && e.outcome !== "ok") return state;
       if (state.lastLogin && later(state.lastLogin.at, at)) return state;
       return { ...state, lastLogin: { at, ip: str(e.ip), secure: e.secure === true } };
     case "file.declared": {

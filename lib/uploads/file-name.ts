@@ -1,4 +1,5 @@
 import { AppError } from "../errors";
+import { CHECKSUMS_NAME } from "../ftp/checksums";
 
 // Names are kept as given (Unicode, spaces) once normalized to NFC, unless they could not be a safe FTP file name
 // or could show one thing while being another (bidi overrides, invisible characters).
@@ -30,5 +31,7 @@ export function fileNameProblem(name: string): string | undefined {
   if (INVISIBLE.test(nfc)) return "File name cannot contain invisible characters such as zero-width spaces";
   if (Buffer.byteLength(nfc, "utf8") > 255) return "File name is longer than 255 bytes";
   if (nfc.trim().length === 0) return "File name is only spaces";
+  // Every share's FTP folder lists its checksums under this name; any case, so a Windows download cannot clobber it.
+  if (nfc.toUpperCase() === CHECKSUMS_NAME) return `"${nfc}" is reserved: each share's FTP folder already has a ${CHECKSUMS_NAME} file with the SHA-256 of its files`;
   return undefined;
 }

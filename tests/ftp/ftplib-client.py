@@ -1,6 +1,7 @@
 """Drives Python's ftplib (FTP or FTP_TLS with PROT P) for the gateway tests; prints a JSON report.
 
 Usage: ftplib-client.py '{"host": ..., "port": ..., "user": ..., "password": ..., "tls": true, "prot": true, "ops": [...]}'
+"implicit": true connects with TLS from the first byte (implicit FTPS; implies "tls").
 ops: {"op": "nlst"} | {"op": "mlsd"} | {"op": "list"} | {"op": "size", "name": n} | {"op": "pwd"}
      | {"op": "retr", "name": n, "rest": offset?} | {"op": "abort", "name": n, "after": bytes}
      | {"op": "cmd", "line": raw} | {"op": "prot_p"}
@@ -13,14 +14,35 @@ import sys
 import time
 
 
+class ImplicitFTP_TLS(ftplib.FTP_TLS):
+    """ftplib has no implicit FTPS: the control socket is wrapped as soon as it is set, so login() skips AUTH."""
+
+    def __init__(self, *args, **kwargs):
+        self._sock = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def sock(self):
+        return self._sock
+
+    @sock.setter
+    def sock(self, value):
+        if value is not None and not isinstance(value, ssl.SSLSocket):
+            value = self.context.wrap_socket(value, server_hostname=self.host)
+        self._sock = value
+
+
 def main():
     spec = json.loads(sys.argv[1])
     started = time.time()
+    if spec.get("implicit"):
+        spec["tls"] = True
     if spec["tls"]:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        ftp = ftplib.FTP_TLS(context=ctx, encoding="utf-8", timeout=30)
+        cls = ImplicitFTP_TLS if spec.get("implicit") else ftplib.FTP_TLS
+        ftp = cls(context=ctx, encoding="utf-8", timeout=30)
     else:
         ftp = ftplib.FTP(encoding="utf-8", timeout=30)
     ftp.connect(spec["host"], spec["port"])

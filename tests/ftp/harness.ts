@@ -119,7 +119,7 @@ export function lftp(script: string, opts: { tls: boolean; cwd?: string; timeout
 }
 
 /** Python's ftplib driven by tests/ftp/ftplib-client.py; returns its JSON report. */
-export async function ftplib(spec: { port: number; user: string; password: string; tls: boolean; prot?: boolean; ops: unknown[] }) {
+export async function ftplib(spec: { port: number; user: string; password: string; tls: boolean; implicit?: boolean; prot?: boolean; ops: unknown[] }) {
   const r = await run(PYTHON, [FTPLIB_CLIENT, JSON.stringify({ host: HOST, ...spec })], { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`ftplib client failed (${r.code}): ${r.stderr}\n${r.stdout.toString()}`);
   return JSON.parse(r.stdout.toString()) as { results: Array<Record<string, unknown>>; ms: number };

@@ -74,7 +74,8 @@ describe("FTP gateway over shares", () => {
     const s = await readyShare(files);
 
     const list = await run("curl", ["-sS", "--list-only", url(s.user, s.pass)]);
-    expect(list.stdout.toString().trim().split(/\r?\n/).sort()).toEqual(Object.keys(files).sort());
+    // Every share's root also lists SHA256SUMS (virtual; see ftp-diagnostics.test.ts).
+    expect(list.stdout.toString().trim().split(/\r?\n/).sort()).toEqual([...Object.keys(files), "SHA256SUMS"].sort());
     const got = await runHashed("curl", ["-sS", url(s.user, s.pass, "firmware 4.2 – final.bin")]);
     expect([got.code, got.bytes, got.sha256]).toEqual([0, big.length, sha256(big)]);
 
@@ -89,6 +90,8 @@ describe("FTP gateway over shares", () => {
     const mirror = await lftp(`open -u ${s.user},${s.pass} -p ${port} ${HOST}; mirror . ${dir}/mirror`, { tls: true });
     expect(mirror.code, mirror.stderr).toBe(0);
     for (const [name, bytes] of Object.entries(files)) expect(sha256(fs.readFileSync(path.join(dir, "mirror", name)))).toBe(sha256(bytes));
+    // lftp's mirror brings the checksums along, and they check out.
+    expect((await run("sha256sum", ["-c", "SHA256SUMS"], { cwd: path.join(dir, "mirror") })).code).toBe(0);
 
     const py = await ftplib({ port, user: s.user, password: s.pass, tls: true, prot: true, ops: [{ op: "retr", name: "notes.txt" }, { op: "retr", name: "firmware 4.2 – final.bin", rest: 65_536 }] });
     expect(py.results[0]).toMatchObject({ sha256: sha256(files["notes.txt"]) });

@@ -19,6 +19,8 @@ import { useNow } from "../../../_lib/use-now";
 import { LiveIndicator } from "../../../_components/live-indicator";
 import { Alert, Card, Detail } from "../../../_components/ui";
 import { StatusBadge } from "../../../_components/status-badge";
+import { DIAGNOSTIC_TYPES } from "@/lib/shares/diagnostics-view";
+import { ShareDiagnostics } from "../../../_components/share-diagnostics";
 import { shareSnapshotAction } from "./actions";
 import { CredentialsPanel, type IssuedCredentials } from "./credentials-panel";
 import { ExtendButton, RevokeButton, SealButton, sealBlocker } from "./share-actions";
@@ -68,6 +70,8 @@ export function ShareLive({
   const [issued, setIssued] = useState<IssuedCredentials | null>(null);
   const [uploading, setUploading] = useState(false);
   const now = useNow(serverNow);
+  // The stream's diagnostics (logins, downloads in progress, connection problems), most recent few hundred.
+  const [diagnostics, setDiagnostics] = useState<({ type: string } & Record<string, unknown>)[]>([]);
 
   // A newer server render (after an upload, a removal) is merged like any other snapshot.
   useEffect(() => dispatch({ kind: "snapshot", snapshot: initial }), [initial]);
@@ -83,6 +87,7 @@ export function ShareLive({
     if (type === "open") return void resync();
     if (type === "message" || !data || typeof data !== "object") return;
     dispatch({ kind: "event", data: { ...(data as ShareEventData), type } as ShareEventData });
+    if ((DIAGNOSTIC_TYPES as readonly string[]).includes(type)) setDiagnostics((list) => [...list.slice(-499), { ...(data as Record<string, unknown>), type }]);
     // Sealed elsewhere (another tab, the API): the snapshot brings the FTP user's host and port.
     if (type === "share.sealed") void resync();
   });
@@ -194,6 +199,8 @@ export function ShareLive({
       )}
 
       {!ended && <CredentialsPanel share={share} issued={issued} now={now} />}
+
+      {(share.status === "ready" || diagnostics.length > 0) && <ShareDiagnostics events={diagnostics} />}
 
       <Card title="Details">
         <dl className="grid gap-x-6 gap-y-5 sm:grid-cols-2 lg:grid-cols-4" data-testid="share-details">

@@ -9,6 +9,7 @@ import { EXPIRY_PRESETS, MIN_EXPIRY_SECONDS } from "@/lib/shares/schemas";
 import { LIVE_STATUSES } from "@/lib/shares/status";
 import { requireAdminOrRedirect } from "../../../../_lib/auth-session";
 import { Card, Detail } from "../../../../_components/ui";
+import { ShareDiagnostics } from "../../../../_components/share-diagnostics";
 import { Table } from "../../../../_components/table";
 import { StatusBadge } from "../../../../_components/status-badge";
 import { ExportAudit } from "../../export-audit";
@@ -134,6 +135,8 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
           </Table>
         )}
       </Card>
+
+      {live && <ShareDiagnostics streamUrl={`/api/shares/${share.id}/events`} />}
 
       <Card title={`Audit trail · ${events.length} event${events.length === 1 ? "" : "s"}`} actions={<ExportAudit shareId={share.id} />}>
         <div className="-mx-6 overflow-x-auto">
