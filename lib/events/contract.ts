@@ -8,6 +8,9 @@ import type { Role } from "../generated/prisma/enums";
 
 export type ShareEndReason = "expired" | "revoked" | "download-limit";
 
+/** How a recipient reached the share: an FTP client, or the recipient page in a browser (absent: FTP). */
+export type DownloadVia = "ftp" | "browser";
+
 /** Each share-stream event's fields besides `type`, `shareId` and `at`: exactly what goes on the wire. */
 export type ShareEventMap = {
   "share.created": { name: string; ownerId: string };
@@ -23,8 +26,10 @@ export type ShareEventMap = {
    * A transfer ended (`completed`: it reached the end of the file). `downloads` is the share's slots taken (see
    * lib/downloads/slots.ts), so a replayed event counts once.
    */
-  "share.download": { fileId?: string; name: string; bytes: number; ip: string; offset: number; secure: boolean; completed: boolean; downloads: number };
-  "share.login": { ip: string; secure: boolean };
+  "share.download": { fileId?: string; name: string; bytes: number; ip: string; offset: number; secure: boolean; completed: boolean; downloads: number; via?: DownloadVia };
+  "share.login": { ip: string; secure: boolean; via?: DownloadVia };
+  /** New FTP credentials replaced the old ones (their sessions and recipient pages are cut); never the new ones. */
+  "share.credentials-reset": Record<string, never>;
   "file.declared": { fileId: string; name: string; size: number };
   "file.upload-progress": { fileId: string; parts: number; partCount: number; bytes: number; size: number };
   "file.uploaded": { fileId: string; size: number };
@@ -46,6 +51,7 @@ export const SHARE_EVENT_TYPES = [
   "share.destroyed",
   "share.download",
   "share.login",
+  "share.credentials-reset",
   "file.declared",
   "file.upload-progress",
   "file.uploaded",
@@ -69,6 +75,8 @@ export type ShareAuditExtras = {
   "share.download": { slot: number; resume: boolean };
   "share.revoked": ShareEndAudit;
   "share.expired": ShareEndAudit;
+  /** The user names before and after (the old one is dead); never a password. */
+  "share.credentials-reset": { from: string | null; to: string };
   "share.destroyed": { receiptSha256: string; prefixes: { prefix: string; keys: number }[] };
   "share.created": { expiresAt: Date };
   "share.extended": { from: Date; to: Date };
@@ -88,9 +96,13 @@ export type AuditEventMap = {
   "ftp.login.failed": { user: string; secure: boolean; outcome: LoginOutcome };
   "ftp.login.refused": { user: string; reason: string };
   /** A RETR took a download slot (or resumed within its file's slot) before its 150 reply. */
-  "share.download.started": { fileId: string; name: string; offset: number; secure: boolean; slot: number; resume: boolean; downloads: number };
-  /** A RETR refused with 550: the share's download limit is reached. */
-  "share.download.refused": { fileId: string; name: string; offset: number; secure: boolean; reason: string };
+  "share.download.started": { fileId: string; name: string; offset: number; secure: boolean; slot: number; resume: boolean; downloads: number; via?: DownloadVia };
+  /** A RETR (or a browser download) refused: the share's download limit is reached. */
+  "share.download.refused": { fileId: string; name: string; offset: number; secure: boolean; reason: string; via?: DownloadVia };
+  /** The recipient page proved the share's password (a cookie for that share was issued). */
+  "recipient.login": { user: string; secure: boolean };
+  /** The recipient page's password proof failed: wrong password or unknown user (alike), throttled, or address not allowed. */
+  "recipient.login.failed": { user: string; secure: boolean; outcome: "bad-credentials" | "throttled" | "address-not-allowed" };
   "user.created": { userId: string; email: string; role: Role; bootstrap?: true };
   "user.disabled": { userId: string; email: string };
   "user.enabled": { userId: string; email: string };

@@ -47,3 +47,9 @@ export async function deleteCredentials(username: string | null | undefined): Pr
 export async function credentialsExist(username: string): Promise<boolean> {
   return (await redis().exists(key(username))) === 1;
 }
+
+/** The share a user name's live credentials open (no password check: for a cookie that already proved one), or null. */
+export async function shareOfCredentials(username: string): Promise<string | null> {
+  const raw = /^t[a-z2-7]{12}$/.test(username) ? await redis().get(key(username)) : null;
+  return raw ? (JSON.parse(raw) as Stored).shareId : null;
+}

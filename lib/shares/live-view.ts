@@ -202,6 +202,9 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
       // The event carries the new total, so a replayed one counts once.
       return { ...next, downloads: downloads === null ? state.downloads + 1 : Math.max(state.downloads, downloads) };
     }
+    case "share.credentials-reset":
+      // The owner's page learns the new user name from the reset's own answer; other pages keep theirs.
+      return state;
     case "share.login":
       if (state.lastLogin && later(state.lastLogin.at, at)) return state;
       return { ...state, lastLogin: { at, ip: str(e.ip), secure: e.secure === true } };
