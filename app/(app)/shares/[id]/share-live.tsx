@@ -19,7 +19,8 @@ import { useNow } from "../../../_lib/use-now";
 import { LiveIndicator } from "../../../_components/live-indicator";
 import { Alert, Card, Detail } from "../../../_components/ui";
 import { StatusBadge } from "../../../_components/status-badge";
-import { shareSnapshotAction } from "./actions";
+import { resetCredentialsAction, shareSnapshotAction } from "./actions";
+import { ResetPasswordButton } from "../../../_components/reset-password-button";
 import { CredentialsPanel, type IssuedCredentials } from "./credentials-panel";
 import { ExtendButton, RevokeButton, SealButton, sealBlocker } from "./share-actions";
 import { ShareFiles } from "./share-files";
@@ -52,6 +53,7 @@ export function ShareLive({
   maxExpirySeconds,
   minExpirySeconds,
   expiryPresets,
+  publicUrl,
 }: {
   initial: ShareSnapshot;
   serverNow: number;
@@ -63,6 +65,7 @@ export function ShareLive({
   maxExpirySeconds: number;
   minExpirySeconds: number;
   expiryPresets: { label: string; seconds: number }[];
+  publicUrl: string;
 }) {
   const [share, dispatch] = useReducer(reducer, initial, liveShareFrom);
   const [issued, setIssued] = useState<IssuedCredentials | null>(null);
@@ -84,7 +87,7 @@ export function ShareLive({
     if (type === "message" || !data || typeof data !== "object") return;
     dispatch({ kind: "event", data: { ...(data as ShareEventData), type } as ShareEventData });
     // Sealed elsewhere (another tab, the API): the snapshot brings the FTP user's host and port.
-    if (type === "share.sealed") void resync();
+    if (type === "share.sealed" || type === "share.credentials-reset") void resync();
   });
 
   const ended = isEnded(share.status);
@@ -141,6 +144,15 @@ export function ShareLive({
                     minSeconds={minExpirySeconds}
                     onExtended={(snapshot) => dispatch({ kind: "snapshot", snapshot })}
                   />}
+                  {(share.status === "ready" || share.status === "processing") && share.ftp && (
+                    <ResetPasswordButton
+                      reset={() => resetCredentialsAction(share.id)}
+                      onReset={({ share: snapshot, credentials }) => {
+                        dispatch({ kind: "snapshot", snapshot });
+                        setIssued(credentials);
+                      }}
+                    />
+                  )}
                   <RevokeButton shareId={share.id} onRevoked={(snapshot) => dispatch({ kind: "snapshot", snapshot })} />
                 </>
               )}
@@ -193,7 +205,7 @@ export function ShareLive({
         </div>
       )}
 
-      {!ended && <CredentialsPanel share={share} issued={issued} now={now} />}
+      {!ended && <CredentialsPanel share={share} issued={issued} now={now} publicUrl={publicUrl} />}
 
       <Card title="Details">
         <dl className="grid gap-x-6 gap-y-5 sm:grid-cols-2 lg:grid-cols-4" data-testid="share-details">
