@@ -92,6 +92,12 @@ export async function recipientDownload(a: RecipientAccess, fileId: string, req:
       log.error({ err, shareId: a.shareId }, "could not record the end of a browser download");
     }
   };
+  // Errors reach the reader through the iterator; a body nobody reads must not throw them at the process.
+  plain.on("error", () => undefined);
+  const cut = () => {
+    plain.destroy(new Error("the share ended or its password was reset"));
+    void finish(false);
+  };
   // Revoked, expired, password reset or address no longer allowed: the transfer is cut, as FTP sessions are.
   let checking = false;
   const watch = setInterval(async () => {
@@ -99,7 +105,7 @@ export async function recipientDownload(a: RecipientAccess, fileId: string, req:
     checking = true;
     const ok = await stillValid(a).catch(() => true);
     checking = false;
-    if (!ok) plain.destroy(new Error("the share ended or its password was reset"));
+    if (!ok) cut();
   }, recheckMs);
   watch.unref();
   const chunks = plain[Symbol.asyncIterator]();
@@ -128,7 +134,14 @@ export async function recipientDownload(a: RecipientAccess, fileId: string, req:
     },
     { highWaterMark: 0 },
   );
-  req.signal?.addEventListener("abort", () => plain.destroy(), { once: true });
+  req.signal?.addEventListener(
+    "abort",
+    () => {
+      plain.destroy();
+      void finish(false);
+    },
+    { once: true },
+  );
   const headers: Record<string, string> = { ...common, "content-type": "application/octet-stream", "content-length": String(length) };
   if (range.partial) headers["content-range"] = `bytes ${range.start}-${range.end}/${size}`;
   return new Response(body, { status: range.partial ? 206 : 200, headers });

@@ -31,6 +31,8 @@ export async function resetCredentials(actor: Actor, shareId: string, ip?: strin
     await deleteCredentials(creds.username);
     throw new AppError("conflict", "The share's credentials were reset or the share ended meanwhile; reload and try again");
   }
+  // Announced before the old credentials go, so an open recipient page hears it before its stream is ended.
+  await emit("share.credentials-reset", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt, audit: { from: share.ftpUsername, to: creds.username } }, {});
   await deleteCredentials(share.ftpUsername);
   // A share ended meanwhile may have deleted the old credentials only: never leave the new ones behind it.
   const now = await db().share.findUnique({ where: { id: shareId }, select: { status: true } });
@@ -38,7 +40,6 @@ export async function resetCredentials(actor: Actor, shareId: string, ip?: strin
     await deleteCredentials(creds.username);
     throw new AppError("conflict", "The share ended meanwhile");
   }
-  await emit("share.credentials-reset", { shareId, actorId: actor.id, ip, expiresAt: share.expiresAt, audit: { from: share.ftpUsername, to: creds.username } }, {});
   log.info({ shareId, actorId: actor.id }, "share credentials reset");
   return { share: await getShare(actor, shareId), credentials: { host: env.FTP_PUBLIC_HOST, port: env.FTP_PORT, ...creds } };
 }

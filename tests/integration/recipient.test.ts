@@ -1,23 +1,16 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { clearLimits } from "@/lib/auth/rate-limit";
 import { closeDb, db } from "@/lib/db";
 import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
 import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { processFile } from "@/lib/processing/process-file";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
-import { bucket, s3 } from "@/lib/s3";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { resetCredentials } from "@/lib/shares/reset-credentials";
-import { createShareSchema } from "@/lib/shares/schemas";
-import { sealShare } from "@/lib/shares/seal";
-import { createShare } from "@/lib/shares/shares";
-import { completeFile, declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { GET as eventsRoute } from "@/app/r/[user]/events/route";
@@ -27,6 +20,7 @@ import { POST as sessionRoute } from "@/app/r/[user]/session/route";
 import { POST as resetRoute } from "@/app/api/v1/shares/[id]/credentials/reset/route";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { env } from "@/lib/env";
+import { readyShare as readyShareOf } from "../ftp/ready-share";
 import { freeRange, HOST, PYTHON, RawFtp, run, sha256, tempDir, testTls, until, wait } from "../ftp/harness";
 
 // The recipient side (issue 15, items 1, 2 and 6): the password proof against the stored hash behind the FTP
@@ -63,19 +57,7 @@ afterAll(async () => {
   await closeDb();
 });
 
-async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const share = await createShare(actor, createShareSchema.parse({ name: "for a partner", ...options }));
-  const ids: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(files)) {
-    const { file } = await declareFile(actor, share.id, { name, size: bytes.length });
-    await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: bytes }));
-    await completeFile(actor, share.id, file.id, {});
-    await processFile({ shareId: share.id, fileId: file.id });
-    ids[name] = file.id;
-  }
-  const { credentials } = await sealShare(actor, share.id);
-  return { shareId: share.id, user: credentials.username, pass: credentials.password, ids };
-}
+const readyShare = (files: Record<string, Buffer>, options: Record<string, unknown> = {}) => readyShareOf(actor, files, { name: "for a partner", ...options });
 
 // Each test speaks from its own documentation address, so the per-address throttle of one never answers another.
 let nextIp = 10;
@@ -275,9 +257,10 @@ describe("browser download", () => {
   }, 180_000);
 
   it("after an FTP download took the only slot, the browser hears download_limit_reached (403) and gets no byte", async () => {
-    const bytes = crypto.randomBytes(100_000);
-    // Two files: the FTP download of one uses the limit while the other is still listed.
-    const s = await readyShare({ "a.bin": bytes, "b.bin": bytes }, { maxDownloads: 1 });
+    // Two files: the FTP download of one uses the limit while the other is still listed. The first is large enough
+    // that the cut transfer cannot have reached the client's socket buffers whole (a completed last download ends
+    // the share at once; a cut one leaves it open for a resume).
+    const s = await readyShare({ "a.bin": crypto.randomBytes(12 * MiB), "b.bin": crypto.randomBytes(1000) }, { maxDownloads: 1 });
     const ip = newIp();
     const cookie = await cookieFor(s.user, s.pass, ip);
     // A partial FTP transfer keeps the share alive (it may still be resumed) while the slot is taken.
