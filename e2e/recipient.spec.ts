@@ -3,9 +3,9 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { expect, test, type Page } from "@playwright/test";
+import { expect as baseExpect, test, type Page } from "@playwright/test";
 import { ADMIN } from "./global-setup";
-import { base, createUser, shot, signIn } from "./helpers";
+import { base, createUser, shot } from "./helpers";
 import { MiB, randomFile } from "./upload-env";
 
 // The recipient's side in a real browser (issue 15): the owner seals and gets the recipient link; a second
@@ -13,6 +13,17 @@ import { MiB, randomFile } from "./upload-env";
 // SHA-256, the instructions per client and for IT, downloads a file in the browser (SHA-256 compared) and sees
 // that download and a curl download over FTPS appear live. A wrong or missing fragment shows nothing of the share.
 // The owner's Reset password… ends the old link on the open recipient page.
+
+// Generous waits: the machine is shared and every sign-in runs a deliberately slow password hash.
+const expect = baseExpect.configure({ timeout: 30_000 });
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto(`${base()}/signin`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Your shares" })).toBeVisible({ timeout: 90_000 });
+}
 
 const sha256File = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
