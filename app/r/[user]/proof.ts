@@ -10,7 +10,8 @@ let taken: string | null | undefined;
 export function takeFragmentPassword(): string | null {
   if (taken !== undefined) return taken;
   const raw = window.location.hash.slice(1);
-  if (raw) window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+  // A state of null (not Next's own) makes the App Router adopt the new URL, so a later refresh keeps it clean.
+  if (raw) window.history.replaceState(null, "", window.location.pathname + window.location.search);
   try {
     taken = raw ? decodeURIComponent(raw) : null;
   } catch {
