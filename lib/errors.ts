@@ -28,6 +28,8 @@ export const errorStatus = {
   no_files: 409,
   file_failed: 409,
   upload_in_progress: 409,
+  download_limit_reached: 403,
+  range_not_satisfiable: 416,
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,

@@ -3,16 +3,18 @@ import { pipeline, type Readable } from "node:stream";
 import { failedAttempt, isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
 import { emit } from "../events/emit";
-import { CHECKSUMS_NAME, type FtpBackend, type FtpFile, type FtpSession, type LoginLimiter } from "../ftp";
+import { CHECKSUMS_NAME, type DownloadSlot, type FtpBackend, type FtpFile, type FtpSession, type LoginLimiter, type TransferInfo } from "../ftp";
+import type { DownloadVia } from "../events/contract";
 import { log } from "../log";
 import { normalizeIp } from "../net/address";
 import { redis } from "../redis";
 import { storage } from "../s3";
-import { checkCredentials, credentialsExist, credentialsShare } from "../shares/credentials";
+import { checkCredentials, credentialsExist, shareOfCredentials } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { decryptStream, HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 import { ftpDiagnostic, loginDiagnostic, progressDiagnostic } from "./ftp-diagnostics";
+import type { ShareKey } from "../vault/layout";
 import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
 
 // The FTP gateway's view of the share store: a login opens one ready share, read-only; RETR streams from the
@@ -46,7 +48,7 @@ async function openSession(shareId: string, username: string, options: BackendOp
   const share = await db().share.findUnique({ where: { id: shareId } });
   if (!share || share.status !== "ready" || share.expiresAt <= new Date() || !share.wrappedKey || !share.masterKeyId) return null;
   const shareKey = unwrapShareKey(share.wrappedKey, share.masterKeyId, shareId);
-  liveUsers.set(shareId, username);
+  liveUsers.set(shareId, (liveUsers.get(shareId) ?? new Set()).add(username));
   return {
     shareId,
     requireTls: share.requireTls,
@@ -57,51 +59,77 @@ async function openSession(shareId: string, username: string, options: BackendOp
       const file = (await readyFiles(shareId)).find((f) => f.name === name);
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
       if (!file || !row?.vaultKey) throw new Error("file not available");
-      // From the start: one GET of the whole object. A REST resume fetches the header and the segments from the
-      // offset on, and reads no more.
-      const header = offset > 0 ? await collect((await storage().getStream(row.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body) : undefined;
-      const range = header ? segmentRangeFor(offset, undefined, file.size) : { start: 0, end: vaultSize(file.size) };
-      const { body } = await storage().getStream(row.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
-      const plain = decryptStream(shareKey, file.id, { offset, header, plaintextSize: file.size });
-      // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
-      pipeline(body as Readable, plain, () => undefined);
-      return plain;
+      return openPlaintext(shareKey, { id: file.id, size: file.size, vaultKey: row.vaultKey }, offset);
     },
     async reserveDownload(file, info) {
-      const share = await db().share.findUnique({ where: { id: shareId }, select: { status: true, maxDownloads: true, downloads: true, expiresAt: true } });
-      if (!share || share.status !== "ready") return { refused: "This share has ended" };
       const fileId = (file as FtpFile & { id?: string }).id ?? (await readyFiles(shareId)).find((f) => f.name === file.name)?.id;
       if (!fileId) return { refused: "No such file" };
-      const res = await reserveSlot({ shareId, user: username, fileId, offset: info.offset, size: file.size, maxDownloads: share.maxDownloads, recorded: share.downloads, expiresAt: share.expiresAt });
-      const base = { fileId, name: file.name, offset: info.offset, secure: info.secure };
-      if (!res) {
-        await emit("share.download.refused", { shareId, ip: info.ip }, { ...base, reason: "download limit reached" });
-        return { refused: "Download limit reached" };
+      return reserveDownloadSlot(shareId, username, { id: fileId, name: file.name, size: file.size }, info, options);
+    },
+  };
+}
+
+/**
+ * Decrypted bytes of a ready file from `offset` (`length` of them, or to its end), streamed and verified segment by
+ * segment: only the header and the segments holding the range are fetched. The FTP RETR and the browser download
+ * both read through this.
+ */
+export async function openPlaintext(shareKey: ShareKey, file: { id: string; size: number; vaultKey: string }, offset: number, length?: number) {
+  // From the start to the end: one GET of the whole object. A resume or a range fetches the header and the
+  // segments holding the range, and reads no more.
+  const whole = offset === 0 && (length === undefined || length >= file.size);
+  const header = whole ? undefined : await collect((await storage().getStream(file.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
+  const range = whole ? { start: 0, end: vaultSize(file.size) } : segmentRangeFor(offset, length, file.size);
+  const { body } = await storage().getStream(file.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
+  const plain = decryptStream(shareKey, file.id, { offset, length, header, plaintextSize: file.size });
+  // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
+  pipeline(body as Readable, plain, () => undefined);
+  return plain;
+}
+
+/**
+ * Claims a download slot for one transfer of a share's file (see slots.ts), by `client` (the FTP user name, or a
+ * browser session): counted, audited and ended exactly alike whichever way the bytes leave. The slot's `end` emits
+ * `share.download` and ends the share when its last allowed download has ended.
+ */
+export async function reserveDownloadSlot(
+  shareId: string,
+  client: string,
+  file: { id: string; name: string; size: number },
+  info: TransferInfo & { via?: DownloadVia },
+  options: BackendOptions = { resumeGraceMs: RESUME_GRACE_MS },
+): Promise<DownloadSlot | { refused: string }> {
+  const share = await db().share.findUnique({ where: { id: shareId }, select: { status: true, maxDownloads: true, downloads: true, expiresAt: true } });
+  if (!share || share.status !== "ready") return { refused: "This share has ended" };
+  const fileId = file.id;
+  const res = await reserveSlot({ shareId, user: client, fileId, offset: info.offset, size: file.size, maxDownloads: share.maxDownloads, recorded: share.downloads, expiresAt: share.expiresAt });
+  const base = { fileId, name: file.name, offset: info.offset, secure: info.secure, ...(info.via ? { via: info.via } : {}) };
+  if (!res) {
+    await emit("share.download.refused", { shareId, ip: info.ip }, { ...base, reason: "download limit reached" });
+    return { refused: "Download limit reached" };
+  }
+  // The database follows Redis (never backwards), so the share page and the next process see the slots taken.
+  const counted = res.kind === "new" ? { downloads: { lt: res.taken } } : {};
+  await Promise.all([
+    db().share.updateMany({ where: { id: shareId, ...counted }, data: { ...(res.kind === "new" ? { downloads: res.taken } : {}), lastAccessAt: new Date() } }),
+    emit("share.download.started", { shareId, ip: info.ip }, { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken }),
+  ]);
+  return {
+    async end({ bytes, started, completed }) {
+      const { taken, active } = await finishSlot(shareId, res, bytes, started);
+      if (!started) {
+        // Gave the slot back: the database count follows.
+        if (res.kind === "new" && taken < res.taken) await db().share.updateMany({ where: { id: shareId, downloads: res.taken }, data: { downloads: taken } });
+        return;
       }
-      // The database follows Redis (never backwards), so the share page and the next process see the slots taken.
-      const counted = res.kind === "new" ? { downloads: { lt: res.taken } } : {};
-      await Promise.all([
-        db().share.updateMany({ where: { id: shareId, ...counted }, data: { ...(res.kind === "new" ? { downloads: res.taken } : {}), lastAccessAt: new Date() } }),
-        emit("share.download.started", { shareId, ip: info.ip }, { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken }),
-      ]);
-      return {
-        async end({ bytes, started, completed }) {
-          const { taken, active } = await finishSlot(shareId, res, bytes, started);
-          if (!started) {
-            // Gave the slot back: the database count follows.
-            if (res.kind === "new" && taken < res.taken) await db().share.updateMany({ where: { id: shareId, downloads: res.taken }, data: { downloads: taken } });
-            return;
-          }
-          if (completed) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } }).catch(() => undefined);
-          const data = { ...base, ip: info.ip, bytes, completed, downloads: taken, transfer: info.transfer };
-          await emit("share.download", { shareId, ip: info.ip, expiresAt: share.expiresAt, audit: { slot: res.slot, resume: res.kind === "resume" } }, data);
-          if (share.maxDownloads === null || taken < share.maxDownloads || active > 0) return;
-          // The last slot's transfer has ended. Completed: the share ends now. Cut short: the recipient has a
-          // little while to resume it (a resume never makes a second copy), then the share ends anyway.
-          if (completed) await endForLimit(shareId);
-          else setTimeout(() => void endIfIdle(shareId, share.maxDownloads!, options.resumeGraceMs), options.resumeGraceMs).unref();
-        },
-      };
+      if (completed) await db().file.update({ where: { id: fileId }, data: { downloads: { increment: 1 } } }).catch(() => undefined);
+      const data = { ...base, ip: info.ip, bytes, completed, downloads: taken, transfer: info.transfer };
+      await emit("share.download", { shareId, ip: info.ip, expiresAt: share.expiresAt, audit: { slot: res.slot, resume: res.kind === "resume" } }, data);
+      if (share.maxDownloads === null || taken < share.maxDownloads || active > 0) return;
+      // The last slot's transfer has ended. Completed: the share ends now. Cut short: the recipient has a
+      // little while to resume it (a resume never makes a second copy), then the share ends anyway.
+      if (completed) await endForLimit(shareId);
+      else setTimeout(() => void endIfIdle(shareId, share.maxDownloads!, options.resumeGraceMs), options.resumeGraceMs).unref();
     },
   };
 }
@@ -126,8 +154,9 @@ async function endIfIdle(shareId: string, max: number, graceMs: number) {
   }
 }
 
-// Share id → FTP user name of live sessions, so the liveness poll is one Redis EXISTS per share.
-const liveUsers = new Map<string, string>();
+// Share id → FTP user names of live sessions, so the liveness poll is one Redis EXISTS per user name (one, unless
+// the password was reset while sessions of the old one were open).
+const liveUsers = new Map<string, Set<string>>();
 
 // Per fifteen minutes: five wrong passwords per (user name, address), five per user name from addresses that never
 // logged in with it, ten per address across user names.
@@ -161,22 +190,28 @@ export function createShareBackend(opts: Partial<BackendOptions> = {}): FtpBacke
     async onLogin(event) {
       const { user, ip, secure, outcome } = event;
       // A failed attempt to a share's user name is that share's (an unknown name is nobody's).
-      const shareId = event.shareId ?? (outcome === "ok" || outcome === "error" ? null : await credentialsShare(user));
+      const shareId = event.shareId ?? (outcome === "ok" || outcome === "error" ? null : await shareOfCredentials(user));
       await emit(outcome === "ok" ? "ftp.login" : "ftp.login.failed", { shareId, ip }, { user, secure, outcome });
       if (shareId) await loginDiagnostic(shareId, event);
     },
     onDiagnostic: ftpDiagnostic,
     // Ending a share deletes its credentials first, and they expire with it: their absence cuts live sessions.
     async isAlive(shareId) {
-      const user = liveUsers.get(shareId);
-      if (!user) return false;
-      const alive = await credentialsExist(user);
-      if (!alive) {
-        liveUsers.delete(shareId);
-        log.info({ shareId }, "share ended: cutting its ftp sessions");
+      const users = liveUsers.get(shareId);
+      if (!users?.size) return false;
+      // A user name whose credentials are gone (the share ended, or its password was reset) cuts the share's
+      // sessions; after a reset, sessions of the new credentials are among them once and may log in again at once.
+      let alive = true;
+      for (const user of [...users]) {
+        if (await credentialsExist(user)) continue;
+        users.delete(user);
+        alive = false;
       }
+      if (!users.size) liveUsers.delete(shareId);
+      if (!alive) log.info({ shareId }, "share ended or its password was reset: cutting its ftp sessions");
       return alive;
     },
+
   };
 }
 

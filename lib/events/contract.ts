@@ -10,6 +10,8 @@ export type ShareEndReason = "expired" | "revoked" | "download-limit";
 
 /** A login attempt to the share's FTP user name, as the people trying to connect need to hear it. */
 export type ShareLoginOutcome = "ok" | "wrong-password" | "address-not-allowed" | "tls-required" | "throttled";
+/** How a recipient reached the share: an FTP client, or the recipient page in a browser (absent: FTP). */
+export type DownloadVia = "ftp" | "browser";
 
 /** Each share-stream event's fields besides `type`, `shareId` and `at`: exactly what goes on the wire. */
 export type ShareEventMap = {
@@ -39,12 +41,13 @@ export type ShareEventMap = {
     downloads: number;
     /** The transfer's id, as in its share.download.progress events. */
     transfer?: string;
+    via?: DownloadVia;
   };
   /**
    * Every login attempt to the share's FTP user name (unknown names belong to no share), at most a few a second
    * per share (the rest are counted in ftp.diagnostics-suppressed). `tlsVersion` is the control channel's.
    */
-  "share.login": { ip: string; secure: boolean; outcome: ShareLoginOutcome; tlsVersion: string | null; implicitTls: boolean };
+  "share.login": { ip: string; secure: boolean; outcome: ShareLoginOutcome; tlsVersion: string | null; implicitTls: boolean; via?: DownloadVia };
   /** A running download, about once a second: `bytes` sent after `offset`, the rate in bytes/s, seconds left. */
   "share.download.progress": {
     transfer: string;
@@ -67,6 +70,8 @@ export type ShareEventMap = {
   "ftp.tls-failed": { ip: string; channel: "control" | "data"; reason: string; code?: string; implicitTls: boolean; attributed: boolean; failedAt: string };
   /** Diagnostics over the per-share rate were dropped this second (a flood of attempts): only their number. */
   "ftp.diagnostics-suppressed": { count: number; seconds: number };
+  /** New FTP credentials replaced the old ones (their sessions and recipient pages are cut); never the new ones. */
+  "share.credentials-reset": Record<string, never>;
   "file.declared": { fileId: string; name: string; size: number };
   "file.upload-progress": { fileId: string; parts: number; partCount: number; bytes: number; size: number };
   "file.uploaded": { fileId: string; size: number };
@@ -93,6 +98,7 @@ export const SHARE_EVENT_TYPES = [
   "ftp.passive-timeout",
   "ftp.tls-failed",
   "ftp.diagnostics-suppressed",
+  "share.credentials-reset",
   "file.declared",
   "file.upload-progress",
   "file.uploaded",
@@ -128,6 +134,8 @@ export type ShareAuditExtras = {
   "share.download": { slot: number; resume: boolean };
   "share.revoked": ShareEndAudit;
   "share.expired": ShareEndAudit;
+  /** The user names before and after (the old one is dead); never a password. */
+  "share.credentials-reset": { from: string | null; to: string };
   "share.destroyed": { receiptSha256: string; prefixes: { prefix: string; keys: number }[] };
   "share.created": { expiresAt: Date };
   "share.extended": { from: Date; to: Date };
@@ -147,9 +155,13 @@ export type AuditEventMap = {
   "ftp.login.failed": { user: string; secure: boolean; outcome: LoginOutcome };
   "ftp.login.refused": { user: string; reason: string };
   /** A RETR took a download slot (or resumed within its file's slot) before its 150 reply. */
-  "share.download.started": { fileId: string; name: string; offset: number; secure: boolean; slot: number; resume: boolean; downloads: number };
-  /** A RETR refused with 550: the share's download limit is reached. */
-  "share.download.refused": { fileId: string; name: string; offset: number; secure: boolean; reason: string };
+  "share.download.started": { fileId: string; name: string; offset: number; secure: boolean; slot: number; resume: boolean; downloads: number; via?: DownloadVia };
+  /** A RETR (or a browser download) refused: the share's download limit is reached. */
+  "share.download.refused": { fileId: string; name: string; offset: number; secure: boolean; reason: string; via?: DownloadVia };
+  /** The recipient page proved the share's password (a cookie for that share was issued). */
+  "recipient.login": { user: string; secure: boolean };
+  /** The recipient page's password proof failed: wrong password or unknown user (alike), throttled, or address not allowed. */
+  "recipient.login.failed": { user: string; secure: boolean; outcome: "bad-credentials" | "throttled" | "address-not-allowed" };
   "user.created": { userId: string; email: string; role: Role; bootstrap?: true };
   "user.disabled": { userId: string; email: string };
   "user.enabled": { userId: string; email: string };

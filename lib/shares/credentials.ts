@@ -48,8 +48,9 @@ export async function credentialsExist(username: string): Promise<boolean> {
   return (await redis().exists(key(username))) === 1;
 }
 
-/** The share a user name belongs to, without a password (for diagnostics of failed attempts); null if none. */
-export async function credentialsShare(username: string): Promise<string | null> {
+/** The share a user name's live credentials open, without a password check (diagnostics of failed attempts; a
+ * recipient cookie that already proved one), or null. */
+export async function shareOfCredentials(username: string): Promise<string | null> {
   const raw = /^t[a-z2-7]{12}$/.test(username) ? await redis().get(key(username)) : null;
   return raw ? (JSON.parse(raw) as Stored).shareId : null;
 }

@@ -1,7 +1,15 @@
 // What the credentials panel offers to copy: the ftp:// URL (never with the password) and ready-to-paste curl
 // and lftp commands. Pure string building, shared by the page and its tests.
 
-export type FtpAccess = { host: string; port: number; username: string; password?: string; requireTls: boolean };
+export type FtpAccess = {
+  host: string;
+  port: number;
+  username: string;
+  password?: string;
+  requireTls: boolean;
+  /** The server's certificate is signed by a CA the client trusts: no -k / verify-certificate off. */
+  trustedCertificate?: boolean;
+};
 
 // More URLs than this make a command no one pastes; lftp's mirror fetches any number.
 export const CURL_MAX_FILES = 10;
@@ -12,7 +20,7 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-const hostPart = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host);
+export const hostPart = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host);
 
 /** `ftp://user@host:port/` (the password is never part of a URL: URLs end up in histories and logs). */
 export function ftpUrl(a: Pick<FtpAccess, "host" | "port" | "username">, fileName?: string): string {
@@ -30,7 +38,7 @@ export function curlCommand(a: FtpAccess, fileNames: string[]): string {
   const user = a.password === undefined ? a.username : `${a.username}:${a.password}`;
   return [
     "curl",
-    ...(a.requireTls ? ["--ssl-reqd", "-k"] : []),
+    ...(a.requireTls ? ["--ssl-reqd", ...(a.trustedCertificate ? [] : ["-k"])] : []),
     "-u",
     shellQuote(user),
     "-C",
@@ -44,7 +52,7 @@ export function curlCommand(a: FtpAccess, fileNames: string[]): string {
 export function lftpCommand(a: FtpAccess, targetDir: string): string {
   const user = a.password === undefined ? a.username : `${a.username},${a.password}`;
   const settings = a.requireTls
-    ? ["set ftp:ssl-force true", "set ftp:ssl-protect-data true", "set ssl:verify-certificate no"]
+    ? ["set ftp:ssl-force true", "set ftp:ssl-protect-data true", ...(a.trustedCertificate ? [] : ["set ssl:verify-certificate no"])]
     : ["set ftp:ssl-allow no"];
   const script = [...settings, `mirror --continue . ${shellQuote(targetDir)}`, "quit"].join("; ");
   return ["lftp", "-u", shellQuote(user), "-p", String(a.port), "-e", shellQuote(script), shellQuote(hostPart(a.host))].join(" ");

@@ -207,6 +207,8 @@ export function applyShareEvent(state: LiveShare, e: ShareEventData): LiveShare 
     case "ftp.tls-failed":
     case "ftp.diagnostics-suppressed":
       // Live diagnostics: the ShareDiagnostics panel shows them; the share itself does not change.
+    case "share.credentials-reset":
+      // The owner's page learns the new user name from the reset's own answer; other pages keep theirs.
       return state;
     case "share.login":
       // Attempts that failed are diagnostics, not logins (entries from before outcomes existed were logins).

@@ -62,7 +62,8 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 function walk(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
-const routeFiles = walk(path.join(root, "app/api")).filter((f) => path.basename(f) === "route.ts");
+// app/api, and the recipient page's routes under app/r (authorized by the recipient cookie alone).
+const routeFiles = [...walk(path.join(root, "app/api")), ...walk(path.join(root, "app/r"))].filter((f) => path.basename(f) === "route.ts");
 const actionFiles = [...walk(path.join(root, "app")), ...walk(path.join(root, "lib"))].filter(
   (f) => /\.tsx?$/.test(f) && /^\s*(\/\/[^\n]*\n\s*)*["']use server["']/.test(fs.readFileSync(f, "utf8")),
 );
@@ -126,6 +127,7 @@ const session = (other: number, owner: number, admin: number): Record<Who, numbe
 const everyone = (status: number): Record<Who, number> => ({ anonymous: status, revoked: status, disabled: status, other: status, owner: status, admin: status });
 
 const share = (fx: Fixture) => ({ params: { id: fx.shareId } });
+const recipientUser = () => "t" + Array.from(crypto.randomBytes(12), (b) => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]).join("");
 const file = (fx: Fixture) => ({ params: { id: fx.shareId, fileId: fx.fileId } });
 const hook = (fx: Fixture) => ({ params: { id: fx.webhookId } });
 
@@ -186,6 +188,15 @@ const ROUTES: Record<string, RouteRow> = {
     fresh: true,
   },
   "POST /api/v1/webhooks/[id]/test": { expect: bearer(404, 202, 404), req: hook, fresh: true },
+  // An open share has no credentials to reset; another user hears "no such share".
+  "POST /api/v1/shares/[id]/credentials/reset": { expect: bearer(404, 409, 409), codes: { other: "not_found", owner: "conflict", admin: "conflict" }, req: share, fresh: true },
+  // The recipient routes know no session or token, only the recipient cookie (none here): nothing for anyone, the
+  // owner and admins included. A wrong password is one answer for every user name (a fresh one per caller, so the
+  // throttle is not what answers).
+  "POST /r/[user]/session": { expect: everyone(401), codes: { anonymous: "invalid_credentials", owner: "invalid_credentials", admin: "invalid_credentials" }, req: () => ({ params: { user: recipientUser() }, body: { password: "not-the-password" } }) },
+  "GET /r/[user]/files/[fileId]": { expect: everyone(401), req: (fx) => ({ params: { user: recipientUser(), fileId: fx.fileId } }) },
+  "GET /r/[user]/events": { expect: everyone(401), req: () => ({ params: { user: recipientUser() } }) },
+  "GET /r/[user]/filezilla": { expect: everyone(401), req: () => ({ params: { user: recipientUser() } }) },
 };
 
 // Server actions: "signin" and "forbidden" are the redirects of requireUser/requireAdmin; "ok" a successful
@@ -204,6 +215,8 @@ const ACTIONS: Record<string, ActionRow> = {
   "app/(app)/admin/queues/actions.ts retryFailedAction": { expect: adminOnly(), args: () => ["process-file"] },
   "app/(app)/admin/shares/actions.ts revokeShareAction": { expect: adminOnly(), args: (fx) => [fx.shareId], fresh: true },
   "app/(app)/admin/shares/actions.ts extendShareAction": { expect: adminOnly(), args: (fx) => [fx.shareId, 7200], fresh: true },
+  // An open share has no credentials yet: the admin passes authorization and hears why.
+  "app/(app)/admin/shares/actions.ts resetCredentialsAction": { expect: adminOnly("code:conflict"), args: (fx) => [fx.shareId], fresh: true },
   "app/(app)/admin/users/actions.ts createUserAction": { expect: adminOnly(), args: () => [null, form({ email: `new.${crypto.randomUUID()}@example.test`, role: "user", name: "", password: "" })] },
   "app/(app)/admin/users/actions.ts setDisabledAction": { expect: adminOnly(), args: async () => [await spareUser(), true] },
   "app/(app)/settings/tokens/actions.ts createTokenAction": { expect: user("ok", "ok", "ok"), args: () => [null, form({ name: "matrix" })] },
@@ -223,6 +236,7 @@ const ACTIONS: Record<string, ActionRow> = {
     fresh: true,
   },
   "app/(app)/shares/[id]/actions.ts sealShareAction": { expect: user("code:not_found", "code:upload_in_progress", "code:forbidden"), args: (fx) => [fx.shareId], fresh: true },
+  "app/(app)/shares/[id]/actions.ts resetCredentialsAction": { expect: user("code:not_found", "code:conflict", "code:conflict"), args: (fx) => [fx.shareId], fresh: true },
   "app/(app)/shares/[id]/actions.ts extendShareAction": { expect: user("code:not_found", "ok", "ok"), args: (fx) => [fx.shareId, 7200], fresh: true },
   "app/(app)/shares/[id]/actions.ts revokeShareAction": { expect: user("code:not_found", "ok", "ok"), args: (fx) => [fx.shareId], fresh: true },
   "app/(app)/shares/[id]/actions.ts shareSnapshotAction": { expect: user("code:not_found", "ok", "ok"), args: (fx) => [fx.shareId] },

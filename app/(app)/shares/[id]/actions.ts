@@ -3,6 +3,7 @@
 import { snapshotOf, type ShareSnapshot } from "@/lib/shares/live-view";
 import { extendShare, revokeShare } from "@/lib/shares/lifecycle";
 import { extendShareSchema } from "@/lib/shares/schemas";
+import { resetCredentials } from "@/lib/shares/reset-credentials";
 import { sealShare } from "@/lib/shares/seal";
 import { getShare } from "@/lib/shares/shares";
 import { requireUser } from "../../../_lib/auth-session";
@@ -21,6 +22,17 @@ export async function sealShareAction(shareId: string): Promise<ActionResult<Sea
   return runAction(async () => {
     const at = new Date();
     const { share, credentials } = await sealShare(user, String(shareId), ip);
+    return { share: snapshotOf(share, at), credentials };
+  });
+}
+
+/** New credentials (owner or admin): the old password and its sessions end; the new one is in this answer only. */
+export async function resetCredentialsAction(shareId: string): Promise<ActionResult<SealOutcome>> {
+  const user = await requireUser();
+  const ip = await requestIp();
+  return runAction(async () => {
+    const at = new Date();
+    const { share, credentials } = await resetCredentials(user, String(shareId), ip);
     return { share: snapshotOf(share, at), credentials };
   });
 }

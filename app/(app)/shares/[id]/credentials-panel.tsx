@@ -4,6 +4,7 @@ import { formatRelative } from "@/lib/format";
 import { curlCommand, CURL_MAX_FILES, ftpUrl, lftpCommand, mirrorDirFor } from "@/lib/shares/ftp-commands";
 import type { LiveShare } from "@/lib/shares/live-view";
 import { CopyButton } from "../../../_components/copy-button";
+import { RecipientLink } from "../../../_components/recipient-link";
 
 // FTP access for the recipient. The password exists in this page's memory only, from the seal's response until
 // the page is left or reloaded: after that the panel shows the user name, host, port and URL, never the password.
@@ -42,7 +43,7 @@ function Command({ label, value, testId, hint }: { label: string; value: string;
   );
 }
 
-export function CredentialsPanel({ share, issued, now }: { share: LiveShare; issued: IssuedCredentials | null; now: number }) {
+export function CredentialsPanel({ share, issued, now, publicUrl }: { share: LiveShare; issued: IssuedCredentials | null; now: number; publicUrl: string }) {
   const ftp = share.ftp ?? (issued ? { host: issued.host, port: issued.port, username: issued.username } : null);
   if (!ftp) return null;
   const ready = share.status === "ready";
@@ -78,8 +79,15 @@ export function CredentialsPanel({ share, issued, now }: { share: LiveShare; iss
         </div>
       ) : (
         <p className="mb-4 text-sm text-slate-500" data-testid="password-hidden-note">
-          The password was shown once, when the share was sealed. If it is lost, revoke this share and create a new one.
+          The password was shown once, when the share was sealed (or last reset). If it is lost, use Reset password… for new credentials and a
+          new recipient link.
         </p>
+      )}
+
+      {access.password !== undefined && (
+        <div className="mb-4">
+          <RecipientLink publicUrl={publicUrl} shareName={share.name} expiresAt={share.expiresAt} username={ftp.username} password={access.password} />
+        </div>
       )}
 
       <dl className="grid gap-4 sm:grid-cols-3">

@@ -35,6 +35,7 @@ export default async function SharePage({ params }: { params: Promise<{ id: stri
       maxExpirySeconds={env.MAX_EXPIRY_SECONDS}
       minExpirySeconds={MIN_EXPIRY_SECONDS}
       expiryPresets={EXPIRY_PRESETS.map((p) => ({ label: p.label, seconds: p.seconds }))}
+      publicUrl={env.PUBLIC_URL}
     />
   );
 }

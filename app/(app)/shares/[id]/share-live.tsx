@@ -21,7 +21,8 @@ import { Alert, Card, Detail } from "../../../_components/ui";
 import { StatusBadge } from "../../../_components/status-badge";
 import { DIAGNOSTIC_TYPES } from "@/lib/shares/diagnostics-view";
 import { ShareDiagnostics } from "../../../_components/share-diagnostics";
-import { shareSnapshotAction } from "./actions";
+import { resetCredentialsAction, shareSnapshotAction } from "./actions";
+import { ResetPasswordButton } from "../../../_components/reset-password-button";
 import { CredentialsPanel, type IssuedCredentials } from "./credentials-panel";
 import { ExtendButton, RevokeButton, SealButton, sealBlocker } from "./share-actions";
 import { ShareFiles } from "./share-files";
@@ -54,6 +55,7 @@ export function ShareLive({
   maxExpirySeconds,
   minExpirySeconds,
   expiryPresets,
+  publicUrl,
 }: {
   initial: ShareSnapshot;
   serverNow: number;
@@ -65,6 +67,7 @@ export function ShareLive({
   maxExpirySeconds: number;
   minExpirySeconds: number;
   expiryPresets: { label: string; seconds: number }[];
+  publicUrl: string;
 }) {
   const [share, dispatch] = useReducer(reducer, initial, liveShareFrom);
   const [issued, setIssued] = useState<IssuedCredentials | null>(null);
@@ -89,7 +92,7 @@ export function ShareLive({
     dispatch({ kind: "event", data: { ...(data as ShareEventData), type } as ShareEventData });
     if ((DIAGNOSTIC_TYPES as readonly string[]).includes(type)) setDiagnostics((list) => [...list.slice(-499), { ...(data as Record<string, unknown>), type }]);
     // Sealed elsewhere (another tab, the API): the snapshot brings the FTP user's host and port.
-    if (type === "share.sealed") void resync();
+    if (type === "share.sealed" || type === "share.credentials-reset") void resync();
   });
 
   const ended = isEnded(share.status);
@@ -146,6 +149,15 @@ export function ShareLive({
                     minSeconds={minExpirySeconds}
                     onExtended={(snapshot) => dispatch({ kind: "snapshot", snapshot })}
                   />}
+                  {(share.status === "ready" || share.status === "processing") && share.ftp && (
+                    <ResetPasswordButton
+                      reset={() => resetCredentialsAction(share.id)}
+                      onReset={({ share: snapshot, credentials }) => {
+                        dispatch({ kind: "snapshot", snapshot });
+                        setIssued(credentials);
+                      }}
+                    />
+                  )}
                   <RevokeButton shareId={share.id} onRevoked={(snapshot) => dispatch({ kind: "snapshot", snapshot })} />
                 </>
               )}
@@ -198,7 +210,7 @@ export function ShareLive({
         </div>
       )}
 
-      {!ended && <CredentialsPanel share={share} issued={issued} now={now} />}
+      {!ended && <CredentialsPanel share={share} issued={issued} now={now} publicUrl={publicUrl} />}
 
       {(share.status === "ready" || diagnostics.length > 0) && <ShareDiagnostics events={diagnostics} />}
 

@@ -15,6 +15,7 @@ import { StatusBadge } from "../../../../_components/status-badge";
 import { ExportAudit } from "../../export-audit";
 import { LiveRefresh } from "../../live-refresh";
 import { ActionsBar } from "./actions-bar";
+import { AdminResetPassword } from "./reset-password";
 import { Countdown } from "./countdown";
 
 export const metadata: Metadata = { title: "Share audit trail" };
@@ -65,6 +66,9 @@ export default async function AdminSharePage({ params }: { params: Promise<{ id:
             </Link>
           </p>
         </div>
+        {(share.status === "ready" || share.status === "processing") && share.ftp && (
+          <AdminResetPassword shareId={share.id} shareName={share.name} expiresAt={share.expiresAt.toISOString()} publicUrl={env.PUBLIC_URL} />
+        )}
         {(live || share.status === "failed") && (
           <ActionsBar
             extendable={live}
