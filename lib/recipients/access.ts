@@ -64,7 +64,7 @@ export async function proveRecipient(user: string, password: string, ip: string,
   const exp = Math.min(Date.now() + RECIPIENT_TTL_SECONDS * 1000, share.expiresAt.getTime());
   const value = signRecipientCookie({ shareId, user, sid: crypto.randomBytes(9).toString("base64url"), exp });
   await emit("recipient.login", { shareId, ip }, { user, secure });
-  await emit("share.login", { shareId, expiresAt: share.expiresAt }, { ip, secure, via: "browser" });
+  await emit("share.login", { shareId, expiresAt: share.expiresAt }, { ip, secure, outcome: "ok", tlsVersion: null, implicitTls: false, via: "browser" });
   return { setCookie: recipientSetCookie(user, value, Math.ceil((exp - Date.now()) / 1000)), expiresAt: new Date(exp), shareId };
 }
 
