@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import { Client } from "basic-ftp";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MiB, randomFile, startUploadEnv, type TestFile, type UploadEnv } from "../../e2e/upload-env";
+import { MiB, randomFile, startUploadEnv, type UploadEnv } from "../../e2e/upload-env";
 import type { RequestInfo } from "../s3/faulty-proxy";
 import { CLI_BIN, cliEnv, runCli, startCli, type CliRun } from "../cli/run-cli";
 
