@@ -332,7 +332,8 @@ async function main() {
       path.join(root, "workers", "ftp.ts"),
     ], gatewayLog, {
       cwd: root,
-      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", FTP_PROCESSES: String(processes) },
+      // info: each process logs "ftp gateway listening", which says when all of them are up.
+      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", FTP_PROCESSES: String(processes), LOG_LEVEL: "info" },
     });
     const stop = () => stopChild(child);
     cleanups.push(stop);
