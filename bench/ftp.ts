@@ -337,10 +337,10 @@ async function main() {
     });
     const stop = () => stopChild(child);
     cleanups.push(stop);
-    await waitFor("the ftp gateway", () => greets(ftpPort), child, 120_000, gatewayLog);
+    await waitFor("the ftp gateway", () => greets(ftpPort), child, 300_000, gatewayLog);
     // A cluster primary greets as soon as its first process listens: wait until every one has logged.
     const listening = () => (fs.readFileSync(gatewayLog, "utf8").match(/ftp gateway listening/g) ?? []).length;
-    if (processes > 1) await waitFor("every gateway process", async () => listening() >= processes, child, 120_000, gatewayLog);
+    if (processes > 1) await waitFor("every gateway process", async () => listening() >= processes, child, 300_000, gatewayLog);
     return { child, stop };
   };
   if (PROCESSES.length) return compareProcesses({ startGateway, ftpPort, credentials, sha256, vaultKey, vaultSize, getStream: () => getStream(s3(), bucket(), vaultKey) });
