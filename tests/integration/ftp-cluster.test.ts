@@ -18,6 +18,7 @@ import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { freeRange, HOST, run, tempDir, wait } from "../ftp/harness";
 import { freePort } from "../../scripts/services/free-port";
+import { alive } from "../system/stack-client";
 
 // The production gateway entry (workers/ftp.ts) with FTP_PROCESSES=2: node's cluster shares the control port,
 // each process announces and listens on its own passive slice, and the primary restarts a killed process while
@@ -221,13 +222,6 @@ describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
     expect(await exited).toBe(GAVE_UP_EXIT_CODE);
     expect(out).toMatch(/ftp process 0 keeps crashing: it exited 5 times within 60 s; stopping the gateway/);
     // The healthy process went with it.
-    await until("the other process to stop", () => {
-      try {
-        process.kill(healthy, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 30_000);
+    await until("the other process to stop", () => !alive(healthy), 30_000);
   }, 300_000);
 });

@@ -121,3 +121,13 @@ export function processesOf(rootPid: number, needle: string): number[] {
   walk(rootPid);
   return found;
 }
+
+/** Whether a process with this pid still exists. */
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

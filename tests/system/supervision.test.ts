@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startAppStack, type AppStack } from "../../e2e/app-stack";
-import { api, curlDownload, newAdmin, processesOf, readyShare, sharedServices, uploadFile, waitFilesReady } from "./stack-client";
+import { alive, api, curlDownload, newAdmin, processesOf, readyShare, sharedServices, uploadFile, waitFilesReady } from "./stack-client";
 
 // Issue 16 item 1 on a real `npm start` (scripts/start.ts) against the integration stack's Redis, PostgreSQL and
 // S3: the worker killed with SIGKILL (as the OOM killer would) is restarted while the web app and a running FTP
@@ -24,15 +24,6 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
     await sleep(100);
   }
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const workerPid = (stack: AppStack) => processesOf(stack.child.pid!, "workers/index.ts")[0];
 
