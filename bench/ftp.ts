@@ -1,4 +1,4 @@
-// `npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--json FILE]`: download throughput of the
+// `npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--json FILE] [--processes 1,2]`: download throughput of the
 // FTP/FTPS gateway against its two baselines, in the same run, on real services it starts itself (Redis,
 // PostgreSQL, Swift's S3 API or the embedded s3rver, free loopback ports, one temporary folder, all removed at the
 // end, also on failure or Ctrl-C). One file of the given size is uploaded through the product's own path (share,
@@ -10,7 +10,9 @@
 // Each with 1 and N concurrent streams (every stream is a whole-file download from its own 127.0.0.x address, as
 // N separate clients would be: the gateway caps connections per address). One download per server is hashed and
 // checked against the original's SHA-256 first. Prints a table (MiB/s, gateway/pure-ftpd, gateway/S3) and the
-// gateway's peak RSS, then one JSON line.
+// gateway's peak RSS, then one JSON line. The gateway runs as one process (FTP_PROCESSES=1) there; with
+// `--processes 1,2` the run instead compares gateways of those process counts (node's cluster), N streams each,
+// plain and FTPS, against the first count and the raw S3 read, all in the same run.
 //
 // `--concurrent 500 [--shares 20] [--size-mib 16]`: instead, that many downloads at once against the gateway alone,
 // spread over the loopback addresses (two per address; the gateway caps connections per address) and over several
@@ -48,6 +50,7 @@ const STORAGE = arg("storage", "swift");
 const SHARES = Number(arg("shares", String(Math.max(1, Math.ceil(CONCURRENT / 25)))));
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
 const PROFILE = arg("profile", "");
+const PROCESSES = arg("processes", "").split(",").filter(Boolean).map(Number);
 if (
   !(SIZE_MIB > 0) ||
   !Number.isInteger(STREAMS) ||
@@ -59,10 +62,11 @@ if (
   CONCURRENT > 1000 ||
   !Number.isInteger(SHARES) ||
   SHARES < 1 ||
-  SHARES > 100
+  SHARES > 100 ||
+  PROCESSES.some((n) => !Number.isInteger(n) || n < 1 || n > 64)
 ) {
   console.error(
-    "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR]\n" +
+    "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--processes 1,2]\n" +
       "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--profile DIR]",
   );
   process.exit(2);
@@ -335,7 +339,7 @@ async function main() {
     ),
   ]);
   const [ftpPort, pureftpdPort] = [await freePort(), await freePort()];
-  const gatewayPasv = await freePortRange((CONCURRENT || STREAMS) + 16);
+  const gatewayPasv = await freePortRange(Math.max((CONCURRENT || STREAMS) + 16, ...PROCESSES.map((n) => n * (STREAMS + 8))));
   // pure-ftpd admits at most half as many clients as it has passive ports.
   const purePorts = 4 * STREAMS + 16;
   let purePasv = await freePortRange(purePorts);
@@ -453,19 +457,29 @@ async function main() {
   const certFile = path.join(env.DATA_DIR!, "ftp-tls", "cert.pem");
   const keyFile = path.join(env.DATA_DIR!, "ftp-tls", "key.pem");
 
-  // The gateway, as `npm start` runs it (workers/ftp.ts), in one node process whose RSS we can read.
-  const gatewayLog = path.join(dataDir, "ftp-gateway.log");
-  const gateway = spawnLogged(process.execPath, [
-    ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
-    "--import",
-    "tsx",
-    path.join(root, "workers", "ftp.ts"),
-  ], gatewayLog, {
-    cwd: root,
-    env: { ...process.env, TEMPOFTP_PROCESS: "ftp" },
-  });
-  cleanups.push(() => stopChild(gateway));
-  await waitFor("the ftp gateway", () => greets(ftpPort), gateway, 60_000, gatewayLog);
+  // The gateway as `npm start` runs it (workers/ftp.ts), with `processes` processes (1: one whose RSS we can read).
+  const startGateway = async (processes: number) => {
+    const gatewayLog = path.join(dataDir, `ftp-gateway-${processes}.log`);
+    const child = spawnLogged(process.execPath, [
+      ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
+      "--import",
+      "tsx",
+      path.join(root, "workers", "ftp.ts"),
+    ], gatewayLog, {
+      cwd: root,
+      // info: each process logs "ftp gateway listening", which says when all of them are up.
+      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", FTP_PROCESSES: String(processes), LOG_LEVEL: "info" },
+    });
+    const stop = () => stopChild(child);
+    cleanups.push(stop);
+    await waitFor("the ftp gateway", () => greets(ftpPort), child, 300_000, gatewayLog);
+    // A cluster primary greets as soon as its first process listens: wait until every one has logged.
+    const listening = () => (fs.readFileSync(gatewayLog, "utf8").match(/ftp gateway listening/g) ?? []).length;
+    if (processes > 1) await waitFor("every gateway process", async () => listening() >= processes, child, 300_000, gatewayLog);
+    return { child, stop, log: gatewayLog };
+  };
+  if (PROCESSES.length) return compareProcesses({ startGateway, ftpPort, credentials, sha256, vaultKey, vaultSize, getStream: () => getStream(s3(), bucket(), vaultKey) });
+  const { child: gateway, log: gatewayLog } = await startGateway(1);
   // setpriv execs node in place, so the pid is node's own.
   const rss = rssSampler(gateway.pid!);
   cleanups.push(() => rss.stop());
@@ -589,6 +603,64 @@ async function main() {
       gatewayRssHwmMiB: Math.round(hwm),
       seconds: Math.round((Date.now() - started) / 1000),
     });
+}
+
+type Gateway = { child: ChildProcess; stop(): Promise<void> };
+
+/** `--processes`: the same downloads through gateways of each process count, one after the other, in this run. */
+async function compareProcesses(o: {
+  startGateway(processes: number): Promise<Gateway>;
+  ftpPort: number;
+  credentials: { username: string; password: string };
+  sha256: string;
+  vaultKey: string;
+  vaultSize: number;
+  getStream(): Promise<{ body: AsyncIterable<unknown> }>;
+}) {
+  const t0 = process.hrtime.bigint();
+  const sizes = await Promise.all(
+    Array.from({ length: STREAMS }, async () => {
+      let n = 0;
+      for await (const c of (await o.getStream()).body) n += (c as Buffer).length;
+      return n;
+    }),
+  );
+  if (sizes.some((n) => n !== o.vaultSize)) throw new Error(`raw S3 GET returned ${sizes.join(",")} bytes, not ${o.vaultSize}`);
+  const s3MiBps = (STREAMS * o.vaultSize) / MiB / (Number(process.hrtime.bigint() - t0) / 1e9);
+  say(`raw S3    GET  ×${STREAMS} ${s3MiBps.toFixed(1).padStart(8)} MiB/s`);
+  const rows: Array<{ processes: number; ftp: Run; ftps: Run }> = [];
+  for (const processes of PROCESSES) {
+    const gw = await o.startGateway(processes);
+    const srv: Server = { name: `gateway×${processes}`, port: o.ftpPort, user: o.credentials.username, pass: o.credentials.password };
+    await verify(srv, false, o.sha256);
+    rows.push({ processes, ftp: await measure(srv, false, STREAMS), ftps: await measure(srv, true, STREAMS) });
+    await gw.stop();
+  }
+  const base = rows[0]!;
+  const f1 = (n: number) => n.toFixed(1);
+  const f2 = (n: number) => n.toFixed(2);
+  console.log("");
+  console.log(`Gateway processes (FTP_PROCESSES): ${SIZE_MIB} MiB file, ${STREAMS} streams, storage ${STORAGE}, ${os.cpus().length} cores, MiB/s`);
+  console.log("");
+  console.log(`| processes | FTP | FTPS | FTP vs ${base.processes} | FTPS vs ${base.processes} | FTP / raw S3 | FTPS / raw S3 |`);
+  console.log("|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.processes} | ${f1(r.ftp.mibps)} | ${f1(r.ftps.mibps)} | ${f2(r.ftp.mibps / base.ftp.mibps)} | ${f2(r.ftps.mibps / base.ftps.mibps)} | ${f2(r.ftp.mibps / s3MiBps)} | ${f2(r.ftps.mibps / s3MiBps)} |`,
+    );
+  }
+  console.log(`raw S3 GET ×${STREAMS}: ${f1(s3MiBps)} MiB/s`);
+  console.log(
+    JSON.stringify({
+      bench: "ftp-processes",
+      sizeMiB: SIZE_MIB,
+      streams: STREAMS,
+      storage: STORAGE,
+      cpus: os.cpus().length,
+      rawS3MiBps: +f1(s3MiBps),
+      results: rows.map((r) => ({ processes: r.processes, ftpMiBps: +f1(r.ftp.mibps), ftpsMiBps: +f1(r.ftps.mibps), ftpVsFirst: +f2(r.ftp.mibps / base.ftp.mibps), ftpsVsFirst: +f2(r.ftps.mibps / base.ftps.mibps) })),
+    }),
+  );
 }
 
 main()

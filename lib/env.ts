@@ -1,4 +1,5 @@
 import { createPrivateKey, createSecretKey, type KeyObject } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { parseTrustProxy } from "./net/client-address";
@@ -32,6 +33,25 @@ const portRange = z
   })
   .refine((r) => r.from >= 1 && r.to <= 65535 && r.from <= r.to, {
     message: "must be an ascending range within 1-65535",
+  });
+
+/** What `npm start` runs on this machine (ROLES); all three when unset. */
+export const ROLE_NAMES = ["web", "worker", "ftp"] as const;
+export type Role = (typeof ROLE_NAMES)[number];
+
+const roles = z
+  .string()
+  .optional()
+  .transform((v, ctx): Role[] => {
+    if (v === undefined) return [...ROLE_NAMES];
+    const list = v.split(",").map((r) => r.trim().toLowerCase());
+    const unknown = list.filter((r) => !(ROLE_NAMES as readonly string[]).includes(r));
+    if (unknown.length || !list.length) {
+      const what = unknown.filter(Boolean).length ? `unknown role ${unknown.filter(Boolean).map((r) => `"${r}"`).join(", ")}` : "an empty role";
+      ctx.addIssue({ code: "custom", message: `${what}; use web, worker and/or ftp, comma-separated` });
+      return z.NEVER;
+    }
+    return ROLE_NAMES.filter((r) => list.includes(r));
   });
 
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
@@ -109,6 +129,7 @@ export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
     TEMPOFTP_PROCESS: z.string().default("app"),
+    ROLES: roles,
     LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     PORT: port(3000),
@@ -146,6 +167,17 @@ export const envSchema = z
       .min(1, { message: "must be at least 1" })
       .max(65535, { message: "must be at most 65535" })
       .optional(),
+    // Gateway processes sharing FTP_PORT (node's cluster), each with its own slice of FTP_PASV_PORTS; unset: the
+    // number of cores (at most one per passive port).
+    FTP_PROCESSES: z.coerce
+      .number({ message: "must be a number" })
+      .int({ message: "must be an integer" })
+      .min(1, { message: "must be at least 1" })
+      .max(256, { message: "must be at most 256" })
+      .optional(),
+    // Set by the gateway's cluster primary for each process (0-based): which passive slice it listens on, and its
+    // metrics port (METRICS_PORT + 1 + index). Not meant to be set by hand.
+    FTP_PROCESS_INDEX: int(0, 0, 255),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),
@@ -185,8 +217,18 @@ export const envSchema = z
     // Multiplies the webhook retry schedule (5 s … 10 h) and Retry-After: tests shrink it; production keeps 1.
     WEBHOOK_RETRY_SCALE: z.coerce.number({ message: "must be a number" }).positive({ message: "must be above 0" }).max(1, { message: "must be at most 1" }).default(1),
   })
+  .superRefine((e, ctx) => {
+    const ports = e.FTP_PASV_PORTS.to - e.FTP_PASV_PORTS.from + 1;
+    if (e.FTP_PROCESSES !== undefined && e.FTP_PROCESSES > ports) {
+      ctx.addIssue({ code: "custom", path: ["FTP_PROCESSES"], message: `must be at most the number of passive ports (${ports} in FTP_PASV_PORTS): each process listens on its own` });
+    }
+    if (e.FTP_PROCESS_INDEX >= (e.FTP_PROCESSES ?? 1) && e.FTP_PROCESSES !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["FTP_PROCESS_INDEX"], message: `must be below FTP_PROCESSES (${e.FTP_PROCESSES})` });
+    }
+  })
   .transform((e) => ({
     ...e,
+    FTP_PROCESSES: e.FTP_PROCESSES ?? Math.min(os.availableParallelism(), e.FTP_PASV_PORTS.to - e.FTP_PASV_PORTS.from + 1),
     DATA_DIR: path.resolve(e.DATA_DIR),
     PUBLIC_URL: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     FTP_PUBLIC_HOST: e.FTP_PUBLIC_HOST ?? e.FTP_HOST,

@@ -1,12 +1,13 @@
 // `npm start`: provisions whatever external service is not configured (Redis, S3, PostgreSQL) under DATA_DIR,
 // applies migrations, bootstraps the admin, builds the web app when its sources changed, and supervises the
-// web, worker and ftp processes. Ctrl-C / SIGTERM stops everything it started.
+// processes of this machine's ROLES (web, worker, ftp; all three by default): one that exits unexpectedly is
+// restarted with backoff, one that keeps crashing stops everything. Ctrl-C / SIGTERM stops everything it started.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Queue } from "bullmq";
-import concurrently, { type Command } from "concurrently";
+import concurrently, { type Command, type ConcurrentlyCommandInput } from "concurrently";
 import { Redis } from "ioredis";
 import { ConfigError, parseEnv, processEnv, type Env } from "../lib/env";
 import { QUEUE_PREFIX } from "../lib/queues";
@@ -18,6 +19,7 @@ import { prepareApp } from "./prepare";
 import { startPostgres } from "./services/postgres";
 import { startRedis } from "./services/redis";
 import { startS3rver } from "./services/s3rver";
+import { supervise } from "./services/supervisor";
 
 const root = path.resolve(import.meta.dirname, "..");
 const dev = process.argv.includes("--dev");
@@ -70,11 +72,15 @@ async function main() {
   const set = (vars: Record<string, string>) => Object.assign(childEnv, vars);
 
   // Secrets for the embedded default are generated once and kept 0600 under DATA_DIR.
-  if (!config.AUTH_SECRET) {
+  const roles = config.ROLES;
+  const runs = (role: (typeof roles)[number]) => roles.includes(role);
+  say(`roles: ${roles.join(", ")}`);
+  const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
+  if (runs("web") && !config.AUTH_SECRET) {
+    // Sessions signed on one web instance must verify on every other: several web hosts need one AUTH_SECRET.
+    if (external.length) say("AUTH_SECRET is not set: using one generated under DATA_DIR; give every web instance the same AUTH_SECRET");
     set({ AUTH_SECRET: persistentSecret(path.join(dataDir, "auth-secret"), () => crypto.randomBytes(32).toString("base64url")) });
   }
-  // Keys generated under DATA_DIR are only acceptable when every service is the embedded local default.
-  const external = (["REDIS_URL", "DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY_ID"] as const).filter((k) => config[k]);
   if (!config.MASTER_KEY) {
     // A key kept beside the data it protects is only acceptable for the all-embedded local default.
     if (external.length) {
@@ -129,49 +135,53 @@ async function main() {
   // The SDK warns once per process that Node 20 support ends in 2027; it is noise in every log line here.
   const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...processEnv(), ...childEnv, NEXTAUTH_URL: config.PUBLIC_URL } as Record<string, string>;
   const admin = await prepareApp(env);
-  if (!dev) await buildIfStale(env, (m) => say(m));
+  if (runs("web") && !dev) await buildIfStale(env, (m) => say(m));
 
   const pretty = { LOG_FORMAT: env.LOG_FORMAT ?? "pretty" };
-  const tsx = path.join(root, "node_modules", ".bin", "tsx");
+  // node with tsx's loader, not the tsx CLI: one process per app, so a kill reaches it and leaves no orphan.
+  const node = (script: string, args: string[] = []) => command(process.execPath, ["--import", "tsx", script, ...args]);
   // `exec` replaces concurrently's shell, so signals reach the process itself and none is orphaned on stop.
   const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
   const command = (cmd: string, args: string[]) => `exec ${dieWithParent(cmd, args).flat().map(quote).join(" ")}`;
+  const appCommands: Record<(typeof roles)[number], ConcurrentlyCommandInput> = {
+    web: {
+      name: "web",
+      // Next.js's handler behind our own HTTP server, which passes the socket's address on (TRUST_PROXY).
+      command: node("scripts/web-server.ts", ["-p", String(config.PORT), "-H", config.HOST, ...(dev ? ["--dev"] : [])]),
+      env: { ...env, ...pretty, TEMPOFTP_PROCESS: "web", NODE_ENV: dev ? "development" : "production" },
+      prefixColor: "cyan",
+    },
+    worker: { name: "worker", command: node("workers/index.ts"), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "worker" }, prefixColor: "magenta" },
+    ftp: { name: "ftp", command: node("workers/ftp.ts"), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
+  };
   const run = concurrently(
-    [
-      {
-        name: "web",
-        // Next.js's handler behind our own HTTP server, which passes the socket's address on (TRUST_PROXY).
-        command: command(tsx, ["scripts/web-server.ts", "-p", String(config.PORT), "-H", config.HOST, ...(dev ? ["--dev"] : [])]),
-        env: { ...env, ...pretty, TEMPOFTP_PROCESS: "web", NODE_ENV: dev ? "development" : "production" },
-        prefixColor: "cyan",
-      },
-      { name: "worker", command: command(tsx, ["workers/index.ts"]), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "worker" }, prefixColor: "magenta" },
-      { name: "ftp", command: command(tsx, ["workers/ftp.ts"]), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
-    ],
+    roles.map((r) => appCommands[r]),
     { cwd: root, prefix: "[{name}]", killOthersOn: [], handleInput: false },
   );
   apps = run.commands;
   run.result.catch(() => undefined);
-  for (const c of apps) {
-    c.close.subscribe((ev) => {
-      if (!stopping) {
-        console.error(`[tempoftp] ${c.name} exited unexpectedly (code ${ev.exitCode}); stopping everything`);
-        void stopAll(1);
-      }
-    });
-  }
+  supervise(apps, {
+    stopping: () => !!stopping,
+    log: (m) => console.error(`[tempoftp] ${m}`),
+    giveUp: (m) => {
+      console.error(`[tempoftp] ${m}`);
+      void stopAll(1);
+    },
+  });
 
-  // Ready means all three answer for real: the web app's health check, a BullMQ worker connected to Redis,
-  // and the FTP gateway's greeting. None depends on the log level.
+  // Ready means this machine's roles answer for real: the web app's health check, a BullMQ worker connected to
+  // Redis, the FTP gateway's greeting. None depends on the log level.
   const local = (host: string) => (host === "0.0.0.0" ? "127.0.0.1" : host);
   await Promise.all([
-    waitFor("the web app", () => webHealthy(`http://${local(config.HOST)}:${config.PORT}/api/health`)),
-    waitFor("the worker", workerConnected(env.REDIS_URL!)),
-    waitFor("the ftp gateway", () => ftpGreets(local(config.FTP_HOST), config.FTP_PORT)),
+    runs("web") && waitFor("the web app", () => webHealthy(`http://${local(config.HOST)}:${config.PORT}/api/health`)),
+    runs("worker") && waitFor("the worker", workerConnected(env.REDIS_URL!)),
+    runs("ftp") && waitFor("the ftp gateway", () => ftpGreets(local(config.FTP_HOST), config.FTP_PORT)),
   ]);
   if (stopping) return;
-  const implicit = config.FTP_IMPLICIT_TLS_PORT ? `, implicit FTPS on ${config.FTP_PUBLIC_HOST}:${config.FTP_IMPLICIT_TLS_PORT}` : "";
-  say(`ready: ${config.PUBLIC_URL}  (FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT}${implicit})`);
+  const implicit = config.FTP_IMPLICIT_TLS_PORT ? `, implicit FTPS on ${config.FTP_IMPLICIT_TLS_PORT}` : "";
+  const ftp = `FTP on ${config.FTP_PUBLIC_HOST}:${config.FTP_PORT}${implicit}, ${config.FTP_PROCESSES} process${config.FTP_PROCESSES > 1 ? "es" : ""}`;
+  if (runs("web")) say(`ready: ${config.PUBLIC_URL}${runs("ftp") ? `  (${ftp})` : ""}`);
+  else say(`ready: ${roles.map((r) => (r === "ftp" ? ftp : r)).join("; ")}`);
   if (admin.created) {
     say(`admin account created: ${admin.created.email}`);
     if (admin.created.password) say(`admin password (shown once, change it after signing in): ${admin.created.password}`);

@@ -66,7 +66,7 @@ beforeAll(async () => {
   const pasv = await freeRange(20);
   const dataDir = tempDir("tempoftp-gw-");
   child = spawn(path.resolve("node_modules/.bin/tsx"), ["workers/ftp.ts"], {
-    env: { ...process.env, FTP_HOST: HOST, FTP_PORT: String(portB), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`, DATA_DIR: dataDir, TEMPOFTP_PROCESS: "ftp" },
+    env: { ...process.env, FTP_HOST: HOST, FTP_PORT: String(portB), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`, FTP_PROCESSES: "1", DATA_DIR: dataDir, TEMPOFTP_PROCESS: "ftp" },
     stdio: ["ignore", "ignore", "inherit"],
   });
   await waitForPort(portB);

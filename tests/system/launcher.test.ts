@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startAppStack, type AppStack } from "../../e2e/app-stack";
+import { alive } from "./stack-client";
 
 // What `npm start` does, end to end: the real launcher, real embedded services, real processes.
 
@@ -43,14 +44,6 @@ function descendants(root: number): { pid: number; args: string }[] {
   return found;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function ftpGreeting(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
