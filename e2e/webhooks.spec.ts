@@ -31,7 +31,8 @@ async function expectDelivery(page: Page, event: string, status: string) {
 }
 
 test("a user adds a webhook endpoint, sees its deliveries (retried, and from a revoke), redelivers, disables and deletes it", async ({ browser }) => {
-  test.setTimeout(240_000);
+  // Generous: each step waits on background deliveries and a page refresh, slow on a loaded machine.
+  test.setTimeout(600_000);
   const tag = crypto.randomBytes(3).toString("hex");
   const adminCtx = await browser.newContext();
   const admin = await adminCtx.newPage();

@@ -3,7 +3,7 @@ import type { Role } from "../generated/prisma/enums";
 
 // The one event contract: every event's name and payload. Share events go to the share's Redis stream (what SSE
 // clients and the admin page receive, with `type`, `shareId` and `at`), and all but the stream-only ones are
-// audited; audit-only events never leave the database. Pure types and constants, safe in the browser. A future
+// audited; audit-only events never leave the database. Pure types and constants, safe in the browser. The
 // webhooks module (lib/webhooks/listen.ts) subscribes through onEmit in emit.ts, which hands it every emitted event.
 
 export type ShareEndReason = "expired" | "revoked" | "download-limit";
