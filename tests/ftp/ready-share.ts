@@ -18,6 +18,6 @@ export async function readyShare(actor: Actor, files: Record<string, Buffer>, op
     await processFile({ shareId: share.id, fileId: file.id });
     ids[name] = file.id;
   }
-  const { credentials } = await sealShare(actor, share.id);
-  return { shareId: share.id, user: credentials.username, pass: credentials.password, ids };
+  const { credentials, share: view } = await sealShare(actor, share.id);
+  return { shareId: share.id, user: credentials.username, pass: credentials.password, ids, status: view.status };
 }

@@ -3,7 +3,6 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { clearLimits } from "@/lib/auth/rate-limit";
@@ -13,16 +12,14 @@ import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backe
 import type { ShareStreamEvent } from "@/lib/events/contract";
 import { ADMIN_STREAM_KEY, shareStreamKey } from "@/lib/events/publish";
 import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { processFile } from "@/lib/processing/process-file";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
-import { bucket, s3 } from "@/lib/s3";
-import { sealShare } from "@/lib/shares/seal";
 import { createShareSchema } from "@/lib/shares/schemas";
 import { createShare } from "@/lib/shares/shares";
-import { completeFile, declareFile } from "@/lib/uploads/uploads";
+import { declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
+import { readyShare as createReadyShare } from "../ftp/ready-share";
 import { freeRange, ftplib, HOST, RawFtp, run, runHashed, sha256, tempDir, testTls, wait } from "../ftp/harness";
 
 // Issue 15 on the gateway: live diagnostics on the share's stream (logins with outcome, address and TLS version;
@@ -63,15 +60,8 @@ afterAll(async () => {
 });
 
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const share = await createShare(actor, createShareSchema.parse({ name: "diagnostics", ...options }));
-  for (const [name, bytes] of Object.entries(files)) {
-    const { file } = await declareFile(actor, share.id, { name, size: bytes.length });
-    await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: bytes }));
-    await completeFile(actor, share.id, file.id, {});
-    await processFile({ shareId: share.id, fileId: file.id });
-  }
-  const { credentials } = await sealShare(actor, share.id);
-  return { shareId: share.id, user: credentials.username, pass: credentials.password };
+  const s = await createReadyShare(actor, files, options);
+  return s;
 }
 
 type Event = ShareStreamEvent & Record<string, unknown>;

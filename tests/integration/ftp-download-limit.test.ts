@@ -3,24 +3,18 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearLimits } from "@/lib/auth/rate-limit";
 import { closeDb, db } from "@/lib/db";
 import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
 import { finishSlot, reserveSlot, resumeOverlap, slotState } from "@/lib/downloads/slots";
 import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { processFile } from "@/lib/processing/process-file";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
-import { bucket, s3 } from "@/lib/s3";
-import { sealShare } from "@/lib/shares/seal";
 import type { Actor } from "@/lib/auth/actor";
-import { createShareSchema } from "@/lib/shares/schemas";
-import { createShare } from "@/lib/shares/shares";
-import { completeFile, declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
+import { readyShare as createReadyShare } from "../ftp/ready-share";
 import { freeRange, HOST, RawFtp, run, sha256, tempDir, testTls, wait } from "../ftp/harness";
 import { freePort } from "../../scripts/services/free-port";
 
@@ -81,15 +75,8 @@ afterAll(async () => {
 });
 
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const share = await createShare(actor, createShareSchema.parse({ name: "limited", ...options }));
-  for (const [name, bytes] of Object.entries(files)) {
-    const { file } = await declareFile(actor, share.id, { name, size: bytes.length });
-    await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: bytes }));
-    await completeFile(actor, share.id, file.id, {});
-    await processFile({ shareId: share.id, fileId: file.id });
-  }
-  const { credentials } = await sealShare(actor, share.id);
-  return { shareId: share.id, user: credentials.username, pass: credentials.password };
+  const s = await createReadyShare(actor, files, options);
+  return s;
 }
 
 type Retr = { reply: string; data: Buffer; done: string };

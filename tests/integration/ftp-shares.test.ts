@@ -19,6 +19,7 @@ import { createShare } from "@/lib/shares/shares";
 import { completeFile, declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
+import { readyShare as createReadyShare } from "../ftp/ready-share";
 import { freeRange, ftplib, HOST, lftp, RawFtp, run, runHashed, sha256, tempDir, testTls } from "../ftp/harness";
 
 // The gateway over the real share store: credentials from seal, files decrypted from the vault, limits enforced.
@@ -51,18 +52,10 @@ afterAll(async () => {
   await closeDb();
 });
 
-/** A sealed, ready share: files uploaded to staging, processed into the vault, credentials issued. */
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const share = await createShare(actor, createShareSchema.parse({ name: "ftp share", ...options }));
-  for (const [name, bytes] of Object.entries(files)) {
-    const { file } = await declareFile(actor, share.id, { name, size: bytes.length });
-    await s3().send(new PutObjectCommand({ Bucket: bucket(), Key: `staging/${share.id}/${file.id}`, Body: bytes }));
-    await completeFile(actor, share.id, file.id, {});
-    await processFile({ shareId: share.id, fileId: file.id });
-  }
-  const { credentials, share: view } = await sealShare(actor, share.id);
-  expect(view.status).toBe("ready");
-  return { shareId: share.id, user: credentials.username, pass: credentials.password };
+  const s = await createReadyShare(actor, files, options);
+  expect(s.status).toBe("ready");
+  return s;
 }
 
 const url = (user: string, pass: string, file = "") => `ftp://${user}:${pass}@${HOST}:${port}/${encodeURIComponent(file)}`;
