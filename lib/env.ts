@@ -173,6 +173,14 @@ export const envSchema = z
     AUDIT_RETENTION_DAYS: int(365, 1, 36_500),
     // Files the worker encrypts at once; each holds about 3 × 8 MiB of buffers.
     PROCESS_CONCURRENCY: int(2, 1, 64),
+
+    // Prometheus metrics: unset token → not served at all (web 404, no listener in the worker or gateway).
+    METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+    // The worker listens here, gateway process i on METRICS_PORT + 1 + i.
+    METRICS_PORT: port(9464),
+    METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+    // Which gateway process this is (0-based), set by the launcher when it runs several.
+    FTP_PROCESS_INDEX: int(0, 0, 1024),
   })
   .transform((e) => ({
     ...e,

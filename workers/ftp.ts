@@ -4,7 +4,8 @@ import { createFtpServer, loadTlsMaterial } from "../lib/ftp";
 import { log } from "../lib/log";
 import { closeDb } from "../lib/db";
 import { closeRedis } from "../lib/redis";
-
+import { instrumentFtpBackend } from "../lib/metrics/ftp";
+import { serveMetrics } from "../lib/metrics/serve";
 
 async function main() {
   const tls = await loadTlsMaterial({
@@ -21,12 +22,16 @@ async function main() {
     pasvPorts: env.FTP_PASV_PORTS,
     maxPassivePerUser: env.FTP_MAX_PASV_PER_USER,
     tls,
-    backend: createShareBackend(),
+    backend: instrumentFtpBackend(createShareBackend()),
     limiter: redisLoginLimiter,
   });
   await server.listen();
+  // Gateway process i scrapes on METRICS_PORT + 1 + i (the worker has METRICS_PORT).
+  const scrape = await serveMetrics({ host: env.METRICS_HOST, port: env.METRICS_PORT + 1 + env.FTP_PROCESS_INDEX, token: env.METRICS_TOKEN });
+  if (scrape) log.info({ port: scrape.port }, "ftp metrics listening");
 
   const shutdown = () => {
+    void scrape?.close();
     void server
       .close()
       .then(() => Promise.all([closeRedis(), closeDb()]))

@@ -9,6 +9,8 @@ import { endShare } from "../lib/shares/lifecycle";
 import { destroyEndedShares, expireOverdueShares, reconcileStorage } from "../lib/shares/sweep";
 import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
+import { observeJobs } from "../lib/metrics/jobs";
+import { serveMetrics } from "../lib/metrics/serve";
 
 // Queues whose jobs another process consumes (or will): this worker starts no processor for them.
 type NotProcessedHere = "deliver-webhook";
@@ -81,10 +83,12 @@ async function main() {
       }
     });
     w.on("error", (err) => log.error({ queue: w.name, err }, "worker error"));
+    observeJobs(w);
     return w;
   });
   await queue("sweep").upsertJobScheduler("sweep", { every: SWEEP_EVERY_MS }, { name: "sweep", data: {} });
-  log.info({ queues: workers.map((w) => w.name) }, "worker ready");
+  const scrape = await serveMetrics({ host: env.METRICS_HOST, port: env.METRICS_PORT, token: env.METRICS_TOKEN });
+  log.info({ queues: workers.map((w) => w.name), metricsPort: scrape?.port }, "worker ready");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -92,7 +96,7 @@ async function main() {
     stopping = true;
     log.info({ signal }, "worker shutting down: finishing active jobs");
     // Worker.close() waits for active jobs; a job cut short by a hard kill is retried by BullMQ's stall check.
-    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all([...workers.map((w) => w.close()), scrape?.close()]);
     await closeQueues();
     await closeRedis();
     await closeDb();

@@ -1,5 +1,6 @@
 import { isAppError } from "../errors";
 import { log } from "../log";
+import { metrics } from "../metrics/registry";
 import { eventHub, type StreamEvent } from "./hub";
 
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
@@ -29,9 +30,12 @@ const frames = new WeakMap<StreamEvent, Uint8Array>();
 function frameOf(e: StreamEvent): Uint8Array {
   let frame = frames.get(e);
   if (!frame) {
-    const type = (JSON.parse(e.data) as { type?: string }).type ?? "message";
+    const { type = "message", at } = JSON.parse(e.data) as { type?: string; at?: string };
     frame = encoder.encode(`id: ${e.id}\nevent: ${type}\ndata: ${e.data}\n\n`);
     frames.set(e, frame);
+    // Once per event and process: its first write to a client (replays of old events are lag too, by design).
+    const lag = at ? (Date.now() - Date.parse(at)) / 1000 : NaN;
+    if (lag >= 0) metrics().sseLag.observe(lag);
   }
   return frame;
 }
@@ -61,6 +65,8 @@ export function sseResponse(
           cleanup();
         }
       });
+      const clients = metrics().sseClients;
+      clients.inc();
       const ping = setInterval(() => write(`: keepalive\n\n`), keepaliveMs);
       let done = false;
       let checking = false;
@@ -76,6 +82,7 @@ export function sseResponse(
       cleanup = () => {
         if (done) return;
         done = true;
+        clients.dec();
         clearInterval(ping);
         if (recheck) clearInterval(recheck);
         unsubscribe();
