@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { z } from "zod";
 import { authenticateBearer, type ApiCaller } from "../auth/api-tokens";
+import { isDatabaseUnavailable } from "../db";
 import { env } from "../env";
 import { AppError, errorBody, isAppError } from "../errors";
 import { log } from "../log";
@@ -34,8 +35,12 @@ export function json(data: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** A zod failure (body, query string) is a validation error, not a crash. */
+/** A zod failure (body, query string) is a validation error, a lost database connection a 503, not a crash. */
 function asAppError(err: unknown): unknown {
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, "database unavailable");
+    return new AppError("database_unavailable", "The database is unavailable right now; try again in a few seconds", undefined, 5);
+  }
   if (!(err instanceof z.ZodError)) return err;
   const first = err.issues[0];
   const where = first?.path.length ? `${first.path.join(".")}: ` : "";
