@@ -5,7 +5,6 @@ import os from "node:os";
 import path from "node:path";
 import type { Actor } from "@/lib/auth/actor";
 import type { UploadPlan } from "@/lib/uploads/uploads";
-import { applyMigrations } from "@/lib/migrate";
 import type { Service } from "../../scripts/services/child";
 import { startPostgres } from "../../scripts/services/postgres";
 import { startRedis } from "../../scripts/services/redis";
@@ -47,6 +46,12 @@ export async function ownServices(): Promise<{ redis: Restartable; postgres: Res
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-faults-"));
   const [r, pg] = await Promise.all([startRedis({ dataDir }), startPostgres({ dataDir })]);
   Object.assign(process.env, r.env, pg.env);
+  // lib/env parses once: anything that read it before this point (a static import of lib/) would still see the run's shared services.
+  const { loadEnv } = await import("@/lib/env");
+  if (loadEnv().REDIS_URL !== r.env.REDIS_URL || loadEnv().DATABASE_URL !== pg.env.DATABASE_URL) {
+    throw new Error("lib/env was read before ownServices(): import lib/ modules dynamically in fault tests");
+  }
+  const { applyMigrations } = await import("@/lib/migrate");
   await applyMigrations(pg.env.DATABASE_URL!);
   const redis = restartable((port) => startRedis({ dataDir, port }), r, Number(new URL(r.env.REDIS_URL!).port));
   const postgres = restartable((port) => startPostgres({ dataDir, port }), pg, Number(new URL(pg.env.DATABASE_URL!).port));
@@ -88,7 +93,9 @@ export function spawnProcess(script: string, env: Record<string, string> = {}): 
 export async function until(what: string, check: () => Promise<boolean>, ms: number, context: () => string = () => ""): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    const left = deadline - Date.now();
+    const ok = await Promise.race([check().catch(() => false), new Promise<false>((r) => setTimeout(() => r(false), Math.max(left, 0) + 50))]);
+    if (ok) return;
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms / 1000} s\n${context().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isWriteUnder, startFaultyProxy, type FaultyProxy } from "../s3/faulty-proxy";
-import { call, newUser } from "../security/api-client";
+import type * as ApiClient from "../security/api-client";
 import { declared, fileRow, MiB, ownServices, sendParts, sha256, spawnProcess, streamEvents, until, uploaded, type Proc } from "./harness";
 
 // Issue 16 item 5: Redis restarted while uploads are in flight (a request meanwhile gets a 503 with a code, the
@@ -9,11 +9,15 @@ import { declared, fileRow, MiB, ownServices, sendParts, sha256, spawnProcess, s
 
 let services: Awaited<ReturnType<typeof ownServices>>;
 let proxy: FaultyProxy;
+// Imported after ownServices(): it loads lib/, which must see this file's own Redis and PostgreSQL.
+let call: typeof ApiClient.call;
+let newUser: typeof ApiClient.newUser;
 const procs: Proc[] = [];
 
 beforeAll(async () => {
   services = await ownServices();
   proxy = await startFaultyProxy(process.env.S3_ENDPOINT!);
+  ({ call, newUser } = await import("../security/api-client"));
 }, 180_000);
 
 afterAll(async () => {

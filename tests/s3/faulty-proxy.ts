@@ -23,6 +23,8 @@ export type FaultyProxy = {
   /** Matching requests wait until release() is called; `held` resolves when the first one arrives. */
   hold(match: Match): { held: Promise<void>; release: () => void };
   failed: RequestInfo[];
+  /** Storage unreachable: open connections are cut and new ones reset until `up()`; counts refused connections. */
+  down(): { up: () => void; refused: () => number };
   close(): Promise<void>;
 };
 
@@ -60,6 +62,17 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
     upstream.on("error", (err) => res.destroy(err));
     req.pipe(upstream);
   });
+  const sockets = new Set<import("node:net").Socket>();
+  let outage: { refused: number } | undefined;
+  server.on("connection", (socket) => {
+    if (outage) {
+      outage.refused++;
+      socket.resetAndDestroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -81,6 +94,12 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
           release();
         },
       };
+    },
+    down() {
+      const state = { refused: 0 };
+      outage = state;
+      for (const s of sockets) s.destroy();
+      return { up: () => void (outage = outage === state ? undefined : outage), refused: () => state.refused };
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
