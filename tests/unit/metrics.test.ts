@@ -2,7 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { routeMatcher, routeTemplates } from "@/lib/metrics/http";
 import { metrics } from "@/lib/metrics/registry";
-import { scrape, tokenMatches } from "@/lib/metrics/serve";
+import { scrape, serveMetrics, tokenMatches } from "@/lib/metrics/serve";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 
@@ -24,6 +24,13 @@ describe("metrics scrape", () => {
     expect(ok.contentType).toMatch(/^text\/plain/);
     expect(ok.body).toContain("tempoftp_process_cpu_seconds_total");
     expect(ok.body).toContain("# TYPE tempoftp_jobs_total counter");
+  });
+
+  it("the worker's and gateway's listener does not exist without a token", async () => {
+    expect(await serveMetrics({ host: "127.0.0.1", port: 0, token: undefined })).toBeNull();
+    const on = await serveMetrics({ host: "127.0.0.1", port: 0, token: TOKEN });
+    expect(on!.port).toBeGreaterThan(0);
+    await on!.close();
   });
 
   it("every metric name starts with tempoftp_", async () => {
