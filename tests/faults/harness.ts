@@ -96,7 +96,11 @@ export async function until(what: string, check: () => Promise<boolean>, ms: num
     const left = deadline - Date.now();
     const ok = await Promise.race([check().catch(() => false), new Promise<false>((r) => setTimeout(() => r(false), Math.max(left, 0) + 50))]);
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms / 1000} s\n${context().slice(-4000)}`);
+    if (Date.now() > deadline) {
+      // Vitest shows an error's first line only: the processes' last words go to stderr.
+      console.error(`${what} did not happen within ${ms / 1000} s; output:\n${context().slice(-6000)}`);
+      throw new Error(`${what} did not happen within ${ms / 1000} s`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
