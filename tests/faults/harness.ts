@@ -11,7 +11,8 @@ import { startRedis } from "../../scripts/services/redis";
 
 // Fault tests restart Redis and PostgreSQL under running processes: each file gets its own, on ports that stay
 // the same across restarts (the processes under test keep their URLs), so other test files never see a fault.
-// Storage is the run's shared S3 server, reached through tests/s3/faulty-proxy.ts when a test needs an outage.
+// Storage is the run's shared S3 server in a bucket of the file's own (a worker's sweep deletes objects its database
+// does not know), reached through tests/s3/faulty-proxy.ts when a test needs an outage.
 
 export const root = path.resolve(import.meta.dirname, "../..");
 export const MiB = 1024 * 1024;
@@ -45,7 +46,8 @@ function restartable(start: (port?: number) => Promise<Service>, first: Service,
 export async function ownServices(): Promise<{ redis: Restartable; postgres: Restartable; dataDir: string; close(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-faults-"));
   const [r, pg] = await Promise.all([startRedis({ dataDir }), startPostgres({ dataDir })]);
-  Object.assign(process.env, r.env, pg.env);
+  const bucket = `tempoftp-faults-${crypto.randomBytes(4).toString("hex")}`;
+  Object.assign(process.env, r.env, pg.env, { S3_BUCKET: bucket });
   // lib/env parses once: anything that read it before this point (a static import of lib/) would still see the run's shared services.
   const { loadEnv } = await import("@/lib/env");
   if (loadEnv().REDIS_URL !== r.env.REDIS_URL || loadEnv().DATABASE_URL !== pg.env.DATABASE_URL) {
@@ -53,6 +55,10 @@ export async function ownServices(): Promise<{ redis: Restartable; postgres: Res
   }
   const { applyMigrations } = await import("@/lib/migrate");
   await applyMigrations(pg.env.DATABASE_URL!);
+  const { ensureBucket, makeS3Client, s3ConfigFromEnv } = await import("@/lib/s3");
+  const client = makeS3Client(s3ConfigFromEnv());
+  await ensureBucket(client, bucket, []);
+  client.destroy();
   const redis = restartable((port) => startRedis({ dataDir, port }), r, Number(new URL(r.env.REDIS_URL!).port));
   const postgres = restartable((port) => startPostgres({ dataDir, port }), pg, Number(new URL(pg.env.DATABASE_URL!).port));
   return {
