@@ -2,7 +2,7 @@ import type { NextConfig } from "next";
 
 const config: NextConfig = {
   // Workers and scripts import lib/ directly; Next must not bundle these server-only packages.
-  serverExternalPackages: ["pino", "pino-pretty", "bullmq", "ioredis", "pg", "@prisma/adapter-pg"],
+  serverExternalPackages: ["pino", "pino-pretty", "bullmq", "ioredis", "pg", "@prisma/adapter-pg", "prom-client"],
   poweredByHeader: false,
   typedRoutes: false,
   async headers() {

@@ -15,7 +15,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "integration",
-          include: ["tests/integration/**/*.test.ts", "tests/system/**/*.test.ts"],
+          include: ["tests/integration/**/*.test.ts", "tests/system/**/*.test.ts", "tests/faults/**/*.test.ts"],
           globalSetup: ["tests/setup/global.ts"],
           testTimeout: 60_000,
           hookTimeout: 600_000,

@@ -23,4 +23,25 @@ export async function closeDb(): Promise<void> {
   globalForDb.tempoftpDb = undefined;
 }
 
+// A lost or refused database connection, however it surfaces: Prisma's codes, the pg adapter's error kinds,
+// PostgreSQL's shutdown/startup SQLSTATEs, or the socket's own code. Such a request is answered 503 and retried
+// by the client; the pool reconnects by itself on the next query.
+const UNAVAILABLE_CODES = new Set([
+  "P1001", "P1002", "P1008", "P1017", "P2024",
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE",
+  "57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006",
+]);
+const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+const UNAVAILABLE_TEXT = /Connection terminated|Can't reach database|terminating connection|database system is (starting up|shutting down|in recovery)|connection (is )?closed/i;
+
+/** True when `err` (or what it wraps) says the database could not be reached, not that the query was wrong. */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== "object" || err === null || depth > 6) return false;
+  const e = err as { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+  if ([e.code, e.originalCode].some((c) => typeof c === "string" && UNAVAILABLE_CODES.has(c))) return true;
+  if (typeof e.kind === "string" && UNAVAILABLE_KINDS.has(e.kind)) return true;
+  if (typeof e.message === "string" && UNAVAILABLE_TEXT.test(e.message)) return true;
+  return isDatabaseUnavailable(e.cause, depth + 1) || isDatabaseUnavailable(e.meta?.driverAdapterError, depth + 1);
+}
+
 export type { PrismaClient };

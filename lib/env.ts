@@ -216,6 +216,12 @@ export const envSchema = z
     WEBHOOK_ALLOW_PRIVATE: bool.default(false),
     // Multiplies the webhook retry schedule (5 s … 10 h) and Retry-After: tests shrink it; production keeps 1.
     WEBHOOK_RETRY_SCALE: z.coerce.number({ message: "must be a number" }).positive({ message: "must be above 0" }).max(1, { message: "must be at most 1" }).default(1),
+
+    // Prometheus metrics: unset token → not served at all (web 404, no listener in the worker or gateway).
+    METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters" }).optional(),
+    // The worker listens here, gateway process i on METRICS_PORT + 1 + i.
+    METRICS_PORT: port(9464),
+    METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   })
   .superRefine((e, ctx) => {
     const ports = e.FTP_PASV_PORTS.to - e.FTP_PASV_PORTS.from + 1;

@@ -45,6 +45,12 @@ export async function closeRedis(): Promise<void> {
   shared = undefined;
 }
 
+/** True when a command failed because Redis could not be reached (ioredis gave up on it), not because of its input. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|LOADING /.test(err.message);
+}
+
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([

@@ -3,6 +3,7 @@
 import http from "node:http";
 import path from "node:path";
 import next from "next";
+import { observeHttp, routeMatcher, routeTemplates } from "../lib/metrics/http";
 import { REMOTE_ADDR_HEADER } from "../lib/net/client-address";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -19,9 +20,12 @@ const app = next({ dev, dir: root, hostname, port });
 async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
+  // Requests are counted by the app's route templates (bounded labels), found once from the app directory.
+  const routeOf = routeMatcher(routeTemplates(path.join(root, "app")));
   const server = http.createServer((req, res) => {
     // Always overwritten: a client's own copy of the header never survives.
     req.headers[REMOTE_ADDR_HEADER] = req.socket.remoteAddress ?? "";
+    observeHttp(req, res, routeOf);
     void handle(req, res);
   });
   if (dev) server.on("upgrade", app.getUpgradeHandler());

@@ -7,6 +7,8 @@ import { log } from "../lib/log";
 import { closeDb } from "../lib/db";
 import { closeQueues } from "../lib/queues";
 import { closeRedis } from "../lib/redis";
+import { instrumentFtpBackend } from "../lib/metrics/ftp";
+import { serveMetrics } from "../lib/metrics/serve";
 import { listenForWebhooks } from "../lib/webhooks/listen";
 import { runGatewayPrimary } from "./ftp-cluster";
 
@@ -34,12 +36,16 @@ async function main() {
     pasvPorts: passiveSlice(env.FTP_PASV_PORTS, index, cluster.isPrimary ? 1 : env.FTP_PROCESSES),
     maxPassivePerUser: env.FTP_MAX_PASV_PER_USER,
     tls,
-    backend: createShareBackend(),
+    backend: instrumentFtpBackend(createShareBackend()),
     limiter: redisLoginLimiter,
   });
   await server.listen();
+  // Gateway process i scrapes on METRICS_PORT + 1 + i (the worker has METRICS_PORT).
+  const scrape = await serveMetrics({ host: env.METRICS_HOST, port: env.METRICS_PORT + 1 + env.FTP_PROCESS_INDEX, token: env.METRICS_TOKEN });
+  if (scrape) log.info({ port: scrape.port }, "ftp metrics listening");
 
   const shutdown = () => {
+    void scrape?.close();
     void server
       .close()
       .then(() => Promise.all([closeQueues(), closeRedis(), closeDb()]))

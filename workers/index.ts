@@ -11,6 +11,8 @@ import { pruneAuditEvents } from "../lib/audit/retention";
 import { failAbandonedUploads } from "../lib/uploads/uploads";
 import { deliverAttempt, dispatchEvent, pruneDeliveries } from "../lib/webhooks/deliveries";
 import { listenForWebhooks } from "../lib/webhooks/listen";
+import { observeJobs } from "../lib/metrics/jobs";
+import { serveMetrics } from "../lib/metrics/serve";
 
 // Queues whose jobs another process consumes (or will): this worker starts no processor for them.
 type NotProcessedHere = never;
@@ -89,10 +91,12 @@ async function main() {
       }
     });
     w.on("error", (err) => log.error({ queue: w.name, err }, "worker error"));
+    observeJobs(w);
     return w;
   });
   await queue("sweep").upsertJobScheduler("sweep", { every: SWEEP_EVERY_MS }, { name: "sweep", data: {} });
-  log.info({ queues: workers.map((w) => w.name) }, "worker ready");
+  const scrape = await serveMetrics({ host: env.METRICS_HOST, port: env.METRICS_PORT, token: env.METRICS_TOKEN });
+  log.info({ queues: workers.map((w) => w.name), metricsPort: scrape?.port }, "worker ready");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -100,7 +104,7 @@ async function main() {
     stopping = true;
     log.info({ signal }, "worker shutting down: finishing active jobs");
     // Worker.close() waits for active jobs; a job cut short by a hard kill is retried by BullMQ's stall check.
-    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all([...workers.map((w) => w.close()), scrape?.close()]);
     await closeQueues();
     await closeRedis();
     await closeDb();

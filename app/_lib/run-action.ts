@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { isDatabaseUnavailable } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { log } from "@/lib/log";
 import type { ActionResult } from "./action-result";
@@ -20,6 +21,7 @@ export async function runAction<T>(fn: () => Promise<T>, message?: string): Prom
   try {
     return { ok: true, data: await fn(), message };
   } catch (err) {
+    if (isDatabaseUnavailable(err)) return { ok: false, error: "The database is unavailable right now; try again in a few seconds.", code: "database_unavailable" };
     if (isAppError(err)) return { ok: false, error: err.message, code: err.code, ...(err.details === undefined ? {} : { details: err.details }) };
     if (err instanceof z.ZodError) {
       return { ok: false, error: err.issues[0]?.message ?? "Invalid input", code: "validation_failed", fieldErrors: fieldErrorsOf(err) };

@@ -1,5 +1,6 @@
 import { isAppError } from "../errors";
 import { log } from "../log";
+import { metrics } from "../metrics/registry";
 import { eventHub, type StreamEvent } from "./hub";
 
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
@@ -35,9 +36,12 @@ const frames = new WeakMap<StreamEvent, Uint8Array>();
 function frameOf(e: StreamEvent): Uint8Array {
   let frame = frames.get(e);
   if (!frame) {
-    const type = (JSON.parse(e.data) as { type?: string }).type ?? "message";
+    const { type = "message", at } = JSON.parse(e.data) as { type?: string; at?: string };
     frame = encoder.encode(`id: ${e.id}\nevent: ${type}\ndata: ${e.data}\n\n`);
     frames.set(e, frame);
+    // Once per event and process: its first write to a client (replays of old events are lag too, by design).
+    const lag = at ? (Date.now() - Date.parse(at)) / 1000 : NaN;
+    if (lag >= 0) metrics().sseLag.observe(lag);
   }
   return frame;
 }
@@ -112,12 +116,15 @@ export function sseResponse(
       };
       write(CONNECTED);
       const unsubscribe = await eventHub().subscribe(key, lastEventId, (e) => write(frameOf(e)));
+      const clients = metrics().sseClients;
+      clients.inc();
       let done = false;
       const stopPing = every(keepaliveMs, () => write(KEEPALIVE));
       const unwatch = authorization ? watch(authorization, () => cleanup()) : () => undefined;
       cleanup = () => {
         if (done) return;
         done = true;
+        clients.dec();
         stopPing();
         unwatch();
         unsubscribe();

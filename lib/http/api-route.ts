@@ -1,10 +1,12 @@
 import crypto from "node:crypto";
 import { z } from "zod";
 import { authenticateBearer, type ApiCaller } from "../auth/api-tokens";
+import { isDatabaseUnavailable } from "../db";
 import { env } from "../env";
 import { AppError, errorBody, isAppError } from "../errors";
 import { log } from "../log";
 import { clientAddressOf } from "../net/client-address";
+import { isRedisUnavailable } from "../redis";
 
 // Framework-free: route handlers under app/api export what this returns, so every error takes one path.
 
@@ -34,8 +36,16 @@ export function json(data: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** A zod failure (body, query string) is a validation error, not a crash. */
+/** A zod failure (body, query string) is a validation error, a lost database connection a 503, not a crash. */
 function asAppError(err: unknown): unknown {
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, "database unavailable");
+    return new AppError("database_unavailable", "The database is unavailable right now; try again in a few seconds", undefined, 5);
+  }
+  if (isRedisUnavailable(err)) {
+    log.warn({ err: (err as Error).message }, "redis unavailable");
+    return new AppError("service_unavailable", "A backing service is unavailable right now; try again in a few seconds", undefined, 5);
+  }
   if (!(err instanceof z.ZodError)) return err;
   const first = err.issues[0];
   const where = first?.path.length ? `${first.path.join(".")}: ` : "";

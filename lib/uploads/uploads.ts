@@ -4,6 +4,7 @@ import { emit } from "../events/emit";
 import { AppError } from "../errors";
 import { Prisma, type File as FileRow } from "../generated/prisma/client";
 import { log } from "../log";
+import { metrics } from "../metrics/registry";
 import { enqueue } from "../queues";
 import { storage } from "../s3";
 import type { Actor } from "../auth/actor";
@@ -69,6 +70,7 @@ async function liveSession(fileId: string) {
 
 async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
   const url = await storage().presignPut(s.key, { contentLength: s.size, contentType: s.contentType, expiresIn: URL_TTL_SECONDS });
+  metrics().presignedParts.inc();
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
@@ -163,6 +165,7 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, {
             expiresIn: URL_TTL_SECONDS,
           });
   }
+  if (s.method === "multipart") metrics().presignedParts.inc(Object.keys(urls).length);
   if (file.status === "pending") await db().file.updateMany({ where: { id: fileId, status: "pending" }, data: { status: "uploading" } });
   return { urls };
 }
@@ -244,6 +247,7 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
   });
   if (count) {
     await enqueue("process-file", { shareId, fileId }, { jobId: fileId });
+    metrics().uploadsCompleted.inc();
     await emit("file.uploaded", { shareId, actorId: actor.id, ip, audit: { name: file.name } }, { fileId, size: s.size });
   }
   await sessions.dropSession(fileId);

@@ -30,7 +30,7 @@ const DB_NAME = "tempoftp";
 const DB_USER = "tempoftp";
 
 /** A private PostgreSQL cluster under dataDir/postgres on a free loopback port, password-authenticated. */
-export async function startPostgres({ dataDir }: { dataDir: string }): Promise<Service> {
+export async function startPostgres({ dataDir, port: wanted }: { dataDir: string; port?: number }): Promise<Service> {
   ensurePackages(["postgresql"], () => pgBinDir() !== undefined, "PostgreSQL");
   const bin = pgBinDir()!;
   const owner = runAs();
@@ -69,7 +69,7 @@ export async function startPostgres({ dataDir }: { dataDir: string }): Promise<S
     /* not running */
   }
 
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const logFile = path.join(dir, "postgres.log");
   fs.closeSync(fs.openSync(logFile, "a"));
   chown(logFile);

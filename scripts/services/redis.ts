@@ -21,13 +21,13 @@ function ping(port: number, password: string): Promise<boolean> {
   });
 }
 
-/** A redis-server on a free loopback port with a generated password, data under dataDir/redis. */
-export async function startRedis({ dataDir }: { dataDir: string }): Promise<Service> {
+/** A redis-server on a free loopback port (or `port`, to restart one) with a generated password, data under dataDir/redis. */
+export async function startRedis({ dataDir, port: wanted }: { dataDir: string; port?: number }): Promise<Service> {
   ensurePackages(["redis-server"], () => hasCommand("redis-server"), "redis-server");
   const dir = path.join(dataDir, "redis");
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const password = persistentSecret(path.join(dir, "password"), () => crypto.randomBytes(24).toString("hex"));
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const logFile = path.join(dir, "redis.log");
   const conf = path.join(dir, "redis.conf");
   // Config file rather than argv so the password does not show in `ps`.

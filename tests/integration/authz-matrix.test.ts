@@ -133,6 +133,8 @@ const hook = (fx: Fixture) => ({ params: { id: fx.webhookId } });
 
 const ROUTES: Record<string, RouteRow> = {
   "GET /api/health": { expect: everyone(200) },
+  // METRICS_TOKEN is unset here: not served to anyone (tests/integration/metrics.test.ts covers the token).
+  "GET /api/metrics": { expect: everyone(404) },
   // next-auth's own endpoints are public by design (sign-in form, CSRF token, session probe).
   "GET /api/auth/[...nextauth]": { expect: everyone(200), req: () => ({ params: { nextauth: ["csrf"] } as unknown as Record<string, string> }) },
   "POST /api/auth/[...nextauth]": {

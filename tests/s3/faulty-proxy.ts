@@ -25,6 +25,8 @@ export type FaultyProxy = {
   failed: RequestInfo[];
   /** Every request that reached the proxy (passed on or not), in order of arrival. */
   seen: RequestInfo[];
+  /** Storage unreachable: open connections are cut and new ones reset until `up()`; counts refused connections. */
+  down(): { up: () => void; refused: () => number };
   close(): Promise<void>;
 };
 
@@ -64,6 +66,17 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
     upstream.on("error", (err) => res.destroy(err));
     req.pipe(upstream);
   });
+  const sockets = new Set<import("node:net").Socket>();
+  let outage: { refused: number } | undefined;
+  server.on("connection", (socket) => {
+    if (outage) {
+      outage.refused++;
+      socket.resetAndDestroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -86,6 +99,12 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
           release();
         },
       };
+    },
+    down() {
+      const state = { refused: 0 };
+      outage = state;
+      for (const s of sockets) s.destroy();
+      return { up: () => void (outage = outage === state ? undefined : outage), refused: () => state.refused };
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

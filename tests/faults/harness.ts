@@ -1,0 +1,167 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Actor } from "@/lib/auth/actor";
+import type { UploadPlan } from "@/lib/uploads/uploads";
+import type { Service } from "../../scripts/services/child";
+import { startPostgres } from "../../scripts/services/postgres";
+import { startRedis } from "../../scripts/services/redis";
+
+// Fault tests restart Redis and PostgreSQL under running processes: each file gets its own, on ports that stay
+// the same across restarts (the processes under test keep their URLs), so other test files never see a fault.
+// Storage is the run's shared S3 server in a bucket of the file's own (a worker's sweep deletes objects its database
+// does not know), reached through tests/s3/faulty-proxy.ts when a test needs an outage.
+
+export const root = path.resolve(import.meta.dirname, "../..");
+export const MiB = 1024 * 1024;
+export const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
+
+export type Restartable = { stop(): Promise<void>; start(): Promise<void>; restart(downMs?: number): Promise<void> };
+
+function restartable(start: (port?: number) => Promise<Service>, first: Service, port: number): Restartable {
+  let svc: Service | undefined = first;
+  const r: Restartable = {
+    async stop() {
+      await svc?.stop();
+      svc = undefined;
+    },
+    async start() {
+      svc ??= await start(port);
+    },
+    async restart(downMs = 2000) {
+      await r.stop();
+      await new Promise((res) => setTimeout(res, downMs));
+      await r.start();
+    },
+  };
+  return r;
+}
+
+/**
+ * This file's own Redis and PostgreSQL, written into process.env before anything reads the configuration (lib/env
+ * parses it on first use), migrated; the processes the test spawns inherit them.
+ */
+export async function ownServices(): Promise<{ redis: Restartable; postgres: Restartable; dataDir: string; close(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-faults-"));
+  const [r, pg] = await Promise.all([startRedis({ dataDir }), startPostgres({ dataDir })]);
+  const bucket = `tempoftp-faults-${crypto.randomBytes(4).toString("hex")}`;
+  Object.assign(process.env, r.env, pg.env, { S3_BUCKET: bucket });
+  // lib/env parses once: anything that read it before this point (a static import of lib/) would still see the run's shared services.
+  const { loadEnv } = await import("@/lib/env");
+  if (loadEnv().REDIS_URL !== r.env.REDIS_URL || loadEnv().DATABASE_URL !== pg.env.DATABASE_URL) {
+    throw new Error("lib/env was read before ownServices(): import lib/ modules dynamically in fault tests");
+  }
+  const { applyMigrations } = await import("@/lib/migrate");
+  await applyMigrations(pg.env.DATABASE_URL!);
+  const { ensureBucket, makeS3Client, s3ConfigFromEnv } = await import("@/lib/s3");
+  const client = makeS3Client(s3ConfigFromEnv());
+  await ensureBucket(client, bucket, []);
+  client.destroy();
+  const redis = restartable((port) => startRedis({ dataDir, port }), r, Number(new URL(r.env.REDIS_URL!).port));
+  const postgres = restartable((port) => startPostgres({ dataDir, port }), pg, Number(new URL(pg.env.DATABASE_URL!).port));
+  return {
+    redis,
+    postgres,
+    dataDir,
+    async close() {
+      await Promise.allSettled([redis.stop(), postgres.stop()]);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Proc = { child: ChildProcess; output: () => string; exited: Promise<void>; stop(signal?: NodeJS.Signals): Promise<void> };
+
+/** Node itself with tsx's loader (one process, so SIGKILL hits the worker or gateway and not a wrapper). */
+export function spawnProcess(script: string, env: Record<string, string> = {}): Proc {
+  let out = "";
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    child,
+    output: () => out,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export async function until(what: string, check: () => Promise<boolean>, ms: number, context: () => string = () => ""): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    const ok = await Promise.race([check().catch(() => false), new Promise<false>((r) => setTimeout(() => r(false), Math.max(left, 0) + 50))]);
+    if (ok) return;
+    if (Date.now() > deadline) {
+      // Vitest shows an error's first line only: the processes' last words go to stderr.
+      console.error(`${what} did not happen within ${ms / 1000} s; output:\n${context().slice(-6000)}`);
+      throw new Error(`${what} did not happen within ${ms / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A user to act as. */
+export async function anActor(): Promise<Actor> {
+  const { createUser } = await import("@/lib/users/users");
+  const { createUserSchema } = await import("@/lib/users/schemas");
+  const { user } = await createUser(createUserSchema.parse({ email: `faults.${crypto.randomUUID()}@example.test` }));
+  return { id: user.id, role: "user" };
+}
+
+/** An open share with one declared file and its upload plan. */
+export async function declared(actor: Actor, size: number, opts: { maxDownloads?: number } = {}) {
+  const { createShare } = await import("@/lib/shares/shares");
+  const { createShareSchema } = await import("@/lib/shares/schemas");
+  const { declareFile } = await import("@/lib/uploads/uploads");
+  const share = await createShare(actor, createShareSchema.parse({ name: "faults", ...opts }));
+  const { file, upload } = await declareFile(actor, share.id, { name: "data.bin", size });
+  return { shareId: share.id, fileId: file.id, upload };
+}
+
+/** Sends the given parts of `bytes` through the real upload path (presigned, PUT to storage, recorded). */
+export async function sendParts(actor: Actor, f: { shareId: string; fileId: string; upload: UploadPlan }, bytes: Buffer, partNumbers: number[]) {
+  const { recordPart, signParts } = await import("@/lib/uploads/uploads");
+  const multipart = f.upload.method === "multipart";
+  const partSize = f.upload.method === "multipart" ? f.upload.partSize : bytes.length;
+  const headers = f.upload.method === "single" ? f.upload.headers : {};
+  const { urls } = await signParts(actor, f.shareId, f.fileId, { partNumbers });
+  for (const n of partNumbers) {
+    const body = bytes.subarray((n - 1) * partSize, n * partSize);
+    const res = await fetch(urls[n]!, { method: "PUT", body: body as unknown as BodyInit, headers });
+    if (!res.ok) throw new Error(`part ${n}: storage answered ${res.status}`);
+    if (multipart) await recordPart(actor, f.shareId, f.fileId, { partNumber: n, etag: res.headers.get("etag")! });
+  }
+}
+
+/** A file uploaded whole (single PUT up to 64 MiB, else multipart) and completed: queued for processing. */
+export async function uploaded(actor: Actor, bytes: Buffer, opts: { maxDownloads?: number } = {}) {
+  const { completeFile } = await import("@/lib/uploads/uploads");
+  const f = await declared(actor, bytes.length, opts);
+  const parts = f.upload.method === "multipart" ? f.upload.partCount : 1;
+  await sendParts(actor, f, bytes, Array.from({ length: parts }, (_, i) => i + 1));
+  await completeFile(actor, f.shareId, f.fileId, {});
+  return f;
+}
+
+/** The share's event stream as parsed events (what every client of the share sees). */
+export async function streamEvents(shareId: string): Promise<{ type: string; [k: string]: unknown }[]> {
+  const { redis } = await import("@/lib/redis");
+  const { shareStreamKey } = await import("@/lib/events/publish");
+  return (await redis().xrange(shareStreamKey(shareId), "-", "+")).map(([, f]) => JSON.parse(f[1]!));
+}
+
+export async function fileRow(fileId: string) {
+  const { db } = await import("@/lib/db");
+  return db().file.findUniqueOrThrow({ where: { id: fileId } });
+}

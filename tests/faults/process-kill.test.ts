@@ -1,0 +1,110 @@
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort, freePortRange } from "../../scripts/services/free-port";
+import { isWriteUnder, startFaultyProxy, type FaultyProxy } from "../s3/faulty-proxy";
+import { anActor, fileRow, MiB, ownServices, sha256, spawnProcess, streamEvents, until, uploaded, type Proc } from "./harness";
+
+// Issue 16 item 5: the worker and a gateway process killed with SIGKILL (as the OOM killer would) mid-work. The
+// job is taken over by the restarted worker (BullMQ's stall check) and finishes exactly once; `curl -C -` resumes
+// the download from a restarted gateway (REST) and the file arrives whole.
+
+let services: Awaited<ReturnType<typeof ownServices>>;
+let proxy: FaultyProxy;
+const procs: Proc[] = [];
+
+beforeAll(async () => {
+  services = await ownServices();
+  proxy = await startFaultyProxy(process.env.S3_ENDPOINT!);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.allSettled(procs.map((p) => p.stop()));
+  const [{ closeQueues }, { closeRedis }, { closeDb }] = await Promise.all([import("@/lib/queues"), import("@/lib/redis"), import("@/lib/db")]);
+  await closeQueues();
+  await closeRedis();
+  await closeDb();
+  await proxy?.close();
+  await services?.close();
+}, 60_000);
+
+const worker = (env: Record<string, string> = {}) => {
+  const p = spawnProcess("workers/index.ts", { PROCESS_CONCURRENCY: "1", ...env });
+  procs.push(p);
+  return p;
+};
+
+it("the worker killed with SIGKILL mid-file: the restarted worker finishes the job, the file ready exactly once", async () => {
+  const { queue } = await import("@/lib/queues");
+  const actor = await anActor();
+  const bytes = crypto.randomBytes(12 * MiB);
+  const gate = proxy.hold(isWriteUnder("vault/"));
+  const first = worker({ S3_ENDPOINT: proxy.url });
+  const f = await uploaded(actor, bytes);
+  await until("the worker to be writing the vault object", () => gate.held.then(() => true), 120_000, first.output);
+  await first.stop("SIGKILL");
+  gate.release();
+  expect((await fileRow(f.fileId)).status).toBe("processing");
+
+  const second = worker();
+  // The dead worker's lock has to expire first (BullMQ's lockDuration, 30 s), then the stall check hands it over.
+  await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 240_000, second.output);
+  expect((await fileRow(f.fileId)).sha256).toBe(sha256(bytes));
+  const job = await queue("process-file").getJob(f.fileId);
+  await until("the job to be completed", async () => (await job!.getState()) === "completed", 30_000);
+  const events = await streamEvents(f.shareId);
+  expect(events.filter((e) => e.type === "file.ready")).toHaveLength(1);
+  expect(events.filter((e) => e.type === "file.failed")).toHaveLength(0);
+  await second.stop();
+}, 420_000);
+
+it("a gateway killed with SIGKILL mid-download: `curl -C -` resumes from the restarted gateway and the file is whole", async () => {
+  const { sealShare } = await import("@/lib/shares/seal");
+  const actor = await anActor();
+  const bytes = crypto.randomBytes(6 * MiB);
+  const w = worker();
+  const f = await uploaded(actor, bytes);
+  await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 120_000, w.output);
+  const { credentials } = await sealShare(actor, f.shareId);
+  await w.stop();
+
+  const [port, pasv] = [await freePort(), await freePortRange(10)];
+  const gatewayEnv = { FTP_PORT: String(port), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}` };
+  const startGateway = async () => {
+    const g = spawnProcess("workers/ftp.ts", gatewayEnv);
+    procs.push(g);
+    await until("the gateway to listen", async () => g.output().includes("ftp gateway listening"), 60_000, g.output);
+    return g;
+  };
+  const gateway = await startGateway();
+  const out = path.join(services.dataDir, "download.bin");
+  const url = `ftp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/data.bin`;
+  const curl = (args: string[]) =>
+    new Promise<number | null>((resolve) => {
+      const c = spawn("curl", ["-sS", "--max-time", "120", ...args, "-o", out, url], { stdio: "ignore" });
+      c.once("exit", (code) => resolve(code));
+    });
+  // Slowly, so the kill lands mid-transfer.
+  const first = curl(["--limit-rate", "512K"]);
+  await until("part of the file to arrive", async () => fs.existsSync(out) && fs.statSync(out).size > MiB, 60_000, gateway.output);
+  await gateway.stop("SIGKILL");
+  expect(await first).not.toBe(0);
+  const partial = fs.statSync(out).size;
+  expect(partial).toBeGreaterThan(0);
+  expect(partial).toBeLessThan(bytes.length);
+
+  // Same port (the kernel frees a dead process's listener at once); the resume asks for the rest with REST.
+  await startGateway();
+  expect(await curl(["-C", "-"])).toBe(0);
+  const got = fs.readFileSync(out);
+  expect(got.length).toBe(bytes.length);
+  expect(sha256(got)).toBe(sha256(bytes));
+  const { db } = await import("@/lib/db");
+  const started = await db().auditEvent.findMany({ where: { shareId: f.shareId, type: "share.download.started" }, orderBy: { id: "asc" } });
+  // The second transfer asked for the rest (REST at the byte the first one had reached). Known gap (see the issue's
+  // report): the killed gateway never ended its transfer, so its slot still reserves the whole file and the resume
+  // takes a new slot instead of joining the first one; under a download limit of 1 it would be refused.
+  expect(started.map((e) => e.data)).toMatchObject([{ offset: 0, resume: false }, { offset: partial }]);
+}, 420_000);
