@@ -844,7 +844,14 @@ export class FtpConnection {
 
   /** 150, the data connection, the bytes with backpressure, then 226 — or the fitting 425/426/451. */
   private async sendData(what: string, source: Readable, sourceFailed = () => false): Promise<"ok" | "failed" | "not-started"> {
-    const passive = this.passive!;
+    const passive = this.passive;
+    if (!passive) {
+      // The channel went away (the connection closed, or ABOR) while the file was being opened: release the
+      // source (its storage connection) rather than throw past it.
+      source.destroy();
+      if (!this.closed) this.reply(425, "Cannot open data connection: the passive channel was closed");
+      return "not-started";
+    }
     this.passive = undefined;
     passive.busy = true;
     const transfer: Transfer = { ac: new AbortController(), abortedByAbor: false, channel: passive };
