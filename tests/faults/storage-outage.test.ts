@@ -55,7 +55,8 @@ it("storage unreachable for 30 s during processing: retried, the file never fail
   const job = await queue("process-file").getJob(f.fileId);
   // At least one attempt failed during the outage and a later one finished.
   expect(job!.attemptsMade).toBeGreaterThanOrEqual(2);
-  expect(await job!.getState()).toBe("completed");
+  // The file row turns ready just before BullMQ records the job's completion.
+  await until("the job to be recorded completed", async () => (await job!.getState()) === "completed", 60_000, worker.output);
   const events = await streamEvents(f.shareId);
   expect(events.filter((e) => e.type === "file.ready")).toHaveLength(1);
   expect(events.filter((e) => e.type === "file.failed")).toHaveLength(0);
