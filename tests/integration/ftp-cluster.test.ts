@@ -166,9 +166,10 @@ describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
   }, 300_000);
 
   it("restarts a SIGKILLed process while downloads on the other one complete; one cut by the kill resumes with REST", async () => {
-    // Two slow downloads (1 MiB at 128 KiB/s, about 8 s): round robin puts them on different processes.
+    // Two slow downloads (1 MiB at 32 KiB/s, about 32 s, so they overlap however slow the logins): round robin puts
+    // them on different processes.
     const files = [tempFile(), tempFile()];
-    const running = files.map((f) => download(["--limit-rate", "128K", "-o", f]));
+    const running = files.map((f) => download(["--limit-rate", "32K", "-o", f]));
     const pids = gatewayPids();
     expect(pids.size).toBe(2);
     // The process serving each: the one holding a data connection on a port of its slice.
@@ -176,7 +177,7 @@ describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
       const busy = [...pids].filter(([, pid]) => dataPortsOf(pid).length > 0).map(([index]) => index);
       const total = [...pids.values()].reduce((sum, pid) => sum + dataPortsOf(pid).length, 0);
       return total >= 2 ? busy : undefined;
-    });
+    }, 240_000);
     // Bytes have arrived on both, so a cut one has something to resume from.
     await until("bytes on both downloads", () => files.every((f) => fs.existsSync(f) && fs.statSync(f).size > 0), 60_000);
     const victim = serving[0]!;
