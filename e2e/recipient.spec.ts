@@ -56,7 +56,8 @@ async function ownerWithReadyShare(page: Page, dir: string) {
 }
 
 test("a recipient opens the link, gets instructions, downloads in the browser and sees downloads live", async ({ browser }) => {
-  test.setTimeout(300_000);
+  // Two sign-ins, an upload, its processing and a seal come first: minutes on a loaded machine.
+  test.setTimeout(600_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-e2e-recipient-"));
   const ownerCtx = await browser.newContext();
   const recipientCtx = await browser.newContext({ acceptDownloads: true });

@@ -20,6 +20,11 @@ export function takeFragmentPassword(): string | null {
   return taken;
 }
 
+/** Drops a fragment the router may have put back (its refresh restores the URL it first loaded, hash and all). */
+export function clearFragment(): void {
+  if (window.location.hash) window.history.replaceState(null, "", window.location.pathname + window.location.search);
+}
+
 export type ProofResult = { ok: true; expiresAt: string } | { ok: false; status: number; message: string };
 
 export async function prove(user: string, password: string): Promise<ProofResult> {

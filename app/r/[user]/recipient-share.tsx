@@ -8,7 +8,7 @@ import { useEventStream } from "../../_lib/use-event-stream";
 import { useNow } from "../../_lib/use-now";
 import { ClientInstructions } from "./client-instructions";
 import { activityOf, LiveActivity, type ActivityItem } from "./live-activity";
-import { prove, takeFragmentPassword } from "./proof";
+import { clearFragment, prove, takeFragmentPassword } from "./proof";
 
 // The share as its recipient sees it: files with size and SHA-256 and a browser download each, the live countdown
 // and downloads left, instructions per client, and the share's activity live.
@@ -31,6 +31,7 @@ export function RecipientShare({ user, view, serverNow }: { user: string; view: 
 
   useEffect(() => {
     const pw = takeFragmentPassword();
+    clearFragment();
     setPassword(pw);
     if (!pw) return;
     const t = setInterval(() => void prove(user, pw), REPROVE_MS);
