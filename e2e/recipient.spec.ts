@@ -27,10 +27,11 @@ async function signIn(page: Page, email: string, password: string) {
 
 const sha256File = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
+/** curl over FTPS, throttled so the transfer lasts several seconds and its progress shows live. */
 function curlFtps(user: string, password: string, name: string, out: string): Promise<number | null> {
   const url = `ftp://127.0.0.1:${process.env.E2E_FTP_PORT}/${encodeURIComponent(name)}`;
   return new Promise((resolve) => {
-    const child = spawn("curl", ["-sS", "--ssl-reqd", "-k", "--max-time", "90", "-u", `${user}:${password}`, "-o", out, url], { stdio: "ignore" });
+    const child = spawn("curl", ["-sS", "--ssl-reqd", "-k", "--limit-rate", "256K", "--max-time", "120", "-u", `${user}:${password}`, "-o", out, url], { stdio: "ignore" });
     child.on("close", resolve);
   });
 }
@@ -121,7 +122,20 @@ test("a recipient opens the link, gets instructions, downloads in the browser an
 
     // A curl download over FTPS with the same credentials appears live too.
     const curlOut = path.join(dir, "curl-copy.bin");
-    expect(await curlFtps(user, password, file.name, curlOut)).toBe(0);
+    const curl = curlFtps(user, password, file.name, curlOut);
+    // Its progress, live on both pages (the gateway's diagnostics panel): bytes, rate and time left while it runs.
+    await Promise.all(
+      [page, owner].map((p) =>
+        expect(p.locator(`[data-testid="diag-transfer"][data-name="${file.name}"][data-state="running"]`).first().getByTestId("diag-transfer-status")).toHaveText(
+          / of 3\.0 MiB · .+\/s · (\d+ s left|\d+ min \d+ s left|stalled)/,
+          { timeout: 30_000 },
+        ),
+      ),
+    );
+    expect(await curl).toBe(0);
+    for (const p of [page, owner]) {
+      await expect(p.locator(`[data-testid="diag-transfer"][data-name="${file.name}"]`).first()).toHaveAttribute("data-state", "completed", { timeout: 30_000 });
+    }
     expect(sha256File(curlOut)).toBe(file.sha256);
     await expect(page.getByTestId("activity-download").filter({ hasText: "FTP" })).toHaveCount(1, { timeout: 30_000 });
     await expect(page.getByTestId("activity-login").filter({ hasText: "FTP" }).first()).toBeVisible();

@@ -1,5 +1,6 @@
 import { db } from "../db";
 import { env } from "../env";
+import { CHECKSUMS_NAME, sha256sums } from "../ftp/checksums";
 import type { ShareStatus } from "../generated/prisma/enums";
 import { ftpCertificate, type CertificateInfo } from "./certificate";
 import type { RecipientAccess } from "./access";
@@ -24,7 +25,7 @@ export type RecipientView = {
 export async function recipientView(a: RecipientAccess): Promise<RecipientView | null> {
   const share = await db().share.findUnique({ where: { id: a.shareId }, include: { files: { orderBy: { name: "asc" } } } });
   if (!share) return null;
-  const implicit = (env as { FTP_IMPLICIT_TLS_PORT?: number }).FTP_IMPLICIT_TLS_PORT;
+  const implicit = env.FTP_IMPLICIT_TLS_PORT;
   return {
     name: share.name,
     status: share.status,
@@ -46,6 +47,18 @@ export async function recipientSiteFile(a: RecipientAccess): Promise<Response> {
     headers: {
       "content-type": "application/xml; charset=utf-8",
       "content-disposition": `attachment; filename="tempoftp-${a.user}.xml"`,
+      "cache-control": "no-store",
+    },
+  });
+}
+
+/** The share's `SHA256SUMS` (as in its FTP root, `sha256sum -c` reads it): not a download of the share. */
+export async function recipientChecksums(a: RecipientAccess): Promise<Response> {
+  const files = await db().file.findMany({ where: { shareId: a.shareId, status: "ready" }, select: { name: true, sha256: true }, orderBy: { name: "asc" } });
+  return new Response(sha256sums(files.map((f) => ({ name: f.name, sha256: f.sha256 ?? undefined }))), {
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "content-disposition": `attachment; filename="${CHECKSUMS_NAME}"`,
       "cache-control": "no-store",
     },
   });

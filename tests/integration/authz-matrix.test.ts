@@ -199,6 +199,7 @@ const ROUTES: Record<string, RouteRow> = {
   "GET /r/[user]/files/[fileId]": { expect: everyone(401), req: (fx) => ({ params: { user: recipientUser(), fileId: fx.fileId } }) },
   "GET /r/[user]/events": { expect: everyone(401), req: () => ({ params: { user: recipientUser() } }) },
   "GET /r/[user]/filezilla": { expect: everyone(401), req: () => ({ params: { user: recipientUser() } }) },
+  "GET /r/[user]/sha256sums": { expect: everyone(401), req: () => ({ params: { user: recipientUser() } }) },
 };
 
 // Server actions: "signin" and "forbidden" are the redirects of requireUser/requireAdmin; "ok" a successful

@@ -16,6 +16,7 @@ import { createUser } from "@/lib/users/users";
 import { GET as eventsRoute } from "@/app/r/[user]/events/route";
 import { GET as fileRoute } from "@/app/r/[user]/files/[fileId]/route";
 import { GET as filezillaRoute } from "@/app/r/[user]/filezilla/route";
+import { GET as checksumsRoute } from "@/app/r/[user]/sha256sums/route";
 import { POST as sessionRoute } from "@/app/r/[user]/session/route";
 import { POST as resetRoute } from "@/app/api/v1/shares/[id]/credentials/reset/route";
 import { createApiToken } from "@/lib/auth/api-tokens";
@@ -202,6 +203,30 @@ describe("FileZilla site file", () => {
 });
 
 describe("browser download", () => {
+  it("offers the share's SHA256SUMS, which sha256sum -c accepts on the downloaded files and which takes no download", async () => {
+    const files = { "a.bin": crypto.randomBytes(70_000), "notes ü.txt": Buffer.from("hello") };
+    const s = await readyShare(files, { maxDownloads: 1 });
+    const ip = newIp();
+    const cookie = await cookieFor(s.user, s.pass, ip);
+    for (let i = 0; i < 2; i++) {
+      const res = await checksumsRoute(request({ user: s.user, ip, cookie }), ctx({ user: s.user }));
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-disposition")).toBe('attachment; filename="SHA256SUMS"');
+      const text = await res.text();
+      expect(text).toBe(Object.entries(files).map(([n, b]) => `${sha256(b)}  ${n}\n`).sort().join(""));
+      const dir = tempDir("tempoftp-sums-");
+      fs.writeFileSync(path.join(dir, "SHA256SUMS"), text);
+      for (const [n, b] of Object.entries(files)) fs.writeFileSync(path.join(dir, n), b);
+      const check = await run("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: dir });
+      expect(check.code, check.stderr.toString()).toBe(0);
+    }
+    expect((await db().share.findUniqueOrThrow({ where: { id: s.shareId } })).downloads).toBe(0);
+    // The one allowed download is still there.
+    const whole = await download({ user: s.user, ip, cookie, fileId: s.ids["a.bin"] });
+    expect(whole.status).toBe(200);
+    expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(sha256(files["a.bin"]));
+  }, 180_000);
+
   it("streams the decrypted file whole (200) and in ranges (206), answers 416 past the end, never cached", async () => {
     const bytes = crypto.randomBytes(3 * MiB + 12345);
     const s = await readyShare({ "report (final) ü.bin": bytes });

@@ -6,6 +6,8 @@ import type { RecipientView } from "@/lib/recipients/view";
 import { CopyButton } from "../../_components/copy-button";
 import { useEventStream } from "../../_lib/use-event-stream";
 import { useNow } from "../../_lib/use-now";
+import { DIAGNOSTIC_TYPES } from "@/lib/shares/diagnostics-view";
+import { ShareDiagnostics } from "../../_components/share-diagnostics";
 import { ClientInstructions } from "./client-instructions";
 import { activityOf, LiveActivity, type ActivityItem } from "./live-activity";
 import { clearFragment, prove, takeFragmentPassword } from "./proof";
@@ -28,6 +30,7 @@ export function RecipientShare({ user, view, serverNow }: { user: string; view: 
   const [ended, setEnded] = useState<string | null>(null);
   const [activity, setActivity] = useState<ActivityItem[]>([]);
   const [password, setPassword] = useState<string | null>(null);
+  const [diagnostics, setDiagnostics] = useState<Array<{ type: string } & Record<string, unknown>>>([]);
 
   useEffect(() => {
     const pw = takeFragmentPassword();
@@ -45,6 +48,8 @@ export function RecipientShare({ user, view, serverNow }: { user: string; view: 
     if (type === "share.download" && typeof d.downloads === "number") setDownloads((n) => Math.max(n, d.downloads as number));
     const item = activityOf(type, d, id);
     if (item) setActivity((list) => (list.some((i) => i.id === id) ? list : [item, ...list].slice(0, 50)));
+    // The gateway's diagnostics (logins, unreachable passive ports, TLS failures, live progress): the owner's panel.
+    if ((DIAGNOSTIC_TYPES as readonly string[]).includes(type)) setDiagnostics((list) => [...list.slice(-499), { ...d, type }]);
   });
 
   const msLeft = new Date(view.expiresAt).getTime() - now;
@@ -123,10 +128,16 @@ export function RecipientShare({ user, view, serverNow }: { user: string; view: 
         </table>
         <p className="border-t border-slate-100 px-4 py-2 text-xs text-slate-500">
           To check a downloaded file, compare its SHA-256 with the one above: <code>certutil -hashfile FILE SHA256</code> (Windows),{" "}
-          <code>shasum -a 256 FILE</code> (macOS), <code>sha256sum FILE</code> (Linux).
+          <code>shasum -a 256 FILE</code> (macOS), <code>sha256sum FILE</code> (Linux), or all at once with{" "}
+          <a data-testid="recipient-sha256sums" className="text-indigo-600 underline" href={`/r/${encodeURIComponent(user)}/sha256sums`} download="SHA256SUMS">
+            SHA256SUMS
+          </a>{" "}
+          and <code>sha256sum -c SHA256SUMS</code>.
           {view.maxDownloads !== null && " Each download counts against the limit; resuming an interrupted one does not."}
         </p>
       </section>
+
+      <ShareDiagnostics events={diagnostics} />
 
       <LiveActivity items={activity} />
 
