@@ -17,6 +17,7 @@ export default defineConfig({
           name: "integration",
           include: ["tests/integration/**/*.test.ts", "tests/system/**/*.test.ts", "tests/faults/**/*.test.ts"],
           globalSetup: ["tests/setup/global.ts"],
+          setupFiles: ["tests/setup/redis-db.ts"],
           testTimeout: 60_000,
           hookTimeout: 600_000,
         },
