@@ -63,7 +63,8 @@ it("the worker killed with SIGKILL mid-file: the restarted worker finishes the j
 it("a gateway killed with SIGKILL mid-download: `curl -C -` resumes from the restarted gateway and the file is whole", async () => {
   const { sealShare } = await import("@/lib/shares/seal");
   const actor = await anActor();
-  const bytes = crypto.randomBytes(6 * MiB);
+  // Larger than loopback's socket buffers (a few MiB each way): the kill must find bytes the gateway has not sent.
+  const bytes = crypto.randomBytes(40 * MiB);
   const w = worker();
   const f = await uploaded(actor, bytes);
   await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 120_000, w.output);

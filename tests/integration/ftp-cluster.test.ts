@@ -24,7 +24,8 @@ import { alive } from "../system/stack-client";
 // each process announces and listens on its own passive slice, and the primary restarts a killed process while
 // the other keeps serving, until one keeps dying.
 
-const SIZE = 1024 * 1024;
+// Larger than loopback's socket buffers (several MiB): a killed process must still have bytes to send.
+const SIZE = 16 * 1024 * 1024;
 const bytes = crypto.randomBytes(SIZE);
 const digest = crypto.createHash("sha256").update(bytes).digest("hex");
 let port: number;
@@ -166,10 +167,10 @@ describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
   }, 300_000);
 
   it("restarts a SIGKILLed process while downloads on the other one complete; one cut by the kill resumes with REST", async () => {
-    // Two slow downloads (1 MiB at 32 KiB/s, about 32 s, so they overlap however slow the logins): round robin puts
-    // them on different processes.
+    // Two slow downloads (16 MiB at 256 KiB/s, about a minute, so they overlap however slow the logins): round robin
+    // puts them on different processes.
     const files = [tempFile(), tempFile()];
-    const running = files.map((f) => download(["--limit-rate", "32K", "-o", f]));
+    const running = files.map((f) => download(["--limit-rate", "256K", "-o", f]));
     const pids = gatewayPids();
     expect(pids.size).toBe(2);
     // The process serving each: the one holding a data connection on a port of its slice.
