@@ -74,7 +74,8 @@ beforeAll(async () => {
   const common = { METRICS_PORT: String(metricsBase.from) };
   const w = start(["scripts/web-server.ts", "-p", String(port), "-H", "127.0.0.1"], { ...common, NODE_ENV: "production", PUBLIC_URL: web, NEXTAUTH_URL: web, LOG_LEVEL: "warn" });
   const worker = start(["workers/index.ts"], { ...common, TEMPOFTP_PROCESS: "worker", PROCESS_CONCURRENCY: "1" });
-  const ftp = start(["workers/ftp.ts"], { ...common, TEMPOFTP_PROCESS: "ftp", FTP_PORT: String(ftpPort), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`, FTP_PROCESS_INDEX: "0" });
+  // One gateway process: its metrics are on METRICS_PORT + 1 (a cluster spreads transfers over processes and ports).
+  const ftp = start(["workers/ftp.ts"], { ...common, TEMPOFTP_PROCESS: "ftp", FTP_PORT: String(ftpPort), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`, FTP_PROCESSES: "1" });
   await Promise.all([
     until("the web server", async () => (await fetch(`${web}/api/health`)).status > 0, 180_000, w),
     until("the worker's metrics", async () => (await scrape(workerMetrics)).status === 200, 120_000, worker),
