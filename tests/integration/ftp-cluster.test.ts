@@ -175,8 +175,10 @@ describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
     expect(pids.size).toBe(2);
     // The process serving each: the one holding a data connection on a port of its slice.
     const serving = await until("both data connections", () => {
-      const busy = [...pids].filter(([, pid]) => dataPortsOf(pid).length > 0).map(([index]) => index);
-      const total = [...pids.values()].reduce((sum, pid) => sum + dataPortsOf(pid).length, 0);
+      // One reading of /proc per process: two could disagree (a connection arriving in between).
+      const ports = [...pids].map(([index, pid]) => [index, dataPortsOf(pid).length] as const);
+      const busy = ports.filter(([, k]) => k > 0).map(([index]) => index);
+      const total = ports.reduce((sum, [, k]) => sum + k, 0);
       return total >= 2 ? busy : undefined;
     }, 240_000);
     // Bytes have arrived on both, so a cut one has something to resume from.
