@@ -41,7 +41,7 @@ async function main() {
   });
   await server.listen();
   // Gateway process i scrapes on METRICS_PORT + 1 + i (the worker has METRICS_PORT).
-  const scrape = await serveMetrics({ host: env.METRICS_HOST, port: env.METRICS_PORT + 1 + env.FTP_PROCESS_INDEX, token: env.METRICS_TOKEN });
+  const scrape = await serveMetrics({ host: env.METRICS_HOST, port: env.METRICS_PORT + 1 + index, token: env.METRICS_TOKEN });
   if (scrape) log.info({ port: scrape.port }, "ftp metrics listening");
 
   const shutdown = () => {
