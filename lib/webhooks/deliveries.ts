@@ -97,7 +97,9 @@ export async function deliverAttempt({ deliveryId, attempt, manual }: Payload<"d
   const w = delivery.webhook;
   const result = await postSigned(w.url, delivery.body, signedHeaders(w, delivery.id, at, delivery.body), { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE });
   const ok = succeeded(result);
-  const delay = !ok && retryable(result) && !manual ? retryDelayMs(attempt, parseRetryAfter(result.retryAfter), env.WEBHOOK_RETRY_SCALE) : null;
+  // Health first: an endpoint this failure switches off gets no retry (a short delay could otherwise send one before it is off).
+  const switchedOff = await trackHealth(w, ok, at);
+  const delay = !ok && !switchedOff && retryable(result) && !manual ? retryDelayMs(attempt, parseRetryAfter(result.retryAfter), env.WEBHOOK_RETRY_SCALE) : null;
   await db().$transaction([
     db().webhookAttempt.create({
       data: { deliveryId, attempt, at, statusCode: result.statusCode, error: result.error, latencyMs: result.latencyMs, response: result.response },
@@ -108,25 +110,25 @@ export async function deliverAttempt({ deliveryId, attempt, manual }: Payload<"d
     }),
   ]);
   if (delay !== null) await enqueueAttempt(deliveryId, attempt + 1, { delay });
-  await trackHealth(w, ok, at);
   log.info({ webhookId: w.id, deliveryId, attempt, status: result.statusCode, error: result.error, ms: result.latencyMs, nextInMs: delay }, "webhook attempt");
   return { statusCode: result.statusCode, ok, nextAttemptInMs: delay };
 }
 
-/** A success ends the endpoint's failing streak; three days of nothing but failures switch it off (audited). */
-async function trackHealth(w: Webhook, ok: boolean, at: Date): Promise<void> {
+/** A success ends the endpoint's failing streak; three days of nothing but failures switch it off (audited). True when off. */
+async function trackHealth(w: Webhook, ok: boolean, at: Date): Promise<boolean> {
   if (ok) {
     if (w.failingSince) await db().webhook.updateMany({ where: { id: w.id, failingSince: { not: null } }, data: { failingSince: null } });
-    return;
+    return false;
   }
   await db().webhook.updateMany({ where: { id: w.id, failingSince: null }, data: { failingSince: at } });
   const failingSince = w.failingSince ?? at;
-  if (at.getTime() - failingSince.getTime() < DISABLE_AFTER_MS) return;
+  if (at.getTime() - failingSince.getTime() < DISABLE_AFTER_MS) return false;
   const reason = `Every delivery attempt failed from ${failingSince.toISOString()} to ${at.toISOString()} (three days): switched off. Fix the receiver, then enable it again.`;
   const { count } = await db().webhook.updateMany({ where: { id: w.id, enabled: true }, data: { enabled: false, disabledAt: at, disabledReason: reason } });
-  if (!count) return;
+  if (!count) return true;
   await emit("webhook.disabled", { actorId: null }, { webhookId: w.id, url: w.url, failingSince: failingSince.toISOString(), reason });
   log.warn({ webhookId: w.id, failingSince }, "webhook endpoint disabled after three days of failures");
+  return true;
 }
 
 export type DeliveryView = {

@@ -275,7 +275,7 @@ describe("webhook delivery", () => {
     expect(view.disabledAt).toBeTruthy();
     const audit = await db().auditEvent.findFirst({ where: { type: "webhook.disabled", data: { path: ["webhookId"], equals: ep.id } } });
     expect(audit?.data).toMatchObject({ url });
-    // The scheduled retry finds the endpoint off: the delivery fails, nothing more is sent.
+    // The failure that switched it off schedules no retry: the delivery fails, nothing more is sent.
     const done = await settled(owner, ep.id, d.id, 1);
     expect(done.status).toBe("failed");
     await new Promise((r) => setTimeout(r, 1000));
@@ -285,6 +285,18 @@ describe("webhook delivery", () => {
     const on = await call(webhookRoute.PATCH, { token: owner.token, params: { id: ep.id }, body: { enabled: true } });
     expect(on.body).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
     await call(webhookRoute.DELETE, { token: owner.token, params: { id: ep.id }, method: "DELETE" });
+
+    // A retry already waiting when its owner switches the endpoint off is not sent either.
+    const url2 = rx.route(() => ({ status: 503, headers: { "retry-after": "2000" } }));
+    const ep2 = await createEndpoint(owner, { url: url2, events: ["share.ready"] });
+    const d2 = await sendTest(owner, ep2.id);
+    await waitFor("a retry waiting", async () => (await deliveriesOf(owner, ep2.id)).find((x) => x.id === d2.id && x.log.length === 1 && x.nextAttemptAt));
+    expect((await call(webhookRoute.PATCH, { token: owner.token, params: { id: ep2.id }, body: { enabled: false } })).status).toBe(200);
+    const dropped = await settled(owner, ep2.id, d2.id, 1);
+    expect(dropped.status).toBe("failed");
+    expect(dropped.log).toHaveLength(1);
+    expect(rx.hits(url2)).toHaveLength(1);
+    await call(webhookRoute.DELETE, { token: owner.token, params: { id: ep2.id }, method: "DELETE" });
   });
 
   it("prunes deliveries older than 30 days", async () => {
