@@ -15,7 +15,7 @@ import { decryptStream, HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault
 import { unwrapShareKey } from "../vault/keys";
 import { ftpDiagnostic, loginDiagnostic, progressDiagnostic } from "./ftp-diagnostics";
 import type { ShareKey } from "../vault/layout";
-import { dropSlots, finishSlot, reserveSlot, slotState } from "./slots";
+import { beatSlot, dropSlots, finishSlot, HEARTBEAT_MS, reserveSlot, slotState } from "./slots";
 
 // The FTP gateway's view of the share store: a login opens one ready share, read-only; RETR streams from the
 // vault through verified decryption; every RETR takes (or resumes within) a download slot when it starts (see
@@ -114,8 +114,26 @@ export async function reserveDownloadSlot(
     db().share.updateMany({ where: { id: shareId, ...counted }, data: { ...(res.kind === "new" ? { downloads: res.taken } : {}), lastAccessAt: new Date() } }),
     emit("share.download.started", { shareId, ip: info.ip }, { ...base, slot: res.slot, resume: res.kind === "resume", downloads: res.taken }),
   ]);
+  let heartbeat: NodeJS.Timeout | undefined;
+  let ended = false;
   return {
+    // A process killed mid-transfer stops beating: the next reservation of the share settles it (see slots.ts).
+    watch(sent, lost) {
+      heartbeat = setInterval(async () => {
+        const alive = await beatSlot(shareId, res, sent()).catch((err: unknown) => {
+          log.warn({ err, shareId }, "download heartbeat failed");
+          return true;
+        });
+        if (alive || ended) return;
+        clearInterval(heartbeat);
+        log.warn({ shareId, slot: res.slot }, "download reservation was settled as stale while running: cutting the transfer");
+        lost();
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+    },
     async end({ bytes, started, completed }) {
+      ended = true;
+      clearInterval(heartbeat);
       const { taken, active } = await finishSlot(shareId, res, bytes, started);
       if (!started) {
         // Gave the slot back: the database count follows.

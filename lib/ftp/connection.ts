@@ -824,6 +824,13 @@ export class FtpConnection {
       : undefined;
     ticker?.unref();
     meter.sample(0);
+    (slot as DownloadSlot | undefined)?.watch?.(
+      () => bytes,
+      () => {
+        sourceFailed = true;
+        source.destroy(new Error("download reservation lost"));
+      },
+    );
     const result = await this.sendData(`${file.name} (${file.size} bytes)`, source, () => sourceFailed).finally(() => clearInterval(ticker));
     if (result === "not-started") {
       release();

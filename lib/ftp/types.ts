@@ -68,7 +68,14 @@ export type FtpDiagnostic =
       otherAddress?: string;
     };
 
-export type DownloadSlot = { end(t: { bytes: number; started: boolean; completed: boolean }): Promise<void> };
+export type DownloadSlot = {
+  /**
+   * Keeps the reservation alive while the transfer runs: `sent()` is read every few seconds and reported; `lost()`
+   * is called when the reservation was settled as stale meanwhile, and the transfer must stop.
+   */
+  watch?(sent: () => number, lost: () => void): void;
+  end(t: { bytes: number; started: boolean; completed: boolean }): Promise<void>;
+};
 
 export type LoginOutcome = "ok" | "bad-credentials" | "address-not-allowed" | "throttled" | "tls-required" | "error";
 

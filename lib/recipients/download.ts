@@ -108,6 +108,7 @@ export async function recipientDownload(a: RecipientAccess, fileId: string, req:
     if (!ok) cut();
   }, recheckMs);
   watch.unref();
+  slot.watch?.(() => sent, cut);
   const chunks = plain[Symbol.asyncIterator]();
   const body = new ReadableStream<Uint8Array>(
     {
