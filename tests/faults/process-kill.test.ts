@@ -9,7 +9,7 @@ import { anActor, fileRow, MiB, ownServices, sha256, spawnProcess, streamEvents,
 
 // Issue 16 item 5: the worker and a gateway process killed with SIGKILL (as the OOM killer would) mid-work. The
 // job is taken over by the restarted worker (BullMQ's stall check) and finishes exactly once; `curl -C -` resumes
-// the download from a restarted gateway (REST) and the file arrives whole.
+// the download from a restarted gateway (REST) within the share's one download slot and the file arrives whole.
 
 let services: Awaited<ReturnType<typeof ownServices>>;
 let proxy: FaultyProxy;
@@ -60,13 +60,13 @@ it("the worker killed with SIGKILL mid-file: the restarted worker finishes the j
   await second.stop();
 }, 420_000);
 
-it("a gateway killed with SIGKILL mid-download: `curl -C -` resumes from the restarted gateway and the file is whole", async () => {
+it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C -` resumes in the same slot from the restarted gateway", async () => {
   const { sealShare } = await import("@/lib/shares/seal");
   const actor = await anActor();
   // Larger than loopback's socket buffers (a few MiB each way): the kill must find bytes the gateway has not sent.
   const bytes = crypto.randomBytes(40 * MiB);
   const w = worker();
-  const f = await uploaded(actor, bytes);
+  const f = await uploaded(actor, bytes, { maxDownloads: 1 });
   await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 120_000, w.output);
   const { credentials } = await sealShare(actor, f.shareId);
   await w.stop();
@@ -82,30 +82,42 @@ it("a gateway killed with SIGKILL mid-download: `curl -C -` resumes from the res
   const gateway = await startGateway();
   const out = path.join(services.dataDir, "download.bin");
   const url = `ftp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/data.bin`;
-  const curl = (args: string[]) =>
+  const curl = (args: string[], file = out) =>
     new Promise<number | null>((resolve) => {
-      const c = spawn("curl", ["-sS", "--max-time", "120", ...args, "-o", out, url], { stdio: "ignore" });
+      const c = spawn("curl", ["-sS", "--max-time", "120", ...args, "-o", file, url], { stdio: "ignore" });
       c.once("exit", (code) => resolve(code));
     });
-  // Slowly, so the kill lands mid-transfer.
+  // Slowly, so the kill lands mid-transfer, after the transfer has reported its progress at least once.
   const first = curl(["--limit-rate", "512K"]);
-  await until("part of the file to arrive", async () => fs.existsSync(out) && fs.statSync(out).size > MiB, 60_000, gateway.output);
+  await until("part of the file to arrive", async () => fs.existsSync(out) && fs.statSync(out).size > 3 * MiB, 60_000, gateway.output);
   await gateway.stop("SIGKILL");
   expect(await first).not.toBe(0);
   const partial = fs.statSync(out).size;
   expect(partial).toBeGreaterThan(0);
   expect(partial).toBeLessThan(bytes.length);
 
-  // Same port (the kernel frees a dead process's listener at once); the resume asks for the rest with REST.
-  await startGateway();
-  expect(await curl(["-C", "-"])).toBe(0);
+  // Same port (the kernel frees a dead process's listener at once).
+  const second = await startGateway();
+  const { db } = await import("@/lib/db");
+  const events = (type: string) => db().auditEvent.findMany({ where: { shareId: f.shareId, type }, orderBy: { id: "asc" } });
+  // A fresh copy from 0 is refused: the limit's one download is the killed one.
+  expect(await curl([], path.join(services.dataDir, "again.bin"))).not.toBe(0);
+  expect((await events("share.download.refused")).map((e) => e.data)).toMatchObject([{ offset: 0, reason: "download limit reached" }]);
+  // The resume (REST at the byte the first transfer reached) is refused while the dead transfer's last heartbeat is
+  // fresh, and joins its slot once it is stale (slots.ts): a client retrying `curl -C -` gets the rest.
+  await until("`curl -C -` to resume the download", async () => (await curl(["-C", "-"])) === 0, 120_000, second.output);
   const got = fs.readFileSync(out);
   expect(got.length).toBe(bytes.length);
   expect(sha256(got)).toBe(sha256(bytes));
-  const { db } = await import("@/lib/db");
-  const started = await db().auditEvent.findMany({ where: { shareId: f.shareId, type: "share.download.started" }, orderBy: { id: "asc" } });
-  // The second transfer asked for the rest (REST at the byte the first one had reached). Known gap (see the issue's
-  // report): the killed gateway never ended its transfer, so its slot still reserves the whole file and the resume
-  // takes a new slot instead of joining the first one; under a download limit of 1 it would be refused.
-  expect(started.map((e) => e.data)).toMatchObject([{ offset: 0, resume: false }, { offset: partial }]);
+  const started = await events("share.download.started");
+  expect(started.map((e) => e.data)).toMatchObject([
+    { offset: 0, resume: false, slot: 1, downloads: 1 },
+    { offset: partial, resume: true, slot: 1, downloads: 1 },
+  ]);
+  const share = await db().share.findUniqueOrThrow({ where: { id: f.shareId } });
+  expect(share.downloads).toBe(1);
+  // The completed resume was the limit's download: the share ends, and nothing more comes out of it.
+  await until("the share to end at its download limit", async () => (await db().share.findUniqueOrThrow({ where: { id: f.shareId } })).status !== "ready", 30_000, second.output);
+  expect(await curl([], path.join(services.dataDir, "after.bin"))).not.toBe(0);
+  expect(await events("share.download.started")).toHaveLength(2);
 }, 420_000);
