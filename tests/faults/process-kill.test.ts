@@ -76,7 +76,7 @@ it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C
   const startGateway = async () => {
     const g = spawnProcess("workers/ftp.ts", gatewayEnv);
     procs.push(g);
-    await until("the gateway to listen", async () => g.output().includes("ftp gateway listening"), 60_000, g.output);
+    await until("the gateway to listen", async () => g.output().includes("ftp gateway listening"), 180_000, g.output);
     return g;
   };
   const gateway = await startGateway();

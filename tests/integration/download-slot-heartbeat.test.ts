@@ -1,14 +1,24 @@
 import crypto from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { closeDb, db } from "@/lib/db";
+import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
 import { beatSlot, finishSlot, reserveSlot, slotsKey, slotState, type SlotRequest } from "@/lib/downloads/slots";
+import { createFtpServer } from "@/lib/ftp";
+import { closeQueues } from "@/lib/queues";
 import { closeRedis, redis } from "@/lib/redis";
+import { createUserSchema } from "@/lib/users/schemas";
+import { createUser } from "@/lib/users/users";
+import { freeRange, HOST, run, testTls } from "../ftp/harness";
+import { readyShare } from "../ftp/ready-share";
 
 // The stale-heartbeat rule of download slots, against Redis directly: a running transfer that stopped reporting
 // (its gateway process was killed) counts as ended with the bytes it last reported, judged in the same atomic step
 // as the next reservation. Short silences (staleMs) stand in for the production 10 s.
 
 afterAll(async () => {
+  await closeQueues();
   await closeRedis();
+  await closeDb();
 });
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,5 +97,51 @@ describe("download slot heartbeats", () => {
     // More than staleMs since the reservation, less since the last report: still running.
     expect(await reserveSlot({ ...base, offset: 10 })).toBeNull();
     expect(await slotState(base.shareId)).toMatchObject({ active: 1 });
+  });
+});
+
+describe("a live transfer whose reservation was settled as stale", () => {
+  it("is cut at its next heartbeat: its later bytes would be counted nowhere", { timeout: 180_000 }, async () => {
+    const { user } = await createUser(createUserSchema.parse({ email: `beat.${crypto.randomUUID()}@example.test` }));
+    // Larger than loopback's socket buffers: the gateway must still have bytes to send when it is told to stop.
+    const bytes = crypto.randomBytes(48 * 1024 * 1024);
+    const s = await readyShare({ id: user.id, role: "user" }, { "big.bin": bytes }, { maxDownloads: 1 });
+    const server = createFtpServer({
+      host: HOST,
+      port: 0,
+      publicHost: HOST,
+      pasvPorts: await freeRange(10),
+      tls: await testTls(),
+      backend: createShareBackend(),
+      limiter: redisLoginLimiter,
+      failedLoginDelayMs: 20,
+    });
+    const { port } = await server.listen();
+    try {
+      const url = `ftp://${encodeURIComponent(s.user)}:${encodeURIComponent(s.pass)}@${HOST}:${port}/big.bin`;
+      const download = run("curl", ["-sS", "--limit-rate", "1M", "--max-time", "150", url], { timeoutMs: 160_000 });
+      // Wait for the transfer's first heartbeat with bytes in it.
+      const reported = async () => {
+        const fields = await redis().hgetall(slotsKey(s.shareId));
+        return Object.entries(fields).some(([k, v]) => k.startsWith("t:") && Number(v.split(":")[2]) > 0);
+      };
+      for (let i = 0; !(await reported()); i++) {
+        if (i > 600) throw new Error("the transfer never reported its bytes");
+        await wait(100);
+      }
+      // Another gateway judging with no patience at all (staleMs 0) settles it and resumes in its slot, as one
+      // would after a stall of 10 s.
+      const sent = Number(Object.values(await redis().hgetall(slotsKey(s.shareId))).find((v) => v.split(":").length === 4)!.split(":")[2]);
+      const resume = await reserveSlot({ shareId: s.shareId, user: s.user, fileId: s.ids["big.bin"]!, offset: sent, size: bytes.length, maxDownloads: 1, recorded: 1, expiresAt: new Date(Date.now() + 60_000), staleMs: 0 });
+      expect(resume).toMatchObject({ kind: "resume", slot: 1 });
+      const r = await download;
+      // curl 18: the data connection closed short of the file (the gateway answered 451 on the control channel).
+      expect(r.code).toBe(18);
+      expect(r.stdout.length).toBeLessThan(bytes.length);
+      const ended = await db().auditEvent.findMany({ where: { shareId: s.shareId, type: "share.download" } });
+      expect(ended.map((e) => e.data)).toMatchObject([{ completed: false }]);
+    } finally {
+      await server.close();
+    }
   });
 });
