@@ -58,7 +58,7 @@ it("the worker killed with SIGKILL mid-file: the restarted worker finishes the j
   expect(events.filter((e) => e.type === "file.ready")).toHaveLength(1);
   expect(events.filter((e) => e.type === "file.failed")).toHaveLength(0);
   await second.stop();
-}, 420_000);
+}, 600_000);
 
 it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C -` resumes in the same slot from the restarted gateway", async () => {
   const { sealShare } = await import("@/lib/shares/seal");
@@ -120,4 +120,4 @@ it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C
   await until("the share to end at its download limit", async () => (await db().share.findUniqueOrThrow({ where: { id: f.shareId } })).status !== "ready", 30_000, second.output);
   expect(await curl([], path.join(services.dataDir, "after.bin"))).not.toBe(0);
   expect(await events("share.download.started")).toHaveLength(2);
-}, 420_000);
+}, 600_000);
