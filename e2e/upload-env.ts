@@ -119,6 +119,18 @@ export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = 
   };
 }
 
+/** The worker's SHA-256 of a file once it is ready (it reads the stored bytes), polled through the API. */
+export async function readySha256(env: UploadEnv, shareId: string, fileId: string, timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const share = await env.api<{ files: { id: string; status: string; sha256: string | null }[] }>("GET", `/shares/${shareId}`);
+    const f = share.body.files.find((x) => x.id === fileId);
+    if (f?.status === "ready") return f.sha256!;
+    if (Date.now() > deadline) throw new Error(`file ${fileId} not ready within ${timeoutMs / 1000} s (status: ${f?.status ?? "gone"})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export type TestFile = { path: string; name: string; size: number; sha256: string };
 
 /** A file of random bytes, streamed to disk in 1 MiB chunks (never whole in memory), with its SHA-256. */

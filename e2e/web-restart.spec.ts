@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test, type Page, type Route } from "@playwright/test";
 import { alive, processesOf } from "../tests/system/stack-client";
-import { MiB, randomFile, startUploadEnv, type TestFile, type UploadEnv } from "./upload-env";
+import { MiB, randomFile, readySha256, startUploadEnv, type TestFile, type UploadEnv } from "./upload-env";
 
 // Issue 16 item 5, the web part: the web process killed with SIGKILL in the middle of a browser upload, under the
 // supervised launcher (scripts/start.ts). The page shows that the app is not answering, keeps the upload going, and
@@ -18,23 +18,6 @@ test.afterAll(() => fs.rmSync(filesDir, { recursive: true, force: true }));
 const row = (page: Page, name: string) => page.locator(`[data-testid="file-row"][data-name="${name}"]`);
 const partOf = (url: string) => Number(new URL(url).searchParams.get("partNumber"));
 const webPids = (env: UploadEnv) => processesOf(env.stack.child.pid!, "scripts/web-server.ts");
-
-/** The worker's SHA-256 of a file once it is ready (it reads the stored bytes). */
-async function readySha256(env: UploadEnv, shareId: string, fileId: string) {
-  let sha: string | null = null;
-  await expect
-    .poll(
-      async () => {
-        const share = await env.api<{ files: { id: string; status: string; sha256: string | null }[] }>("GET", `/shares/${shareId}`);
-        const f = share.body.files.find((x) => x.id === fileId);
-        sha = f?.sha256 ?? null;
-        return f?.status;
-      },
-      { timeout: 120_000 },
-    )
-    .toBe("ready");
-  return sha;
-}
 
 test.describe("the web process restarted during a browser upload", () => {
   let env: UploadEnv;
