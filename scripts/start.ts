@@ -11,8 +11,11 @@ import type { Env } from "../lib/env";
 import type { Service } from "./services/child";
 import { catchStopSignals, onStopSignal } from "./services/stop-signals";
 
+const say = (msg: string) => console.log(`\x1b[1m[tempoftp]\x1b[0m ${msg}`);
+
 // Stop signals first, everything else after (see stop-signals.ts): static imports would all load before this line.
 catchStopSignals();
+say("starting…");
 const [
   { Queue },
   { default: concurrently },
@@ -45,7 +48,6 @@ const [
 
 const root = path.resolve(import.meta.dirname, "..");
 const dev = process.argv.includes("--dev");
-const say = (msg: string) => console.log(`\x1b[1m[tempoftp]\x1b[0m ${msg}`);
 
 let config: Env;
 try {

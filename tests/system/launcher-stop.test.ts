@@ -8,7 +8,7 @@ import { alive, processesOf } from "./stack-client";
 
 // A SIGTERM at any moment of `npm start`'s start-up (scripts/start.ts) is a clean stop: logged, exit code 0, no
 // process of the stack left behind, no port still bound. Moments: the first instant the launcher catches the signal
-// (before its modules have loaded), embedded services starting, the app processes starting, ready, and during a
+// (its modules still loading), embedded services starting, the app processes starting, ready, and during a
 // supervisor restart (the backoff, and the instant the new process starts). The launcher once died with 143 here.
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-launcher-stop-"));
@@ -28,12 +28,6 @@ async function until<T>(what: string, probe: () => T | undefined | false, stack:
     if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s:\n${stack.output()}`);
     await sleep(20);
   }
-}
-
-/** Whether the process has a handler for SIGTERM (bit 15 of SigCgt in /proc/<pid>/status). */
-function catchesSigterm(pid: number): boolean {
-  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return caught !== undefined && (BigInt(`0x${caught}`) & (1n << 14n)) !== 0n;
 }
 
 /** Every process started with this DATA_DIR in its environment: the launcher's services and apps, and their helpers. */
@@ -69,7 +63,8 @@ async function killWorker(stack: AppStack) {
 }
 
 const moments: Moment[] = [
-  { name: "the first instant it catches SIGTERM", reach: (s) => until("a SIGTERM handler", () => catchesSigterm(s.child.pid!), s) },
+  // Its first line, printed once it catches the signals and before its modules load (seconds on a busy host).
+  { name: "the first instant, its modules still loading", reach: (s) => line(s, /\[tempoftp\]\S* starting…/) },
   { name: "embedded services starting", reach: (s) => line(s, /roles: web, worker, ftp/) },
   { name: "the first service up, the others starting", reach: (s) => line(s, /(redis|postgres|s3) started \(embedded/) },
   { name: "the app processes starting", reach: (s) => line(s, /\[(web|worker|ftp)\]/) },
