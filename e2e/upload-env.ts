@@ -36,7 +36,7 @@ export type UploadEnv = {
   stop(): Promise<void>;
 };
 
-export type UploadEnvOptions = { maxFileBytes?: number; proxy?: boolean; database?: boolean };
+export type UploadEnvOptions = { maxFileBytes?: number; proxy?: boolean; database?: boolean; env?: Record<string, string> };
 
 export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = {}): Promise<UploadEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tempoftp-e2e-${storage}-`));
@@ -71,6 +71,7 @@ export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = 
         // External storage means no generated signing key (every process must share one): the test gives its own.
         RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
         MAX_FILE_BYTES: String(opts.maxFileBytes ?? MAX_FILE_BYTES),
+        ...opts.env,
       },
       path.join(dir, "app"),
       { port },

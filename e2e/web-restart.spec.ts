@@ -26,7 +26,8 @@ test.describe("the web process restarted during a browser upload", () => {
   test.beforeAll(async () => {
     test.setTimeout(300_000);
     const [started, big, other] = await Promise.all([
-      startUploadEnv("embedded"),
+      // One gateway process: the test needs no FTP, and the host is shared.
+      startUploadEnv("embedded", { env: { FTP_PROCESSES: "1" } }),
       randomFile(filesDir, "across-restart.bin", 96 * MiB),
       randomFile(filesDir, "already-here.txt", 700 * 1024),
     ]);
