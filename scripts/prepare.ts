@@ -15,7 +15,7 @@ import { bootstrapAdmin, type BootstrapResult } from "../lib/users/bootstrap";
 
 export async function prepareApp(childEnv: Record<string, string>, signal?: AbortSignal): Promise<BootstrapResult> {
   // node with tsx's loader (one process, which `signal` stops), not the tsx CLI.
-  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", import.meta.filename], {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", import.meta.resolve("tsx"), import.meta.filename], {
     env: childEnv as NodeJS.ProcessEnv,
     maxBuffer: 1 << 20,
     signal,
