@@ -226,7 +226,8 @@ async function waitFor(what: string, probe: () => Promise<boolean>) {
 }
 
 async function webHealthy(url: string) {
-  return (await fetch(url, { signal: AbortSignal.timeout(5000) })).status === 200;
+  // A stop cuts the probe short; a slow answer on a busy host is still waited for.
+  return (await fetch(url, { signal: AbortSignal.any([abort.signal, AbortSignal.timeout(60_000)]) })).status === 200;
 }
 
 /** True once a BullMQ worker holds a connection on the sweep queue (BullMQ names worker connections). */
