@@ -36,7 +36,7 @@ export type UploadEnv = {
   stop(): Promise<void>;
 };
 
-export type UploadEnvOptions = { maxFileBytes?: number; proxy?: boolean; database?: boolean };
+export type UploadEnvOptions = { maxFileBytes?: number; proxy?: boolean; database?: boolean; env?: Record<string, string> };
 
 export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = {}): Promise<UploadEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tempoftp-e2e-${storage}-`));
@@ -71,6 +71,7 @@ export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = 
         // External storage means no generated signing key (every process must share one): the test gives its own.
         RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
         MAX_FILE_BYTES: String(opts.maxFileBytes ?? MAX_FILE_BYTES),
+        ...opts.env,
       },
       path.join(dir, "app"),
       { port },
@@ -117,6 +118,18 @@ export async function startUploadEnv(storage: Storage, opts: UploadEnvOptions = 
       if (code !== 0) throw new Error(`the app did not stop cleanly (exit ${code}):\n${stack.output().slice(-4000)}`);
     },
   };
+}
+
+/** The worker's SHA-256 of a file once it is ready (it reads the stored bytes), polled through the API. */
+export async function readySha256(env: UploadEnv, shareId: string, fileId: string, timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const share = await env.api<{ files: { id: string; status: string; sha256: string | null }[] }>("GET", `/shares/${shareId}`);
+    const f = share.body.files.find((x) => x.id === fileId);
+    if (f?.status === "ready") return f.sha256!;
+    if (Date.now() > deadline) throw new Error(`file ${fileId} not ready within ${timeoutMs / 1000} s (status: ${f?.status ?? "gone"})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 export type TestFile = { path: string; name: string; size: number; sha256: string };

@@ -9,6 +9,7 @@ import {
   objectSha256,
   openMultipartUploads,
   randomFile,
+  readySha256,
   sparseFile,
   startUploadEnv,
   type Storage,
@@ -56,20 +57,7 @@ const partOf = (url: string) => Number(new URL(url).searchParams.get("partNumber
 /** The stored bytes' SHA-256: read from staging while it is there, else the worker's checksum once it is ready. */
 async function storedSha256(env: UploadEnv, shareId: string, fileId: string): Promise<string> {
   const staged = await objectSha256(env.s3, `staging/${shareId}/${fileId}`);
-  if (staged) return staged;
-  let sha: string | null = null;
-  await expect
-    .poll(
-      async () => {
-        const share = await env.api<{ files: { id: string; status: string; sha256: string | null }[] }>("GET", `/shares/${shareId}`);
-        const f = share.body.files.find((x) => x.id === fileId);
-        sha = f?.status === "ready" ? f.sha256 : null;
-        return f?.status;
-      },
-      { timeout: 60_000 },
-    )
-    .toBe("ready");
-  return sha!;
+  return staged ?? readySha256(env, shareId, fileId);
 }
 
 for (const storage of ["embedded", "swift"] as Storage[]) {

@@ -37,8 +37,9 @@ function pidAlive(pid: number): boolean {
 }
 
 /** One build at a time across processes (two test files or two starts): others wait, then find it fresh. */
-async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+async function withBuildLock<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (;;) {
+    signal?.throwIfAborted();
     try {
       fs.mkdirSync(lockDir);
       fs.writeFileSync(path.join(lockDir, "pid"), String(process.pid));
@@ -63,23 +64,25 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function buildIfStale(env: Record<string, string>, say: (m: string) => void): Promise<void> {
+/** `signal` stops a build in progress (the launcher asked to stop): the next start builds again. */
+export async function buildIfStale(env: Record<string, string>, say: (m: string) => void, signal?: AbortSignal): Promise<void> {
   const stamp = path.join(root, ".next", "tempoftp-source-hash");
   const hash = sourceHash();
   const fresh = () => fs.existsSync(path.join(root, ".next", "BUILD_ID")) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === hash;
   if (fresh()) return;
   await withBuildLock(async () => {
-    if (!fresh()) await build(env, stamp, hash, say);
-  });
+    if (!fresh()) await build(env, stamp, hash, say, signal);
+  }, signal);
 }
 
-async function build(env: Record<string, string>, stamp: string, hash: string, say: (m: string) => void): Promise<void> {
+async function build(env: Record<string, string>, stamp: string, hash: string, say: (m: string) => void, signal?: AbortSignal): Promise<void> {
   say("building the web app (first start or changed sources; takes a minute or two)…");
   await new Promise<void>((resolve, reject) => {
     const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["build"], {
       cwd: root,
       env: { ...env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
       stdio: ["ignore", "pipe", "pipe"],
+      signal,
     });
     const prefix = (d: Buffer) =>
       d

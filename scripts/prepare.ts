@@ -13,12 +13,13 @@ import { closeRedis } from "../lib/redis";
 import { applyLifecycleRules, corsOriginsFor, ensureBucket, lifecycleMessage, makeS3Client, s3ConfigFromEnv } from "../lib/s3";
 import { bootstrapAdmin, type BootstrapResult } from "../lib/users/bootstrap";
 
-export async function prepareApp(childEnv: Record<string, string>): Promise<BootstrapResult> {
-  const { stdout } = await promisify(execFile)(
-    path.join(import.meta.dirname, "..", "node_modules", ".bin", "tsx"),
-    [import.meta.filename],
-    { env: childEnv as NodeJS.ProcessEnv, maxBuffer: 1 << 20 },
-  ).catch((err: { stderr?: string; message: string }) => {
+export async function prepareApp(childEnv: Record<string, string>, signal?: AbortSignal): Promise<BootstrapResult> {
+  // node with tsx's loader (one process, which `signal` stops), not the tsx CLI.
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", import.meta.resolve("tsx"), import.meta.filename], {
+    env: childEnv as NodeJS.ProcessEnv,
+    maxBuffer: 1 << 20,
+    signal,
+  }).catch((err: { stderr?: string; message: string }) => {
     throw new Error(`preparing the app failed:\n${err.stderr?.trim() || err.message}`);
   });
   const last = stdout.trim().split("\n").pop() ?? "{}";

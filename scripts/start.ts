@@ -6,24 +6,48 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { Queue } from "bullmq";
-import concurrently, { type Command, type ConcurrentlyCommandInput } from "concurrently";
-import { Redis } from "ioredis";
-import { ConfigError, parseEnv, processEnv, type Env } from "../lib/env";
-import { QUEUE_PREFIX } from "../lib/queues";
-import { corsOriginsFor } from "../lib/s3";
+import type { Command, ConcurrentlyCommandInput } from "concurrently";
+import type { Env } from "../lib/env";
 import type { Service } from "./services/child";
-import { dieWithParent, persistentSecret } from "./services/child";
-import { buildIfStale } from "./build";
-import { prepareApp } from "./prepare";
-import { startPostgres } from "./services/postgres";
-import { startRedis } from "./services/redis";
-import { startS3rver } from "./services/s3rver";
-import { supervise } from "./services/supervisor";
+import { catchStopSignals, onStopSignal } from "./services/stop-signals";
+
+const say = (msg: string) => console.log(`\x1b[1m[tempoftp]\x1b[0m ${msg}`);
+
+// Stop signals first, everything else after (see stop-signals.ts): static imports would all load before this line.
+catchStopSignals();
+say("starting…");
+const [
+  { Queue },
+  { default: concurrently },
+  { Redis },
+  { ConfigError, parseEnv, processEnv },
+  { QUEUE_PREFIX },
+  { corsOriginsFor },
+  { dieWithParent, persistentSecret },
+  { buildIfStale },
+  { prepareApp },
+  { startPostgres },
+  { startRedis },
+  { startS3rver },
+  { supervise },
+] = await Promise.all([
+  import("bullmq"),
+  import("concurrently"),
+  import("ioredis"),
+  import("../lib/env"),
+  import("../lib/queues"),
+  import("../lib/s3"),
+  import("./services/child"),
+  import("./build"),
+  import("./prepare"),
+  import("./services/postgres"),
+  import("./services/redis"),
+  import("./services/s3rver"),
+  import("./services/supervisor"),
+]);
 
 const root = path.resolve(import.meta.dirname, "..");
 const dev = process.argv.includes("--dev");
-const say = (msg: string) => console.log(`\x1b[1m[tempoftp]\x1b[0m ${msg}`);
 
 let config: Env;
 try {
@@ -39,12 +63,17 @@ try {
 const services: Service[] = [];
 let apps: Command[] = [];
 let stopping: Promise<void> | undefined;
+// Start-up steps in flight give up when a stop begins; the stop waits for them, so nothing they started is missed.
+const abort = new AbortController();
+let startup: Promise<void> = Promise.resolve();
 // concurrently never sets `exited`; its state is the reliable signal.
 const running = (c: Command) => c.state === "started";
 
 function stopAll(code: number): Promise<void> {
   stopping ??= (async () => {
     say("stopping…");
+    abort.abort();
+    await startup.catch(() => undefined);
     for (const c of apps) if (running(c)) c.kill("SIGTERM");
     await waitForApps(15_000);
     for (const svc of services.reverse()) {
@@ -61,9 +90,6 @@ async function waitForApps(ms: number) {
   while (apps.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const c of apps) if (running(c)) c.kill("SIGKILL");
 }
-
-process.on("SIGINT", () => void stopAll(0));
-process.on("SIGTERM", () => void stopAll(0));
 
 async function main() {
   const dataDir = config.DATA_DIR;
@@ -129,13 +155,15 @@ async function main() {
     );
   }
   const results = await Promise.allSettled(startups);
+  if (abort.signal.aborted) return;
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
 
   // The SDK warns once per process that Node 20 support ends in 2027; it is noise in every log line here.
   const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...processEnv(), ...childEnv, NEXTAUTH_URL: config.PUBLIC_URL } as Record<string, string>;
-  const admin = await prepareApp(env);
-  if (runs("web") && !dev) await buildIfStale(env, (m) => say(m));
+  const admin = await prepareApp(env, abort.signal);
+  if (runs("web") && !dev) await buildIfStale(env, (m) => say(m), abort.signal);
+  if (abort.signal.aborted) return;
 
   const pretty = { LOG_FORMAT: env.LOG_FORMAT ?? "pretty" };
   // node with tsx's loader, not the tsx CLI: one process per app, so a kill reaches it and leaves no orphan.
@@ -198,7 +226,8 @@ async function waitFor(what: string, probe: () => Promise<boolean>) {
 }
 
 async function webHealthy(url: string) {
-  return (await fetch(url)).status === 200;
+  // A stop cuts the probe short; a slow answer on a busy host is still waited for.
+  return (await fetch(url, { signal: AbortSignal.any([abort.signal, AbortSignal.timeout(60_000)]) })).status === 200;
 }
 
 /** True once a BullMQ worker holds a connection on the sweep queue (BullMQ names worker connections). */
@@ -222,7 +251,14 @@ function ftpGreets(host: string, port: number) {
   });
 }
 
-main().catch((err) => {
-  console.error(`[tempoftp] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
-  void stopAll(1);
-});
+// A stop asked for while the modules loaded happens here, before anything starts.
+onStopSignal(() => void stopAll(0));
+if (!abort.signal.aborted) {
+  startup = main();
+  startup.catch((err) => {
+    // A step cut short by a stop is no failure: the stop is already under way.
+    if (abort.signal.aborted) return;
+    console.error(`[tempoftp] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    void stopAll(1);
+  });
+}

@@ -39,11 +39,17 @@ export const ACTION_RETRY_DELAYS = [500, 2000, 5000, 10_000];
 
 /**
  * Runs a server action and unwraps its result: a refusal becomes an ActionError with the server's message (as
- * `describe` words it); a request that did not reach the app (connection lost) is tried again once back online.
+ * `describe` words it); a request that did not reach the app (connection lost, the app restarting, a proxy's 502/503)
+ * is tried again after each of `retryDelays`, once back online.
  */
 export async function callAction<T>(
   action: () => Promise<ActionResult<T>>,
-  { describe = (f: ActionFailure) => f.error, wait = waitForRetry, retryDelays = ACTION_RETRY_DELAYS }: { describe?: (f: ActionFailure) => string; wait?: Wait; retryDelays?: number[] } = {},
+  {
+    describe = (f: ActionFailure) => f.error,
+    wait = waitForRetry,
+    retryDelays = ACTION_RETRY_DELAYS,
+    onRetry,
+  }: { describe?: (f: ActionFailure) => string; wait?: Wait; retryDelays?: number[]; onRetry?: (attempt: number) => void } = {},
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     let res: ActionResult<T>;
@@ -51,6 +57,7 @@ export async function callAction<T>(
       res = await action();
     } catch (err) {
       if (attempt >= retryDelays.length) throw err;
+      onRetry?.(attempt);
       await wait(retryDelays[attempt]!);
       continue;
     }

@@ -376,6 +376,46 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
   });
 
+  it("the app unreachable for a while (restarting): its calls wait and retry, the page shows it, no part goes twice", async () => {
+    const mem = memoryServer();
+    let down = false;
+    let refusedCalls = 0;
+    // Every server action fails as fetch does when nothing listens, while the app is down.
+    const reach =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A) => {
+        if (down) throw (refusedCalls++, new TypeError("Failed to fetch"));
+        return fn(...args);
+      };
+    const server = Object.fromEntries(Object.entries(mem.server).map(([k, fn]) => [k, reach(fn as (...a: unknown[]) => Promise<unknown>)])) as UploadServer;
+    // The app goes away once part 3 is on its way to storage, and comes back after many retries.
+    mem.setRefuse((url) => void (url.includes("partNumber=3&") && (down = true)));
+    const troubled: boolean[] = [];
+    let waits = 0;
+    const uploader = new ShareUploader({
+      shareId: "share-1",
+      server,
+      notes: unfinishedNotes(() => memoryStorage()),
+      wait: async () => {
+        troubled.push(uploader.getSnapshot().serverTrouble);
+        if (++waits === 12) down = false;
+        await new Promise((r) => setTimeout(r, 1));
+      },
+      sleep: async () => undefined,
+      sendBytes: mem.sendBytes,
+    });
+    uploader.start();
+    started.push(uploader);
+    await uploader.addFiles([fileOf("restart.bin", 9 * 5 * MiB + 100)]);
+    await until(() => rowNamed(uploader, "restart.bin")?.phase === "done", "done across the outage");
+    expect(refusedCalls).toBeGreaterThan(4); // longer than the old budget of four retries
+    expect(troubled.every(Boolean)).toBe(true); // each wait happened with the trouble shown
+    expect(uploader.getSnapshot().serverTrouble).toBe(false);
+    expect(mem.sentParts("file-1").sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await until(() => mem.files.get("file-1")!.recorded.size === 10, "every part recorded despite the outage");
+    expect(mem.files.get("file-1")!.status).toBe("uploaded");
+  });
+
   it("a part storage refuses fails the row; Retry continues from the server's parts without re-sending them", async () => {
     const mem = memoryServer();
     const { uploader } = engine(mem);

@@ -1,5 +1,5 @@
 import type { DeclaredFile, ResumeState } from "@/lib/uploads/uploads";
-import { callAction, waitForRetry, type ActionResult, type Wait } from "../action-result";
+import { ActionError, callAction, waitForRetry, type ActionResult, type Wait } from "../action-result";
 import { planFromDeclared, planFromResume, partsToSign, takeCachedUrl, type FilePlan } from "./file-plan";
 import { refusalMessage, describeFailure, uploadErrorMessage } from "./upload-errors";
 import { isActive, newUploadRow, transition, type RowEvent, type UploadRow } from "./upload-row";
@@ -31,6 +31,8 @@ export type UploaderSnapshot = Readonly<{
   /** The earlier visit's uploads have been looked up (until then their rows say so). */
   resumeChecked: boolean;
   notice: string | null;
+  /** A call to the app found it unreachable and waits to try again (the app restarting, the network): uploads pause. */
+  serverTrouble: boolean;
   /** When the snapshot was taken (the engine's clock), for speeds that fall to zero while nothing moves. */
   at: number;
 }>;
@@ -52,6 +54,9 @@ const REDRAW_MS = 200;
 // While uploads run, views are told every second even without progress, so a stall shows as one.
 const HEARTBEAT_MS = 1000;
 const RECORD_PART_DELAYS = [0, 2000, 5000];
+// The web app restarting (a deploy, a crash its supervisor restarts) can take a minute on a loaded host: a call that
+// does not reach it is tried again for about two minutes, with backoff, before the file fails.
+export const SERVER_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000, ...Array<number>(10).fill(10_000)];
 // A note newer than the server's list may belong to a file declared since; older ones of unknown files go.
 const NOTE_GRACE_MS = 60_000;
 
@@ -64,6 +69,7 @@ export class ShareUploader {
   private interrupted = new Map<string, Interrupted>();
   private resumeChecked = false;
   private notice: string | null = null;
+  private retryingCalls = 0;
   private uppy: ShareUppy | null = null;
   private listeners = new Set<() => void>();
   private redrawTimer: ReturnType<typeof setTimeout> | null = null;
@@ -314,12 +320,15 @@ export class ShareUploader {
   private async recordPart(key: string, fileId: string, partNumber: number, etag: string) {
     for (const delay of RECORD_PART_DELAYS) {
       if (delay) await this.sleep(delay);
-      const res = await this.opts.server.recordPart(fileId, partNumber, etag).catch(() => null);
-      if (res?.ok) {
-        this.update(key, { type: "part-recorded", parts: res.data.parts });
+      try {
+        const res = await this.call(() => this.opts.server.recordPart(fileId, partNumber, etag));
+        this.update(key, { type: "part-recorded", parts: res.parts });
         this.publish();
+        return;
+      } catch (err) {
+        // Refused for good (e.g. completed), or the app stayed away through every retry.
+        if (!(err instanceof ActionError) || err.code !== "internal") return;
       }
-      if (res && (res.ok || res.code !== "internal")) return; // recorded, or refused for good (e.g. completed)
     }
   }
 
@@ -328,8 +337,23 @@ export class ShareUploader {
   }
 
   // ---- State -----------------------------------------------------------------------------------------------------
-  private call<T>(action: () => Promise<ActionResult<T>>): Promise<T> {
-    return callAction(action, { describe: describeFailure, wait: this.wait });
+  /** A server action, tried again while the app does not answer; the page shows the pause meanwhile. */
+  private async call<T>(action: () => Promise<ActionResult<T>>): Promise<T> {
+    let retried = false;
+    const onRetry = () => {
+      if (retried) return;
+      retried = true;
+      this.retryingCalls++;
+      this.publish(true);
+    };
+    try {
+      return await callAction(action, { describe: describeFailure, wait: this.wait, retryDelays: SERVER_RETRY_DELAYS, onRetry });
+    } finally {
+      if (retried) {
+        this.retryingCalls--;
+        this.publish(true);
+      }
+    }
   }
 
   private findRow(pred: (r: UploadRow) => boolean): UploadRow | undefined {
@@ -358,6 +382,7 @@ export class ShareUploader {
       interrupted: new Map(this.interrupted),
       resumeChecked: this.resumeChecked,
       notice: this.notice,
+      serverTrouble: this.retryingCalls > 0,
       at: this.now(),
     };
   }

@@ -114,6 +114,9 @@ export function ShareFiles({
       )}
 
       {snapshot.notice && <Alert>{snapshot.notice}</Alert>}
+      {snapshot.serverTrouble && !offline && (
+        <Alert kind="info">The app is not answering (restarting?): uploads wait for it and continue by themselves, keeping every finished part.</Alert>
+      )}
       {offline && totals && (
         <Alert kind="info">The connection is lost: uploads wait and continue from their last finished part when it is back.</Alert>
       )}
