@@ -42,7 +42,8 @@ async function main() {
     env: {
       // Every declare adds a file: the per-share cap would end the run, not measure it.
       MAX_FILES_PER_SHARE: "10000000",
-      ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF)}` } : {}),
+      // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded hook profiles the web process instead (same format).
+      ...(CPU_PROF ? { NODE_OPTIONS: `--import ${path.join(import.meta.dirname, "cpu-profile-hook.mjs")}`, CPU_PROFILE_DIR: path.resolve(CPU_PROF) } : {}),
     },
   });
   try {

@@ -1,0 +1,22 @@
+// Loaded with `NODE_OPTIONS=--import <this file>` (Node refuses --cpu-prof there): the web process profiles itself
+// from start to exit and writes a .cpuprofile into CPU_PROFILE_DIR, what `node --cpu-prof` would have written.
+// Every other process of the stack (launcher, worker, gateway) is left alone.
+import fs from "node:fs";
+import inspector from "node:inspector";
+import path from "node:path";
+
+const dir = process.env.CPU_PROFILE_DIR;
+if (dir && process.env.TEMPOFTP_PROCESS === "web") {
+  const session = new inspector.Session();
+  session.connect();
+  session.post("Profiler.enable");
+  session.post("Profiler.start");
+  // A session on the main thread answers synchronously, so this still writes from the `exit` event.
+  process.on("exit", () => {
+    session.post("Profiler.stop", (err, res) => {
+      if (err) return;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `web-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
+    });
+  });
+}
