@@ -11,12 +11,18 @@ if (dir && process.env.TEMPOFTP_PROCESS === "web") {
   session.connect();
   session.post("Profiler.enable");
   session.post("Profiler.start");
-  // A session on the main thread answers synchronously, so this still writes from the `exit` event.
-  process.on("exit", () => {
+  let written = false;
+  // A session on the main thread answers synchronously, so this writes before the process goes. On SIGTERM too:
+  // the launcher may kill a process that takes its time to exit, and then no `exit` event comes.
+  const write = () => {
+    if (written) return;
+    written = true;
     session.post("Profiler.stop", (err, res) => {
       if (err) return;
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, `web-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
     });
-  });
+  };
+  process.prependListener("SIGTERM", write);
+  process.on("exit", write);
 }
