@@ -78,7 +78,8 @@ describe("declare", () => {
   it("counts the quota over all the owner's live shares in the same query, failed files left out", async () => {
     const owner = await newUser();
     const [a, b] = [await newShare(owner.token), await newShare(owner.token)];
-    expect((await declare(a, { name: "big.bin", size: 150 * 1024 ** 3 }, owner.token)).status).toBe(201);
+    // Three files of 50 GiB (the default limit per file) fill 150 of the default 200 GiB.
+    for (const i of [1, 2, 3]) expect((await declare(a, { name: `big-${i}.bin`, size: 50 * 1024 ** 3 }, owner.token)).status).toBe(201);
     const over = await declare(b, { name: "more.bin", size: 60 * 1024 ** 3 }, owner.token);
     expect(codeOf(over)).toEqual([413, "quota_exceeded"]);
     expect(over.body.error.details).toMatchObject({ used: 150 * 1024 ** 3 });
@@ -127,7 +128,7 @@ describe("bearer tokens (no cache: every request asks the database)", () => {
     expect(codeOf(await call(meRoute.GET, { token: generateToken() }))).toEqual([401, "token_invalid"]);
     const last = user.token.at(-1) === "A" ? "B" : "A";
     expect(codeOf(await call(meRoute.GET, { token: user.token.slice(0, -1) + last }))).toEqual([401, "token_invalid"]);
-    expect(codeOf(await call(meRoute.GET, { token: user.token.toUpperCase() }))).toEqual([401, "token_invalid"]);
+    expect(codeOf(await call(meRoute.GET, { token: `tft_${user.token.slice(4).toUpperCase()}` }))).toEqual([401, "token_invalid"]);
     await db().user.update({ where: { id: user.id }, data: { disabledAt: new Date() } });
     expect(codeOf(await call(meRoute.GET, { token: user.token }))).toEqual([403, "account_disabled"]);
   });
@@ -140,5 +141,16 @@ describe("bearer tokens (no cache: every request asks the database)", () => {
     expect(row.lastUsedAt).not.toBeNull();
     // Never the password hash or anything else of the user: the caller is exactly these fields.
     expect(Object.keys(callers[0]!).sort()).toEqual(["email", "id", "role", "tokenId"]);
+  });
+});
+
+describe("a burst of declarations by one owner", () => {
+  it("queues them on the owner's lock: every one is answered 201, none 500", async () => {
+    const owner = await newUser();
+    const id = await newShare(owner.token);
+    // More than the pool's 10 connections, all waiting for the same lock at once.
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => declare(id, { name: `burst-${i}.txt`, size: 1 }, owner.token)));
+    expect(replies.map((r) => r.status)).toEqual(Array(30).fill(201));
+    expect(await db().file.count({ where: { shareId: id } })).toBe(30);
   });
 });
