@@ -27,6 +27,10 @@ export type UploadPlan =
 
 export type DeclaredFile = { file: FileView; upload: UploadPlan };
 
+// One user's declarations queue on their lock, each holding a pooled connection: Prisma's defaults (2 s to get a
+// connection, 5 s in all) turned a burst on a loaded machine into 500s.
+const DECLARE_TX = { maxWait: 10_000, timeout: 15_000 };
+
 const stagingKey = (shareId: string, fileId: string) => `staging/${shareId}/${fileId}`;
 const contentTypeOf = (t: string | undefined) => (t && /^[\w.+-]+\/[\w.+-]+(;.*)?$/.test(t) ? t : "application/octet-stream");
 
@@ -134,10 +138,14 @@ export async function declareFile(actor: Actor, shareId: string, input: DeclareF
       }
       const created = await tx.file.create({ data: { id, shareId, name, size: BigInt(input.size), contentType, status: "pending", stagingKey: stagingKey(shareId, id) } });
       return { file: created, share };
-    })
+    }, DECLARE_TX)
     .catch((err: unknown) => {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
         throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      }
+      // No connection or no turn at the owner's lock in time: a burst to retry, not a server fault.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2028") {
+        throw new AppError("service_unavailable", "Too many declarations at once; try again in a few seconds", undefined, 2);
       }
       throw err;
     });
