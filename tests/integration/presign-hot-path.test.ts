@@ -80,11 +80,12 @@ describe("declare", () => {
     const [a, b] = [await newShare(owner.token), await newShare(owner.token)];
     // Three files of 50 GiB (the default limit per file) fill 150 of the default 200 GiB.
     for (const i of [1, 2, 3]) expect((await declare(a, { name: `big-${i}.bin`, size: 50 * 1024 ** 3 }, owner.token)).status).toBe(201);
-    const over = await declare(b, { name: "more.bin", size: 60 * 1024 ** 3 }, owner.token);
+    expect((await declare(b, { name: "fits.bin", size: 40 * 1024 ** 3 }, owner.token)).status).toBe(201);
+    const over = await declare(b, { name: "more.bin", size: 20 * 1024 ** 3 }, owner.token);
     expect(codeOf(over)).toEqual([413, "quota_exceeded"]);
-    expect(over.body.error.details).toMatchObject({ used: 150 * 1024 ** 3 });
+    expect(over.body.error.details).toMatchObject({ used: 190 * 1024 ** 3 });
     await db().file.updateMany({ where: { shareId: a }, data: { status: "failed" } });
-    expect((await declare(b, { name: "more.bin", size: 60 * 1024 ** 3 }, owner.token)).status).toBe(201);
+    expect((await declare(b, { name: "more.bin", size: 20 * 1024 ** 3 }, owner.token)).status).toBe(201);
   });
 });
 
