@@ -1,8 +1,11 @@
 // `npx tsx bench/api.ts [--connections 50,200] [--seconds 15] [--json FILE]`: the presign endpoints under load on ONE
 // web process (the `npm start` stack on the embedded services, free ports, a temp folder removed at the end), with
 // autocannon (https://github.com/mcollina/autocannon) keeping N requests in flight:
-//   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer);
+//   - me: GET /api/v1/me, the baseline: one authenticated API request through Next.js on the same process, no presigning;
+//   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer),
+//     moving to the next of many shares every 1,000 files (the product's default cap per share);
 //   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks.
+// The stack runs the web role only (ROLES=web): nothing here needs the worker or the FTP gateway.
 // Each for a warm-up of 2 s, then `--seconds` per connection count: requests per second, latency p50 / p99 / max, and
 // any non-2xx answer or error (a run with errors is reported as such, never hidden; a run in which no request was
 // answered says so, autocannon's latency of 0 is then no figure). Goal: p99 < 20 ms at 200.
@@ -40,9 +43,9 @@ async function main() {
   say("starting the app stack (npm start) on the embedded storage…");
   const { stack, token, stop } = await startBenchStack("api", {
     env: {
-      // Every declare adds a file: the per-share cap would end the run, not measure it.
-      MAX_FILES_PER_SHARE: "10000000",
-      ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF)}` } : {}),
+      ROLES: "web",
+      // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded hook profiles the web process instead (same format).
+      ...(CPU_PROF ? { NODE_OPTIONS: `--import ${path.join(import.meta.dirname, "cpu-profile-hook.mjs")}`, CPU_PROFILE_DIR: path.resolve(CPU_PROF) } : {}),
     },
   });
   try {
@@ -54,16 +57,29 @@ async function main() {
     };
     const share = await post<{ id: string }>("/api/v1/shares", { name: "api bench" });
     const big = await post<{ file: { id: string } }>(`/api/v1/shares/${share.id}/files`, { name: "parts.bin", size: 1024 ** 3 });
+    // Declares fill shares as a client would, up to the default cap per share; enough shares for 3,000 declares/s.
+    const FILES_PER_SHARE = 1000;
+    const shareCount = Math.ceil((3000 * (2 + SECONDS * CONNECTIONS.length)) / FILES_PER_SHARE);
+    const shares: string[] = [];
+    for (let i = 0; i < shareCount; i += 8) {
+      const batch = Array.from({ length: Math.min(8, shareCount - i) }, (_, j) => post<{ id: string }>("/api/v1/shares", { name: `api bench ${i + j}` }));
+      shares.push(...(await Promise.all(batch)).map((s) => s.id));
+    }
     const web = webProcessOf(stack.child.pid!);
 
     let n = 0;
     const endpoints: Record<string, Request & { setupRequest?: (r: Request) => Request }> = {
+      me: { method: "GET", path: "/api/v1/me", headers: { authorization: headers.authorization } },
       declare: {
         method: "POST",
-        path: `/api/v1/shares/${share.id}/files`,
+        path: `/api/v1/shares/${shares[0]}/files`,
         headers,
-        // A new name each request: the same name twice is a 409, not a declaration.
-        setupRequest: (r) => ({ ...r, body: JSON.stringify({ name: `f-${++n}.bin`, size: 4096 }) }),
+        // A new name each request (the same name twice is a 409), the next share once one holds FILES_PER_SHARE.
+        setupRequest: (r) => {
+          const i = n++;
+          const id = shares[Math.min(shares.length - 1, Math.floor(i / FILES_PER_SHARE))];
+          return { ...r, path: `/api/v1/shares/${id}/files`, body: JSON.stringify({ name: `f-${i}.bin`, size: 4096 }) };
+        },
       },
       "sign-parts": {
         method: "POST",
@@ -72,10 +88,27 @@ async function main() {
         body: JSON.stringify({ partNumbers: [1, 2, 3, 4, 5, 6, 7, 8] }),
       },
     };
+    // autocannon gives up on a request after 10 s and closes its socket, but the server still works through every
+    // request it accepted: a run that overloads the process leaves a backlog, and the next run would queue behind it
+    // (in the first runs nothing was answered after the first overload). So each run starts on a drained process:
+    // one GET /me at a time until one answers within 250 ms (or 120 s have passed, which is then reported).
+    const drain = async () => {
+      const t0 = Date.now();
+      for (;;) {
+        const t = Date.now();
+        const res = await fetch(`${stack.url}/api/v1/me`, { headers: { authorization: headers.authorization } }).catch(() => undefined);
+        await res?.arrayBuffer();
+        if (res?.ok && Date.now() - t < 250) return round((Date.now() - t0) / 1000);
+        if (Date.now() - t0 > 120_000) return round((Date.now() - t0) / 1000);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
     const runs = [];
     for (const [endpoint, request] of Object.entries(endpoints)) {
+      await drain();
       await autocannon({ url: stack.url, connections: 10, duration: 2, requests: [request] }); // warm-up (JIT, route compile)
       for (const connections of CONNECTIONS) {
+        const drainedSeconds = await drain();
         const cpu0 = cpuSeconds(web);
         const r = await autocannon({ url: stack.url, connections, duration: SECONDS, requests: [request] });
         const cpu = cpuSeconds(web) - cpu0;
@@ -89,8 +122,9 @@ async function main() {
           webCpuMsPerRequest: r.requests.total ? round((cpu * 1000) / r.requests.total, 2) : null,
           non2xx: r.non2xx,
           errors: r.errors + r.timeouts,
+          drainedSeconds,
         };
-        say(`${endpoint} × ${connections}: ${run.reqPerSec} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.non2xx} non-2xx, ${run.errors} errors`);
+        say(`${endpoint} × ${connections}: ${run.reqPerSec} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.non2xx} non-2xx, ${run.errors} errors (started after ${drainedSeconds} s of draining)`);
         runs.push(run);
       }
     }

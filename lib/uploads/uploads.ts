@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { db } from "../db";
 import { env } from "../env";
 import { emit } from "../events/emit";
@@ -8,7 +9,8 @@ import { metrics } from "../metrics/registry";
 import { enqueue } from "../queues";
 import { storage } from "../s3";
 import type { Actor } from "../auth/actor";
-import { findShare, fileView, type FileView } from "../shares/shares";
+import { fileView, type FileView } from "../shares/shares";
+import { isUuid } from "../ids";
 import { LIVE_STATUSES } from "../shares/status";
 import * as sessions from "../shares/upload-session";
 import { checkFileName } from "./file-name";
@@ -25,6 +27,10 @@ export type UploadPlan =
 
 export type DeclaredFile = { file: FileView; upload: UploadPlan };
 
+// One user's declarations queue on their lock, each holding a pooled connection: Prisma's defaults (2 s to get a
+// connection, 5 s in all) turned a burst on a loaded machine into 500s.
+const DECLARE_TX = { maxWait: 10_000, timeout: 15_000 };
+
 const stagingKey = (shareId: string, fileId: string) => `staging/${shareId}/${fileId}`;
 const contentTypeOf = (t: string | undefined) => (t && /^[\w.+-]+\/[\w.+-]+(;.*)?$/.test(t) ? t : "application/octet-stream");
 
@@ -34,10 +40,22 @@ function assertOpen(share: { status: string; expiresAt: Date }) {
   }
 }
 
-/** The share when the actor owns it and it still takes files. */
-async function openShareOf(actor: Actor, shareId: string) {
-  const share = await findShare(actor, shareId);
+type ShareHead = { ownerId: string; status: string; expiresAt: Date };
+const SHARE_HEAD = { ownerId: true, status: true, expiresAt: true } as const;
+
+/** Another user's share is indistinguishable from a missing one (404), as findShare says; only its owner changes files. */
+function ownedShare<T extends ShareHead>(actor: Actor, share: T | null): T {
+  if (!share || (share.ownerId !== actor.id && actor.role !== "admin")) throw new AppError("not_found", "No such share");
+  return share;
+}
+const assertOwner = (actor: Actor, share: ShareHead) => {
   if (share.ownerId !== actor.id) throw new AppError("forbidden", "Only the share's owner can change its files");
+};
+
+/** The share when the actor owns it and it still takes files (its state only: the hot paths never load its files). */
+async function openShareOf(actor: Actor, shareId: string): Promise<ShareHead> {
+  const share = ownedShare(actor, isUuid(shareId) ? await db().share.findUnique({ where: { id: shareId }, select: SHARE_HEAD }) : null);
+  assertOwner(actor, share);
   assertOpen(share);
   return share;
 }
@@ -54,12 +72,18 @@ export async function lockOpenShare(tx: Prisma.TransactionClient, shareId: strin
   assertOpen(share);
 }
 
-async function fileOf(actor: Actor, shareId: string, fileId: string): Promise<FileRow> {
-  const share = await findShare(actor, shareId);
-  const file = share.files.find((f) => f.id === fileId);
+/** The file and its share's state in one query, when the actor owns the share. */
+async function fileOf(actor: Actor, shareId: string, fileId: string): Promise<FileRow & { share: ShareHead }> {
+  const share = ownedShare(
+    actor,
+    isUuid(shareId)
+      ? await db().share.findUnique({ where: { id: shareId }, select: { ...SHARE_HEAD, files: { where: { id: { in: isUuid(fileId) ? [fileId] : [] } } } } })
+      : null,
+  );
+  const file = share.files[0];
   if (!file) throw new AppError("not_found", "No such file in this share");
-  if (share.ownerId !== actor.id) throw new AppError("forbidden", "Only the share's owner can change its files");
-  return file;
+  assertOwner(actor, share);
+  return { ...file, share: { ownerId: share.ownerId, status: share.status, expiresAt: share.expiresAt } };
 }
 
 async function liveSession(fileId: string) {
@@ -77,40 +101,51 @@ async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
 /** Declares a file: validates it against the share and the limits, then opens its upload. */
 export async function declareFile(actor: Actor, shareId: string, input: DeclareFileInput, ip?: string): Promise<DeclaredFile> {
   const name = checkFileName(input.name);
-  const share = await openShareOf(actor, shareId);
-  if (input.size > env.MAX_FILE_BYTES) {
-    throw new AppError("file_too_large", `"${name}" is larger than this server's limit per file`, { limit: env.MAX_FILE_BYTES });
-  }
+  if (!isUuid(shareId)) throw new AppError("not_found", "No such share");
   const contentType = contentTypeOf(input.contentType);
+  // The id is made here so the row is written once, staging key included.
+  const id = crypto.randomUUID();
 
   // Limits are checked and the row created under a per-user lock, so parallel declarations cannot overshoot.
-  const file = await db()
+  const { file, share } = await db()
     .$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${actor.id}))`;
-      await lockOpenShare(tx, shareId);
-      const names = await tx.file.findMany({ where: { shareId }, select: { name: true } });
-      // Compared after NFC: rows stored before names were normalized may hold another spelling of this one.
-      if (names.some((f) => f.name.normalize("NFC") === name)) {
-        throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      // Locked as lockOpenShare does (a seal takes the same lock), reading what the checks need in the same query.
+      const [head] = await tx.$queryRaw<ShareHead[]>`SELECT "ownerId"::text AS "ownerId", status::text AS status, "expiresAt" FROM "Share" WHERE id = ${shareId}::uuid FOR UPDATE`;
+      const share = ownedShare(actor, head ?? null);
+      assertOwner(actor, share);
+      assertOpen(share);
+      if (input.size > env.MAX_FILE_BYTES) {
+        throw new AppError("file_too_large", `"${name}" is larger than this server's limit per file`, { limit: env.MAX_FILE_BYTES });
       }
-      const count = names.length;
-      if (count >= env.MAX_FILES_PER_SHARE) {
+      // Counted and compared in the database: the share's names never travel. normalize(): rows stored before names
+      // were normalized may hold another spelling of this one.
+      const [limits] = await tx.$queryRaw<{ files: number; taken: boolean; used: bigint }[]>`
+        SELECT (SELECT count(*)::int FROM "File" WHERE "shareId" = ${shareId}::uuid) AS files,
+               EXISTS (SELECT 1 FROM "File" WHERE "shareId" = ${shareId}::uuid AND (name = ${name} OR normalize(name, NFC) = ${name})) AS taken,
+               (SELECT coalesce(sum(f.size), 0)::bigint FROM "File" f JOIN "Share" s ON s.id = f."shareId"
+                 WHERE s."ownerId" = ${actor.id}::uuid AND s.status::text = ANY(${LIVE_STATUSES}) AND f.status <> 'failed') AS used`;
+      if (limits!.taken) throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      if (limits!.files >= env.MAX_FILES_PER_SHARE) {
         throw new AppError("too_many_files", `A share holds at most ${env.MAX_FILES_PER_SHARE} files`, { limit: env.MAX_FILES_PER_SHARE });
       }
-      const used = await tx.file.aggregate({ _sum: { size: true }, where: { status: { not: "failed" }, share: { ownerId: actor.id, status: { in: LIVE_STATUSES } } } });
-      const usedBytes = Number(used._sum.size ?? 0n);
+      const usedBytes = Number(limits!.used);
       if (usedBytes + input.size > env.USER_QUOTA_BYTES) {
         throw new AppError("quota_exceeded", `"${name}" does not fit in your storage quota`, {
           quota: env.USER_QUOTA_BYTES,
           used: usedBytes,
         });
       }
-      const created = await tx.file.create({ data: { shareId, name, size: BigInt(input.size), contentType, status: "pending" } });
-      return tx.file.update({ where: { id: created.id }, data: { stagingKey: stagingKey(shareId, created.id) } });
-    })
+      const created = await tx.file.create({ data: { id, shareId, name, size: BigInt(input.size), contentType, status: "pending", stagingKey: stagingKey(shareId, id) } });
+      return { file: created, share };
+    }, DECLARE_TX)
     .catch((err: unknown) => {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
         throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      }
+      // No connection or no turn at the owner's lock in time: a burst to retry, not a server fault.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2028") {
+        throw new AppError("service_unavailable", "Too many declarations at once; try again in a few seconds", undefined, 2);
       }
       throw err;
     });
@@ -147,7 +182,7 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, {
   const file = await fileOf(actor, shareId, fileId);
   if (file.status === "failed") throw new AppError("conflict", `"${file.name}" failed (${file.failureReason}); remove it and add it again`);
   if (file.status !== "pending" && file.status !== "uploading") throw new AppError("conflict", `"${file.name}" is already ${file.status}`);
-  await openShareOf(actor, shareId);
+  assertOpen(file.share);
   const s = await liveSession(fileId);
   const beyond = partNumbers.filter((n) => n > s.partCount);
   if (beyond.length) {
