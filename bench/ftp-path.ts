@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tls from "node:tls";
 import { freePort } from "../scripts/services/free-port";
@@ -45,6 +45,7 @@ async function main() {
     });
     const { storage, ensureBucket, s3: client, bucket } = await import("../lib/s3");
     const { encryptStream, decryptStream, segmentRangeFor, HEADER_SIZE } = await import("../lib/vault/format");
+    const { DATA_HIGH_WATER_MARK } = await import("../lib/ftp/passive");
     await ensureBucket(client(), bucket(), []);
     const shareKey = crypto.randomBytes(32);
     const fileId = "file-1";
@@ -69,14 +70,16 @@ async function main() {
     }
     for (let run = 0; run < RUNS; run++) {
       const port = await freePort();
-      const server = net.createServer();
+      // As the gateway's passive listener and RETR (lib/ftp/passive.ts, connection.ts): same buffering threshold,
+      // same counting pass-through stage.
+      const server = net.createServer({ highWaterMark: DATA_HIGH_WATER_MARK });
       await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
       const sink = spawn(process.execPath, ["-e", SINK, String(port), TLS ? "1" : "0"], { stdio: ["ignore", "pipe", "inherit"] });
       let out = "";
       sink.stdout.on("data", (d) => (out += d));
       const raw = await new Promise<net.Socket>((r) => server.once("connection", r));
       raw.setNoDelay(true);
-      const sock = TLS ? new tls.TLSSocket(raw, { isServer: true, secureContext: ctx }) : raw;
+      const sock = TLS ? new tls.TLSSocket(raw, { isServer: true, secureContext: ctx, highWaterMark: DATA_HIGH_WATER_MARK } as tls.TLSSocketOptions) : raw;
       if (TLS) await new Promise((r) => sock.once("secure", r));
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
@@ -89,7 +92,16 @@ async function main() {
       src.push = (c: Buffer | null) => (c && chunks++, push(c));
       const write = sock.write.bind(sock) as (c: Buffer, cb?: () => void) => boolean;
       (sock as net.Socket).write = ((c: Buffer, cb?: () => void) => (writes++, write(c, cb))) as net.Socket["write"];
-      await pipeline(src, decryptStream(shareKey, fileId, { header, plaintextSize: SIZE }), sock);
+      let counted = 0;
+      const counter = new Transform({
+        highWaterMark: DATA_HIGH_WATER_MARK,
+        transform(chunk: Buffer, _enc, cb) {
+          counted += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      await pipeline(src, decryptStream(shareKey, fileId, { header, plaintextSize: SIZE }), counter, sock);
+      if (counted !== SIZE) throw new Error(`counted ${counted} bytes`);
       const cpu = process.cpuUsage(cpu0);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       await new Promise((r) => sink.once("close", r));

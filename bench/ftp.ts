@@ -407,7 +407,15 @@ async function main() {
     return buf;
   };
   const put = async (url: string, body: Buffer, headers: Record<string, string> = {}) => {
-    const res = await fetch(url, { method: "PUT", body: new Uint8Array(body), headers });
+    // A part PUT cut by a loaded machine (undici's "fetch failed") is sent again, twice at most.
+    let res: Response | undefined;
+    for (let attempt = 1; !res; attempt++) {
+      res = await fetch(url, { method: "PUT", body: new Uint8Array(body), headers }).catch((err: Error) => {
+        if (attempt >= 3) throw new Error(`upload PUT failed ${attempt} times: ${err.message} (${String(err.cause)})`);
+        say(`upload PUT failed (${String(err.cause)}); sending it again`);
+        return undefined;
+      });
+    }
     if (!res.ok) throw new Error(`upload PUT answered ${res.status}: ${await res.text()}`);
     return res.headers.get("etag") ?? "";
   };

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
 import { normalizeIp } from "../net/address";
-import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
+import { DATA_HIGH_WATER_MARK, PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
 import { checksumsFile, type VirtualFile } from "./checksums";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { etaSeconds, RateMeter } from "./progress";
@@ -772,6 +772,7 @@ export class FtpConnection {
       // chunk it finds buffered into one new buffer, and an async generator per chunk costs more than a pipe.
       const stream = iterable;
       const counter = new Transform({
+        highWaterMark: DATA_HIGH_WATER_MARK,
         transform(chunk: Buffer, _enc, cb) {
           bytes += chunk.length;
           cb(null, chunk);

@@ -30,7 +30,7 @@ export class PortPool {
       this.cursor = port >= this.range.to ? this.range.from : port + 1;
       if (this.used.has(port)) continue;
       this.used.add(port);
-      const server = net.createServer({ pauseOnConnect: false });
+      const server = net.createServer({ pauseOnConnect: false, highWaterMark: DATA_HIGH_WATER_MARK });
       const ok = await new Promise<boolean>((resolve) => {
         server.once("error", () => resolve(false));
         server.listen({ port, host, exclusive: true, backlog: 8 }, () => resolve(true));
@@ -46,6 +46,13 @@ export class PortPool {
     this.used.delete(port);
   }
 }
+
+/**
+ * Buffering threshold of a data connection and of the RETR stages before it: above one 64 KiB vault segment, so a
+ * segment's write does not report backpressure (a pause, a 'drain' and a resume per chunk at each stage) while the
+ * stage is empty; two segments, so memory per transfer stays small.
+ */
+export const DATA_HIGH_WATER_MARK = 128 * 1024;
 
 type Deferred<T> = { promise: Promise<T>; resolve(v: T): void; reject(e: Error): void };
 function deferred<T>(): Deferred<T> {
@@ -138,8 +145,9 @@ export class PassiveChannel {
       this.ready.resolve(sock);
       return;
     }
+    // TLSSocket hands its options to net.Socket's constructor, which takes highWaterMark (not in node's types).
     // PROT P: the handshake is accepted whenever the client starts it, before or after our 150 reply.
-    const secure = new tls.TLSSocket(sock, { isServer: true, secureContext: ctx });
+    const secure = new tls.TLSSocket(sock, { isServer: true, secureContext: ctx, highWaterMark: DATA_HIGH_WATER_MARK } as tls.TLSSocketOptions);
     this.socket = secure;
     let handshaken = false;
     secure.once("secure", () => (handshaken = true));

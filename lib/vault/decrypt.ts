@@ -57,7 +57,9 @@ export class VaultDecryptStream extends Transform {
   #verified = 0;
 
   constructor(shareKey: ShareKey, fileId: string, options: DecryptOptions = {}) {
-    super();
+    // Storage reads (64 KiB) and segments (64 KiB) fit under the threshold, so a chunk into an empty stream does
+    // not report backpressure (a pause, a 'drain' and a resume per chunk); two segments keep memory small.
+    super({ highWaterMark: 2 * SEALED_SEGMENT_SIZE });
     const { offset = 0, length, header, plaintextSize } = options;
     segmentRangeFor(offset, length, plaintextSize); // validates the arguments (bad_range)
     this.#dataKey = deriveDataKey(shareKey, fileId);
