@@ -129,7 +129,9 @@ export async function serveEventStream(res: ServerResponse, plan: StreamPlan, he
     await ch.ready;
     const replay = plan.lastEventId ? await redis().xrange(plan.key, `(${plan.lastEventId}`, "+", "COUNT", REPLAY_LIMIT) : [];
     if (done) return;
-    res.writeHead(200, { ...headers, ...SSE_HEADERS });
+    // Set one by one (not writeHead's object): the request metrics read the content type to leave streams untimed.
+    for (const [k, v] of Object.entries({ ...headers, ...SSE_HEADERS })) res.setHeader(k, v);
+    res.writeHead(200);
     write(c, CONNECTED);
     if (plan.lastEventId) c.lastId = plan.lastEventId;
     for (const [id, fields] of replay) send(c, { firstId: id, lastId: id, events: [], chunk: Buffer.from(frameOf({ id, data: fields[1] ?? "{}" })) });
