@@ -3,6 +3,7 @@
 import http from "node:http";
 import path from "node:path";
 import next from "next";
+import { handleEventStream } from "../lib/live/event-streams";
 import { observeHttp, routeMatcher, routeTemplates } from "../lib/metrics/http";
 import { REMOTE_ADDR_HEADER } from "../lib/net/client-address";
 
@@ -26,6 +27,8 @@ async function main() {
     // Always overwritten: a client's own copy of the header never survives.
     req.headers[REMOTE_ADDR_HEADER] = req.socket.remoteAddress ?? "";
     observeHttp(req, res, routeOf);
+    // Event streams are served here, without Next.js's per-request web streams: thousands of clients per process.
+    if (handleEventStream(req, res)) return;
     void handle(req, res);
   });
   if (dev) server.on("upgrade", app.getUpgradeHandler());

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { db } from "../db";
 import { AppError } from "../errors";
 import { ADMIN_STREAM_KEY } from "../events/publish";
-import { lastEventIdOf, sseResponse } from "../events/sse";
+import { lastEventIdOf, planResponse, type StreamPlan } from "../events/sse";
 import type { Prisma } from "../generated/prisma/client";
 import { queue, queueNames, type QueueName } from "../queues";
 import { credentialKey, type Actor, type Reauthenticate } from "../auth/actor";
@@ -67,10 +67,14 @@ export async function getAdminShare(actor: Actor, shareId: string): Promise<Admi
 }
 
 /** Every share's changes, for the admin page, while the caller is still an active admin. */
-export async function adminEvents(actor: Actor, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
+export function adminEventsPlan(actor: Actor, lastEventId: string | null, reauth: Reauthenticate, recheckMs?: number): StreamPlan {
   if (actor.role !== "admin") throw new AppError("forbidden", "Only admins can watch every share");
   const check = async () => (await reauth())?.role === "admin";
-  return sseResponse(ADMIN_STREAM_KEY, lastEventIdOf(req), req.signal, undefined, { check, everyMs: recheckMs, key: `${credentialKey(actor)}:admin` });
+  return { key: ADMIN_STREAM_KEY, lastEventId, authorization: { check, everyMs: recheckMs, key: `${credentialKey(actor)}:admin` } };
+}
+
+export async function adminEvents(actor: Actor, req: Request, reauth: Reauthenticate, recheckMs?: number): Promise<Response> {
+  return planResponse(adminEventsPlan(actor, lastEventIdOf(req), reauth, recheckMs), req.signal);
 }
 
 export type AuditEntry = { id: string; at: Date; type: string; actor: string | null; ip: string | null; data: unknown };

@@ -6,7 +6,7 @@ import { eventHub, type StreamEvent } from "./hub";
 // Server-sent events from a Redis Stream: every event carries its stream id, so EventSource's automatic
 // reconnect (Last-Event-ID) resumes exactly after the last event it saw.
 
-const KEEPALIVE_MS = 15_000;
+export const KEEPALIVE_MS = 15_000;
 // How often a live stream re-checks its caller (disabled, token revoked, demoted, no longer the share's owner).
 export const RECHECK_MS = 5_000;
 
@@ -28,12 +28,12 @@ async function stillAllowed(check: () => Promise<boolean>): Promise<boolean> {
   }
 }
 const encoder = new TextEncoder();
-const CONNECTED = encoder.encode(`retry: 2000\n: connected\n\n`);
-const KEEPALIVE = encoder.encode(`: keepalive\n\n`);
+export const CONNECTED = encoder.encode(`retry: 2000\n: connected\n\n`);
+export const KEEPALIVE = encoder.encode(`: keepalive\n\n`);
 
 // The hub hands the same event object to every subscriber: its frame is built and encoded once, not per client.
 const frames = new WeakMap<StreamEvent, Uint8Array>();
-function frameOf(e: StreamEvent): Uint8Array {
+export function frameOf(e: StreamEvent): Uint8Array {
   let frame = frames.get(e);
   if (!frame) {
     const { type = "message", at } = JSON.parse(e.data) as { type?: string; at?: string };
@@ -48,7 +48,7 @@ function frameOf(e: StreamEvent): Uint8Array {
 
 // One timer per period for every stream (keepalives, re-checks), not one or two per stream.
 const tickers = new Map<number, { timer: NodeJS.Timeout; jobs: Set<() => void> }>();
-function every(ms: number, job: () => void): () => void {
+export function every(ms: number, job: () => void): () => void {
   let t = tickers.get(ms);
   if (!t) {
     const jobs = new Set<() => void>();
@@ -69,7 +69,7 @@ function every(ms: number, job: () => void): () => void {
 type CheckGroup = { check: () => Promise<boolean>; ends: Set<() => void>; checking: boolean; stop: () => void };
 const groups = new Map<string, CheckGroup>();
 let anonymous = 0;
-function watch(authorization: StreamAuthorization, end: () => void): () => void {
+export function watch(authorization: StreamAuthorization, end: () => void): () => void {
   const everyMs = authorization.everyMs ?? RECHECK_MS;
   const id = `${everyMs}:${authorization.key ?? `stream-${++anonymous}`}`;
   let group = groups.get(id);
@@ -96,6 +96,20 @@ function watch(authorization: StreamAuthorization, end: () => void): () => void 
 
 /** How many re-check groups and timers are live (tests: a closed stream leaves nothing behind). */
 export const streamTimers = () => ({ groups: groups.size, tickers: tickers.size });
+
+/** What a caller may watch: the stream, where to resume, how to re-check the caller; both transports serve it. */
+export type StreamPlan = { key: string; lastEventId: string | null; authorization?: StreamAuthorization; keepaliveMs?: number };
+
+/** The event stream's response headers (both transports). */
+export const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-store, no-transform",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+} as const;
+
+/** A plan served through a web Response (Next.js route handlers, `next dev`). */
+export const planResponse = (plan: StreamPlan, signal: AbortSignal) => sseResponse(plan.key, plan.lastEventId, signal, plan.keepaliveMs, plan.authorization);
 
 export function sseResponse(
   key: string,
@@ -142,20 +156,18 @@ export function sseResponse(
       cleanup();
     },
   });
-  return new Response(body, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    },
-  });
+  return new Response(body, { headers: SSE_HEADERS });
 }
 
 const STREAM_ID = /^\d+-\d+$/;
 
 /** Last-Event-ID from the header EventSource sends, or `?lastEventId=` for clients that cannot set headers. */
 export function lastEventIdOf(req: Request): string | null {
-  const id = req.headers.get("last-event-id") ?? new URL(req.url).searchParams.get("lastEventId");
+  return lastEventIdFrom(req.headers.get("last-event-id"), new URL(req.url));
+}
+
+/** The same from a raw header value and the request's URL (the Node server's path). */
+export function lastEventIdFrom(header: string | null | undefined, url: URL): string | null {
+  const id = header ?? url.searchParams.get("lastEventId");
   return id && STREAM_ID.test(id) ? id : null;
 }
