@@ -6,7 +6,7 @@
 //   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 8 at a time, PUT the parts 6
 //     at a time straight to storage, record each part's ETag, complete;
 //   - sdk: @aws-sdk/lib-storage's Upload from this process straight to storage (8 MiB parts, 6 at a time), the ceiling.
-// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc, user + system; less its idle rate measured
+// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc schedstat of all its threads, ns; less its idle rate measured
 // over 3 s just before, which the raw figure keeps) and its peak RSS (VmHWM
 // reset before each upload, RSS sampled every 100 ms). "App server" is the proxy for the first two, the web
 // process for presigned; the sdk has none. Ratios: presigned / sdk, presigned CPU per GiB / streamed's.
@@ -19,13 +19,19 @@ import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { AppStack } from "../e2e/app-stack";
 import { freePort } from "../scripts/services/free-port";
-import { cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
+import { cpuSecondsFine as cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
 
 const MiB = 1024 * 1024;
 const SIZES_MIB = option("sizes-mib", "256,1024").split(",").map(Number);
+const CPU_PROF = option("cpu-prof", "");
+const USAGE = "usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--cpu-prof DIR] [--json FILE] (sizes over 64 MiB; --cpu-prof: the web process writes a V8 CPU profile into DIR when the stack stops, summarized at the end)";
+if (process.argv.includes("--help")) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!SIZES_MIB.length || SIZES_MIB.some((s) => !(s > 64))) {
   // Over 64 MiB the API answers multipart, the path with parallel parts this benchmark is about.
-  console.error("usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--json FILE] (sizes over 64 MiB)");
+  console.error(USAGE);
   process.exit(2);
 }
 const BUCKET = "tempoftp";
@@ -160,11 +166,15 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
 
 async function main() {
   say("starting the app stack (npm start) on the embedded storage…");
-  const bench = await startBenchStack("upload", { storage: true, env: { S3_BUCKET: BUCKET } });
+  const bench = await startBenchStack("upload", {
+    storage: true,
+    env: { S3_BUCKET: BUCKET, ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF)}` } : {}) },
+  });
   cleanups.push(() => bench.stop());
   const { stack, token, dataDir } = bench;
   const s3svc = bench.s3!;
   const webPid = webProcessOf(stack.child.pid!);
+  profiledPid = webPid;
 
   const proxyPort = await freePort();
   const proxy: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "upload-proxy.ts"), JSON.stringify({ port: proxyPort, endpoint: s3svc.endpoint, bucket: BUCKET, accessKeyId: s3svc.accessKeyId, secretAccessKey: s3svc.secretAccessKey })], { stdio: ["ignore", "pipe", "inherit"] });
@@ -189,6 +199,15 @@ async function main() {
     }
     throw new Error(`processing of ${fileId} did not finish in 10 minutes`);
   };
+
+  // Each route's first request loads its code and warms its queries: done once here, so the figures are the steady
+  // state's (a tiny file through every upload endpoint; the refusals are expected, they load the same code).
+  const warm = (await (await fetch(`${stack.url}/api/v1/shares/${share.id}/files`, { method: "POST", headers: auth, body: JSON.stringify({ name: "warm-up", size: 1 }) })).json()) as { file: { id: string } };
+  const warmBase = `${stack.url}/api/v1/shares/${share.id}/files/${warm.file.id}`;
+  for (const [method, p, body] of [["POST", "/parts", { partNumbers: [1] }], ["PUT", "/parts", { parts: [{ partNumber: 1, etag: "x" }] }], ["PUT", "/parts/1", { etag: "x" }], ["POST", "/complete", {}]] as const) {
+    await (await fetch(`${warmBase}${p}`, { method, headers: auth, body: JSON.stringify(body) })).arrayBuffer();
+  }
+  await (await fetch(warmBase, { method: "DELETE", headers: auth })).arrayBuffer();
 
   const runs: Run[] = [];
   const started = Date.now();
@@ -241,6 +260,15 @@ async function main() {
   });
 }
 
+let profiledPid = 0;
+/** The web process's profile (written when the stack stopped), its top functions by self time. */
+async function printProfile() {
+  const file = fs.readdirSync(CPU_PROF).find((f) => f.includes(`.${profiledPid}.`) && f.endsWith(".cpuprofile"));
+  if (!file) return say(`no CPU profile of the web process (${profiledPid}) in ${CPU_PROF}`);
+  const { formatSummary } = await import("./profile-summary");
+  console.log(formatSummary(path.join(CPU_PROF, file), 30));
+}
+
 let failed = false;
 try {
   await main();
@@ -251,4 +279,5 @@ try {
 } finally {
   await cleanup();
 }
+if (CPU_PROF && profiledPid) await printProfile().catch((err) => console.error(`[bench] profile: ${err}`));
 process.exit(failed ? 1 : 0);
