@@ -3,8 +3,9 @@
 // ports, one temp folder removed at the end):
 //   - buffered: PUT through a naive app server that collects the body in memory, then PutObject (bench/upload-proxy.ts);
 //   - streamed: PUT through the same server, piped into lib-storage's Upload (multipart, 8 MiB parts, 4 at a time);
-//   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 8 at a time, PUT the parts 6
-//     at a time straight to storage, record each part's ETag, complete;
+//   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 64 at a time ahead of need, PUT
+//     the parts 6 at a time straight to storage, record finished parts in one request every few seconds, complete
+//     with the part list;
 //   - sdk: @aws-sdk/lib-storage's Upload from this process straight to storage (8 MiB parts, 6 at a time), the ceiling.
 // For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc schedstat of all its threads, ns; less its idle rate measured
 // over 3 s just before, which the raw figure keeps) and its peak RSS (VmHWM
@@ -17,6 +18,7 @@ import http from "node:http";
 import path from "node:path";
 import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { RECORD_EVERY_MS, SIGN_AHEAD, SIGN_BATCH } from "../app/_lib/uploader/file-plan";
 import type { AppStack } from "../e2e/app-stack";
 import { freePort } from "../scripts/services/free-port";
 import { cpuSecondsFine as cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
@@ -36,7 +38,6 @@ if (!SIZES_MIB.length || SIZES_MIB.some((s) => !(s > 64))) {
 }
 const BUCKET = "tempoftp";
 const BROWSER_PARALLEL = 6; // Uppy's limit in app/_lib/uploader/uppy-adapter.ts
-const SIGN_BATCH = 8; // app/_lib/uploader/file-plan.ts
 const say = (m: string) => console.log(`[bench] ${m}`);
 
 type Way = "buffered" | "streamed" | "presigned" | "sdk";
@@ -124,7 +125,11 @@ async function pool(n: number, limit: number, task: (i: number) => Promise<void>
   }));
 }
 
-/** The browser's path through the real REST API: declare, sign parts in batches, PUT parts in parallel, record, complete. */
+/**
+ * The browser's path through the real REST API: declare; sign parts SIGN_BATCH at a time, the next batch asked for
+ * SIGN_AHEAD parts before it is needed (no part waits for a signature); PUT parts BROWSER_PARALLEL at a time; record
+ * finished parts in one request every RECORD_EVERY_MS (for a resume, off the parts' path); complete with the list.
+ */
 async function presigned(stack: AppStack, token: string, shareId: string, file: string, size: number, name: string) {
   const api = async <T>(method: string, p: string, body: unknown): Promise<T> => {
     const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -134,17 +139,32 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
   const declared = await api<{ file: { id: string }; upload: { method: string; partSize: number; partCount: number } }>("POST", `/shares/${shareId}/files`, { name, size });
   const { partSize, partCount } = declared.upload;
   const base = `/shares/${shareId}/files/${declared.file.id}`;
-  const urls = new Map<number, Promise<Record<string, string>>>();
-  const urlOf = async (n: number) => {
+  const batches = new Map<number, Promise<Record<string, string>>>();
+  const batchOf = (n: number) => {
     const first = Math.floor((n - 1) / SIGN_BATCH) * SIGN_BATCH + 1;
-    if (!urls.has(first)) {
+    if (first > partCount) return undefined;
+    if (!batches.has(first)) {
       const partNumbers = Array.from({ length: Math.min(SIGN_BATCH, partCount - first + 1) }, (_, i) => first + i);
-      urls.set(first, api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers }).then((r) => r.urls));
+      const urls = api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers }).then((r) => r.urls);
+      urls.catch(() => undefined);
+      batches.set(first, urls);
     }
-    return (await urls.get(first)!)[n]!;
+    return batches.get(first)!;
   };
-  const fd = await fs.promises.open(file, "r");
+  const urlOf = async (n: number) => {
+    batchOf(n + SIGN_AHEAD);
+    return (await batchOf(n)!)[n]!;
+  };
   const etags: { partNumber: number; etag: string }[] = [];
+  let unrecorded: { partNumber: number; etag: string }[] = [];
+  let recording: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (!unrecorded.length) return;
+    const parts = unrecorded;
+    unrecorded = [];
+    recording = recording.then(() => api("PUT", `${base}/parts`, { parts }));
+  }, RECORD_EVERY_MS);
+  const fd = await fs.promises.open(file, "r");
   try {
     await pool(partCount, BROWSER_PARALLEL, async (i) => {
       const n = i + 1;
@@ -153,13 +173,15 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
       await fd.read(bytes, 0, length, i * partSize);
       const res = await fetch(await urlOf(n), { method: "PUT", body: bytes });
       if (!res.ok) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
-      const etag = res.headers.get("etag")!;
-      await api("PUT", `${base}/parts/${n}`, { etag });
-      etags.push({ partNumber: n, etag });
+      const part = { partNumber: n, etag: res.headers.get("etag")! };
+      etags.push(part);
+      unrecorded.push(part);
     });
   } finally {
+    clearInterval(timer);
     await fd.close();
   }
+  await recording;
   await api("POST", `${base}/complete`, { parts: etags.sort((a, b) => a.partNumber - b.partNumber) });
   return declared.file.id;
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorCode } from "../../lib/errors";
 import type { DeclaredFile, ResumeState } from "../../lib/uploads/uploads";
 import { ActionError, callAction, type ActionResult } from "../../app/_lib/action-result";
-import { partsToSign, planFromDeclared, takeCachedUrl, URL_FRESH_MS, type FilePlan } from "../../app/_lib/uploader/file-plan";
+import { partsToSign, planFromDeclared, RECORD_EVERY_MS, takeCachedUrl, URL_FRESH_MS, type FilePlan } from "../../app/_lib/uploader/file-plan";
 import { ShareUploader, type UploadServer } from "../../app/_lib/uploader/share-uploader";
 import { unfinishedNotes } from "../../app/_lib/uploader/unfinished-uploads";
 import { describeFailure, isTransientStorageError, refusalMessage, uploadErrorMessage } from "../../app/_lib/uploader/upload-errors";
@@ -234,6 +234,7 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
   const files = new Map<string, MemFile>();
   const stored = new Map<string, Buffer>(); // url -> bytes, written by the fake storage transport
   const signed: number[][] = [];
+  const recordCalls: number[][] = [];
   const sent: string[] = [];
   let seq = 0;
   const fail = (code: ErrorCode, error: string, details?: unknown) => ({ ok: false as const, code, error, ...(details ? { details } : {}) });
@@ -266,10 +267,11 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
       signed.push(partNumbers);
       return { ok: true, data: { urls: Object.fromEntries(partNumbers.map((n) => [String(n), partUrl(fileId, n)])) } };
     },
-    async recordPart(fileId, partNumber, etag) {
+    async recordParts(fileId, parts) {
       const f = files.get(fileId);
       if (!f) return fail("not_found", "No such file in this share");
-      f.recorded.set(partNumber, etag);
+      recordCalls.push(parts.map((p) => p.partNumber));
+      for (const { partNumber, etag } of parts) f.recorded.set(partNumber, etag);
       return { ok: true, data: { parts: f.recorded.size } };
     },
     async complete(fileId, parts) {
@@ -307,7 +309,7 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
     return { ETag: etag };
   };
   const sentParts = (fileId: string) => sent.filter((u) => u.includes(`/${fileId}?partNumber=`)).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-  return { server, files, signed, sent, sentParts, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
+  return { server, files, signed, recordCalls, sent, sentParts, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
 }
 
 const started: ShareUploader[] = [];
@@ -315,7 +317,7 @@ afterEach(() => {
   for (const u of started.splice(0)) u.stop();
 });
 
-function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage()) {
+function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage(), sleep: (ms: number) => Promise<void> = async () => undefined) {
   let changes = 0;
   const uploader = new ShareUploader({
     shareId: "share-1",
@@ -323,7 +325,7 @@ function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage()) {
     notes: unfinishedNotes(() => store),
     onServerChanged: () => changes++,
     wait: async () => undefined,
-    sleep: async () => undefined,
+    sleep,
     sendBytes: mem.sendBytes,
   });
   uploader.start();
@@ -373,6 +375,39 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     expect(mem.signed.length).toBeLessThan(10); // batches, not one round trip per part
     expect(mem.signed.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await until(() => mem.files.get("file-1")!.recorded.size === 10, "parts recorded");
+    expect(mem.files.get("file-1")!.status).toBe("uploaded");
+  });
+
+  it("records stored parts in one request per batch, not one a part, and signs them in one request", async () => {
+    const mem = memoryServer();
+    // The batch timer is held until released: every part stored meanwhile joins the same record request.
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const { uploader } = engine(mem, memoryStorage(), (ms) => (ms === RECORD_EVERY_MS ? held : Promise.resolve()));
+    await uploader.addFiles([fileOf("batched.bin", 9 * 5 * MiB + 100)]);
+    await until(() => rowNamed(uploader, "batched.bin")?.phase === "done", "done");
+    expect(mem.signed).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]);
+    expect(mem.recordCalls).toEqual([]);
+    release();
+    await until(() => mem.recordCalls.length === 1, "one record request");
+    expect(mem.recordCalls[0]!.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await until(() => rowNamed(uploader, "batched.bin")?.partsRecorded === 10, "the row counts them recorded");
+  });
+
+  it("a retry does not re-send parts stored this visit whose batch record has not gone out yet", async () => {
+    const mem = memoryServer();
+    const { uploader } = engine(mem, memoryStorage(), (ms) => (ms === RECORD_EVERY_MS ? new Promise(() => {}) : Promise.resolve()));
+    let refusing = true;
+    mem.setRefuse((url) => (refusing && url.includes("partNumber=4&") ? { status: 403 } : undefined));
+    await uploader.addFiles([fileOf("unrecorded.bin", 6 * 5 * MiB)]);
+    const failed = await until(() => rowNamed(uploader, "unrecorded.bin")?.phase === "error" && rowNamed(uploader, "unrecorded.bin"), "error");
+    await until(() => rowNamed(uploader, "unrecorded.bin")?.partsDone.size === 5, "the other parts stored");
+    expect(mem.files.get("file-1")!.recorded.size).toBe(0);
+    const sentBefore = mem.sent.length;
+    refusing = false;
+    uploader.retry(failed.key);
+    await until(() => rowNamed(uploader, "unrecorded.bin")?.phase === "done", "done after retry");
+    expect(mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")))).toEqual([4]);
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
   });
 

@@ -13,7 +13,12 @@ export type FilePlan = {
 };
 
 const MiB = 1024 * 1024;
-export const SIGN_BATCH = 8;
+// One sign request covers this many parts (512 MiB at 8 MiB parts): a request costs the server more than a signature.
+export const SIGN_BATCH = 64;
+// The next batch is asked for this many parts before it is needed, so no part waits for a sign round trip.
+export const SIGN_AHEAD = 12;
+// Finished parts are recorded (for a resume after a reload) in one request this often, not one request a part.
+export const RECORD_EVERY_MS = 5000;
 // Part URLs live 15 minutes on the server; a cached one is used only while comfortably fresh.
 export const URL_FRESH_MS = 10 * 60 * 1000;
 

@@ -1,6 +1,6 @@
 import type { DeclaredFile, ResumeState } from "@/lib/uploads/uploads";
 import { callAction, waitForRetry, type ActionResult, type Wait } from "../action-result";
-import { planFromDeclared, planFromResume, partsToSign, takeCachedUrl, type FilePlan } from "./file-plan";
+import { planFromDeclared, planFromResume, partsToSign, RECORD_EVERY_MS, SIGN_AHEAD, takeCachedUrl, type FilePlan } from "./file-plan";
 import { refusalMessage, describeFailure, uploadErrorMessage } from "./upload-errors";
 import { isActive, newUploadRow, transition, type RowEvent, type UploadRow } from "./upload-row";
 import { continueMultipart, createShareUppy, pruneFinished, type SendBytes, type ShareUppy, type UppyBridge } from "./uppy-adapter";
@@ -14,7 +14,7 @@ export type UploadServer = {
   declare(input: { name: string; size: number; contentType?: string }): Promise<ActionResult<DeclaredFile>>;
   resumeState(fileId: string): Promise<ActionResult<ResumeState>>;
   signParts(fileId: string, partNumbers: number[]): Promise<ActionResult<{ urls: Record<string, string> }>>;
-  recordPart(fileId: string, partNumber: number, etag: string): Promise<ActionResult<{ parts: number }>>;
+  recordParts(fileId: string, parts: { partNumber: number; etag: string }[]): Promise<ActionResult<{ parts: number }>>;
   complete(fileId: string, parts?: { partNumber: number; etag: string }[]): Promise<ActionResult<unknown>>;
   remove(fileId: string): Promise<ActionResult>;
 };
@@ -68,6 +68,9 @@ export class ShareUploader {
   private listeners = new Set<() => void>();
   private redrawTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
+  // Parts stored this visit, by file id: recorded on the server in batches, and known here before they are.
+  private finished = new Map<string, Map<number, string>>();
+  private unrecorded = new Map<string, { key: string; parts: Map<number, string> }>();
   private snapshot: UploaderSnapshot;
   private readonly now: () => number;
   private readonly wait: Wait;
@@ -252,25 +255,30 @@ export class ShareUploader {
         plan.singleUrl = undefined;
         return url ?? (await this.call(() => server.signParts(plan.fileId, [1]))).urls["1"]!;
       },
-      // Parts are signed in small batches so most parts need no round trip.
+      // Parts are signed in batches, the next one asked for SIGN_AHEAD parts early: no part waits for a signature.
       partUrl: (plan, partNumber) => {
-        const cached = takeCachedUrl(plan, partNumber, Date.now());
-        if (cached) return cached;
         const stored = this.findRow((r) => r.fileId === plan.fileId)?.partsDone ?? new Set<number>();
-        const parts = partsToSign(plan, partNumber, stored);
-        const signed = this.call(() => server.signParts(plan.fileId, parts));
-        const at = Date.now();
-        for (const n of parts.slice(1)) {
-          const url = signed.then((r) => r.urls[String(n)]!);
-          url.catch(() => undefined);
-          plan.urls.set(n, { url, at });
+        let url = takeCachedUrl(plan, partNumber, Date.now());
+        if (!url) {
+          this.signBatch(plan, partNumber, stored);
+          url = takeCachedUrl(plan, partNumber, Date.now())!;
         }
-        return signed.then((r) => r.urls[String(partNumber)]!);
+        const ahead = partNumber + SIGN_AHEAD;
+        if (ahead <= plan.partCount && !plan.urls.has(ahead) && !stored.has(ahead)) this.signBatch(plan, ahead, stored);
+        return url;
       },
       listParts: async (uppyId, plan) => {
         const state = await this.call(() => server.resumeState(plan.fileId));
-        this.updateWhere((r) => r.uppyId === uppyId, { type: "parts-stored", partNumbers: state.parts.map((p) => p.partNumber) });
-        return state.parts;
+        // Parts stored this visit but not recorded yet (they go in batches) are known here: not sent again.
+        const known = new Map(state.parts.map((p) => [p.partNumber, p]));
+        const size = this.findRow((r) => r.uppyId === uppyId)?.size;
+        for (const [partNumber, etag] of this.finished.get(plan.fileId) ?? []) {
+          if (known.has(partNumber) || size === undefined) continue;
+          known.set(partNumber, { partNumber, etag, size: partNumber < plan.partCount ? plan.partSize : size - plan.partSize * (plan.partCount - 1) });
+        }
+        const parts = [...known.values()].sort((a, b) => a.partNumber - b.partNumber);
+        this.updateWhere((r) => r.uppyId === uppyId, { type: "parts-stored", partNumbers: parts.map((p) => p.partNumber) });
+        return parts;
       },
       complete: async (plan, parts) => {
         this.updateWhere((r) => r.fileId === plan.fileId, { type: "completing" });
@@ -287,7 +295,7 @@ export class ShareUploader {
         if (!row || plan?.method !== "multipart") return;
         this.update(row.key, { type: "parts-stored", partNumbers: [partNumber] });
         this.publish();
-        void this.recordPart(row.key, plan.fileId, partNumber, etag);
+        this.partFinished(row.key, plan.fileId, partNumber, etag);
       },
       onSuccess: (uppyId) => {
         const row = this.updateWhere((r) => r.uppyId === uppyId, { type: "succeeded" });
@@ -310,13 +318,39 @@ export class ShareUploader {
     };
   }
 
-  /** The server remembers the part so that a reload continues after it; losing one only costs a re-send. */
-  private async recordPart(key: string, fileId: string, partNumber: number, etag: string) {
+  /** Signs `first` and the next parts without a URL in one request; their URLs wait in the plan until used. */
+  private signBatch(plan: FilePlan, first: number, stored: ReadonlySet<number>) {
+    const parts = partsToSign(plan, first, stored);
+    const signed = this.call(() => this.opts.server.signParts(plan.fileId, parts));
+    const at = Date.now();
+    for (const n of parts) {
+      const url = signed.then((r) => r.urls[String(n)]!);
+      url.catch(() => undefined);
+      plan.urls.set(n, { url, at });
+    }
+  }
+
+  /** A stored part joins the next batch record, sent RECORD_EVERY_MS after the first part waiting in it. */
+  private partFinished(key: string, fileId: string, partNumber: number, etag: string) {
+    if (!this.finished.has(fileId)) this.finished.set(fileId, new Map());
+    this.finished.get(fileId)!.set(partNumber, etag);
+    const pending = this.unrecorded.get(fileId);
+    if (pending) return void pending.parts.set(partNumber, etag);
+    this.unrecorded.set(fileId, { key, parts: new Map([[partNumber, etag]]) });
+    void this.sleep(RECORD_EVERY_MS).then(() => this.recordBatch(fileId));
+  }
+
+  /** The server remembers the parts so that a reload continues after them; losing some only costs a re-send. */
+  private async recordBatch(fileId: string) {
+    const pending = this.unrecorded.get(fileId);
+    this.unrecorded.delete(fileId);
+    if (!pending) return;
+    const parts = [...pending.parts].map(([partNumber, etag]) => ({ partNumber, etag }));
     for (const delay of RECORD_PART_DELAYS) {
       if (delay) await this.sleep(delay);
-      const res = await this.opts.server.recordPart(fileId, partNumber, etag).catch(() => null);
+      const res = await this.opts.server.recordParts(fileId, parts).catch(() => null);
       if (res?.ok) {
-        this.update(key, { type: "part-recorded", parts: res.data.parts });
+        this.update(pending.key, { type: "part-recorded", parts: res.data.parts });
         this.publish();
       }
       if (res && (res.ok || res.code !== "internal")) return; // recorded, or refused for good (e.g. completed)
