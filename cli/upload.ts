@@ -5,9 +5,10 @@ import { sleep } from "./events";
 import type { Reporter } from "./progress";
 import { isNetworkFailure, putRange, StorageStatus } from "./put-part";
 
-// The browser's upload, from a terminal: declare each file, sign its parts on demand, PUT them in parallel
-// straight to storage, record each finished part (so an interrupted run resumes without re-sending it) and
-// complete. A resumed run asks the server what it already has and sends only the rest.
+// The browser's upload, from a terminal: declare each file, sign its parts in batches ahead of need, PUT them in
+// parallel straight to storage, record finished parts in one request every few seconds and when stopped (so an
+// interrupted run resumes without re-sending them) and complete with the part list. A resumed run asks the server
+// what it already has and sends only the rest.
 
 export type UploadOptions = { concurrency: number; signal: AbortSignal; reporter: Reporter };
 
@@ -19,6 +20,8 @@ type Job = {
   partCount: number;
   contentType: string;
   etags: Map<number, string>;
+  /** Stored parts the server has not recorded yet: they go in the next batch. */
+  unrecorded: Map<number, string>;
   urls: Map<number, { url: string; at: number }>;
   signing?: Promise<void>;
   left: number;
@@ -26,7 +29,9 @@ type Job = {
 
 const DONE_STATUSES = new Set(["uploaded", "processing", "ready"]);
 const URL_FRESH_MS = 10 * 60 * 1000; // signed for 15 minutes; re-signed well before
-const SIGN_BATCH = 32;
+const SIGN_BATCH = 64; // one sign request for 512 MiB of 8 MiB parts
+const SIGN_AHEAD = 12; // the next batch is asked for this many parts before it is needed
+const RECORD_EVERY_MS = 5000;
 const RETRY_DELAYS_MS = [1000, 3000, 8000];
 
 export const partLength = (job: Pick<Job, "local" | "partSize" | "partCount">, n: number) =>
@@ -85,7 +90,7 @@ async function resumeJob(api: Api, shareId: string, remote: ShareFile, local: Lo
 }
 
 function newJob(local: LocalFile, fileId: string, method: "single" | "multipart", partSize: number, partCount: number, contentType: string | null): Job {
-  return { local, fileId, method, partSize, partCount, contentType: contentType ?? "application/octet-stream", etags: new Map(), urls: new Map(), left: partCount };
+  return { local, fileId, method, partSize, partCount, contentType: contentType ?? "application/octet-stream", etags: new Map(), unrecorded: new Map(), urls: new Map(), left: partCount };
 }
 
 /** A fresh URL for part `n`, signing it with the next parts still to send in one request. */
@@ -115,9 +120,12 @@ async function sendPart(api: Api, shareId: string, job: Job, n: number, opts: Up
   const range = { file: job.local.path, start: (n - 1) * job.partSize, length: partLength(job, n), contentType: job.method === "single" ? job.contentType : undefined };
   for (let attempt = 0; ; attempt++) {
     const url = await urlFor(api, shareId, job, n);
+    // The batch after this one is signed while this part goes, so no part waits for a sign round trip.
+    const ahead = n + SIGN_AHEAD;
+    if (ahead <= job.partCount && !job.urls.has(ahead) && !job.etags.has(ahead) && !job.signing) urlFor(api, shareId, job, ahead).catch(() => undefined);
     try {
       const etag = await putRange(url, range, (d) => opts.reporter.bytes(job.local.name, d), opts.signal);
-      if (job.method === "multipart") await withRetries(() => api.recordPart(shareId, job.fileId, n, etag), opts.signal);
+      if (job.method === "multipart") job.unrecorded.set(n, etag);
       job.etags.set(n, etag);
       return;
     } catch (err) {
@@ -158,6 +166,7 @@ export async function uploadFiles(api: Api, share: Share, files: LocalFile[], op
   const tasks = jobs.flatMap((job) => Array.from({ length: job.partCount }, (_, i) => i + 1).filter((n) => !job.etags.has(n)).map((n) => ({ job, n })));
   // Files whose parts are all stored already (a run stopped just before complete) only need completing.
   const finish = async (job: Job) => {
+    job.unrecorded.clear(); // the completion carries every part
     const parts = job.method === "multipart" ? [...job.etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag })) : undefined;
     await withRetries(() => api.complete(share.id, job.fileId, parts), opts.signal);
     opts.reporter.fileDone(job.local.name);
@@ -183,10 +192,27 @@ export async function uploadFiles(api: Api, share: Share, files: LocalFile[], op
       }
     }
   };
+  // Stored parts are recorded in one request per file every few seconds, and once more when the run stops early.
+  let recording: Promise<unknown> = Promise.resolve();
+  const record = (signal: AbortSignal) =>
+    (recording = recording.then(() =>
+      Promise.all(
+        jobs.map((job) => {
+          if (!job.unrecorded.size) return undefined;
+          const parts = [...job.unrecorded].map(([partNumber, etag]) => ({ partNumber, etag }));
+          job.unrecorded.clear();
+          // A refused record loses nothing: the completion sends every part, a resume only re-sends these.
+          return withRetries(() => api.recordParts(share.id, job.fileId, parts), signal).catch(() => undefined);
+        }),
+      ),
+    ));
+  const recorder = setInterval(() => void record(internal.signal), RECORD_EVERY_MS);
   try {
     await Promise.all(Array.from({ length: Math.min(opts.concurrency, tasks.length) }, worker));
   } finally {
     opts.signal.removeEventListener("abort", onAbort);
+    clearInterval(recorder);
+    await record(AbortSignal.timeout(10_000));
   }
   if (failure !== undefined) throw failure;
   if (opts.signal.aborted) throw new Interrupted();

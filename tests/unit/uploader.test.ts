@@ -180,8 +180,10 @@ describe("file plans", () => {
   it("signs the part asked for and the next ones that have neither a URL nor their bytes", () => {
     const p = plan();
     p.urls.set(3, { url: Promise.resolve("u3"), at: 0 });
-    expect(partsToSign(p, 1, new Set([2, 5]))).toEqual([1, 4, 6, 7, 8, 9, 10, 11]);
+    expect(partsToSign(p, 1, new Set([2, 5]), 8)).toEqual([1, 4, 6, 7, 8, 9, 10, 11]);
     expect(partsToSign(p, 18, new Set())).toEqual([18, 19, 20]);
+    // The default batch (SIGN_BATCH, 64) covers every part of this 20-part file left to sign in one request.
+    expect(partsToSign(p, 1, new Set([2, 5]))).toEqual([1, 4, ...Array.from({ length: 15 }, (_, i) => i + 6)]);
   });
 
   it("uses a cached URL once, and only while fresh", async () => {
