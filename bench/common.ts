@@ -48,6 +48,22 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * A process's CPU seconds so far at nanosecond resolution: the sum over its threads of /proc/<pid>/task/<tid>/schedstat
+ * (time on a CPU). /proc/<pid>/stat counts in 10 ms ticks, too coarse for a process that should barely wake up.
+ */
+export function cpuSecondsFine(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1e9;
+}
+
 /** Samples a process's RSS every `everyMs` until stopped; `peak` also reads the kernel's high-water mark. */
 export function sampleRss(pid: number, everyMs = 100) {
   let peak = rssMiB(pid);

@@ -3,10 +3,11 @@
 // ports, one temp folder removed at the end):
 //   - buffered: PUT through a naive app server that collects the body in memory, then PutObject (bench/upload-proxy.ts);
 //   - streamed: PUT through the same server, piped into lib-storage's Upload (multipart, 8 MiB parts, 4 at a time);
-//   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 8 at a time, PUT the parts 6
-//     at a time straight to storage, record each part's ETag, complete;
+//   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 64 at a time ahead of need, PUT
+//     the parts 6 at a time straight to storage, record finished parts in one request every few seconds, complete
+//     with the part list;
 //   - sdk: @aws-sdk/lib-storage's Upload from this process straight to storage (8 MiB parts, 6 at a time), the ceiling.
-// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc, user + system; less its idle rate measured
+// For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc schedstat of all its threads, ns; less its idle rate measured
 // over 3 s just before, which the raw figure keeps) and its peak RSS (VmHWM
 // reset before each upload, RSS sampled every 100 ms). "App server" is the proxy for the first two, the web
 // process for presigned; the sdk has none. Ratios: presigned / sdk, presigned CPU per GiB / streamed's.
@@ -19,18 +20,28 @@ import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { AppStack } from "../e2e/app-stack";
 import { freePort } from "../scripts/services/free-port";
-import { cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
+import { cpuSecondsFine as cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
+
+// The API's batch path: one sign request covers 64 parts, the next asked for 12 parts ahead, parts recorded every 5 s.
+const SIGN_BATCH = 64;
+const SIGN_AHEAD = 12;
+const RECORD_EVERY_MS = 5000;
 
 const MiB = 1024 * 1024;
 const SIZES_MIB = option("sizes-mib", "256,1024").split(",").map(Number);
+const CPU_PROF = option("cpu-prof", "");
+const USAGE = "usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--cpu-prof DIR] [--json FILE] (sizes over 64 MiB; --cpu-prof: the web process writes a V8 CPU profile into DIR when the stack stops, summarized at the end)";
+if (process.argv.includes("--help")) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!SIZES_MIB.length || SIZES_MIB.some((s) => !(s > 64))) {
   // Over 64 MiB the API answers multipart, the path with parallel parts this benchmark is about.
-  console.error("usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--json FILE] (sizes over 64 MiB)");
+  console.error(USAGE);
   process.exit(2);
 }
 const BUCKET = "tempoftp";
 const BROWSER_PARALLEL = 6; // Uppy's limit in app/_lib/uploader/uppy-adapter.ts
-const SIGN_BATCH = 8; // app/_lib/uploader/file-plan.ts
 const say = (m: string) => console.log(`[bench] ${m}`);
 
 type Way = "buffered" | "streamed" | "presigned" | "sdk";
@@ -118,7 +129,12 @@ async function pool(n: number, limit: number, task: (i: number) => Promise<void>
   }));
 }
 
-/** The browser's path through the real REST API: declare, sign parts in batches, PUT parts in parallel, record, complete. */
+/**
+ * The batch path through the real REST API (the CLI's and browser's next step: they still sign 8 and record one part a
+ * request, see issue 17): declare; sign parts SIGN_BATCH at a time, the next batch asked for
+ * SIGN_AHEAD parts before it is needed (no part waits for a signature); PUT parts BROWSER_PARALLEL at a time; record
+ * finished parts in one request every RECORD_EVERY_MS (for a resume, off the parts' path); complete with the list.
+ */
 async function presigned(stack: AppStack, token: string, shareId: string, file: string, size: number, name: string) {
   const api = async <T>(method: string, p: string, body: unknown): Promise<T> => {
     const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -128,17 +144,32 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
   const declared = await api<{ file: { id: string }; upload: { method: string; partSize: number; partCount: number } }>("POST", `/shares/${shareId}/files`, { name, size });
   const { partSize, partCount } = declared.upload;
   const base = `/shares/${shareId}/files/${declared.file.id}`;
-  const urls = new Map<number, Promise<Record<string, string>>>();
-  const urlOf = async (n: number) => {
+  const batches = new Map<number, Promise<Record<string, string>>>();
+  const batchOf = (n: number) => {
     const first = Math.floor((n - 1) / SIGN_BATCH) * SIGN_BATCH + 1;
-    if (!urls.has(first)) {
+    if (first > partCount) return undefined;
+    if (!batches.has(first)) {
       const partNumbers = Array.from({ length: Math.min(SIGN_BATCH, partCount - first + 1) }, (_, i) => first + i);
-      urls.set(first, api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers }).then((r) => r.urls));
+      const urls = api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers }).then((r) => r.urls);
+      urls.catch(() => undefined);
+      batches.set(first, urls);
     }
-    return (await urls.get(first)!)[n]!;
+    return batches.get(first)!;
   };
-  const fd = await fs.promises.open(file, "r");
+  const urlOf = async (n: number) => {
+    batchOf(n + SIGN_AHEAD);
+    return (await batchOf(n)!)[n]!;
+  };
   const etags: { partNumber: number; etag: string }[] = [];
+  let unrecorded: { partNumber: number; etag: string }[] = [];
+  let recording: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (!unrecorded.length) return;
+    const parts = unrecorded;
+    unrecorded = [];
+    recording = recording.then(() => api("PUT", `${base}/parts`, { parts }));
+  }, RECORD_EVERY_MS);
+  const fd = await fs.promises.open(file, "r");
   try {
     await pool(partCount, BROWSER_PARALLEL, async (i) => {
       const n = i + 1;
@@ -147,24 +178,30 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
       await fd.read(bytes, 0, length, i * partSize);
       const res = await fetch(await urlOf(n), { method: "PUT", body: bytes });
       if (!res.ok) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
-      const etag = res.headers.get("etag")!;
-      await api("PUT", `${base}/parts/${n}`, { etag });
-      etags.push({ partNumber: n, etag });
+      const part = { partNumber: n, etag: res.headers.get("etag")! };
+      etags.push(part);
+      unrecorded.push(part);
     });
   } finally {
+    clearInterval(timer);
     await fd.close();
   }
+  await recording;
   await api("POST", `${base}/complete`, { parts: etags.sort((a, b) => a.partNumber - b.partNumber) });
   return declared.file.id;
 }
 
 async function main() {
   say("starting the app stack (npm start) on the embedded storage…");
-  const bench = await startBenchStack("upload", { storage: true, env: { S3_BUCKET: BUCKET } });
+  const bench = await startBenchStack("upload", {
+    storage: true,
+    env: { S3_BUCKET: BUCKET, ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF)}` } : {}) },
+  });
   cleanups.push(() => bench.stop());
   const { stack, token, dataDir } = bench;
   const s3svc = bench.s3!;
   const webPid = webProcessOf(stack.child.pid!);
+  profiledPid = webPid;
 
   const proxyPort = await freePort();
   const proxy: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "upload-proxy.ts"), JSON.stringify({ port: proxyPort, endpoint: s3svc.endpoint, bucket: BUCKET, accessKeyId: s3svc.accessKeyId, secretAccessKey: s3svc.secretAccessKey })], { stdio: ["ignore", "pipe", "inherit"] });
@@ -189,6 +226,15 @@ async function main() {
     }
     throw new Error(`processing of ${fileId} did not finish in 10 minutes`);
   };
+
+  // Each route's first request loads its code and warms its queries: done once here, so the figures are the steady
+  // state's (a tiny file through every upload endpoint; the refusals are expected, they load the same code).
+  const warm = (await (await fetch(`${stack.url}/api/v1/shares/${share.id}/files`, { method: "POST", headers: auth, body: JSON.stringify({ name: "warm-up", size: 1 }) })).json()) as { file: { id: string } };
+  const warmBase = `${stack.url}/api/v1/shares/${share.id}/files/${warm.file.id}`;
+  for (const [method, p, body] of [["POST", "/parts", { partNumbers: [1] }], ["PUT", "/parts", { parts: [{ partNumber: 1, etag: "x" }] }], ["PUT", "/parts/1", { etag: "x" }], ["POST", "/complete", {}]] as const) {
+    await (await fetch(`${warmBase}${p}`, { method, headers: auth, body: JSON.stringify(body) })).arrayBuffer();
+  }
+  await (await fetch(warmBase, { method: "DELETE", headers: auth })).arrayBuffer();
 
   const runs: Run[] = [];
   const started = Date.now();
@@ -241,6 +287,15 @@ async function main() {
   });
 }
 
+let profiledPid = 0;
+/** The web process's profile (written when the stack stopped), its top functions by self time. */
+async function printProfile() {
+  const file = fs.readdirSync(CPU_PROF).find((f) => f.includes(`.${profiledPid}.`) && f.endsWith(".cpuprofile"));
+  if (!file) return say(`no CPU profile of the web process (${profiledPid}) in ${CPU_PROF}`);
+  const { formatSummary } = await import("./profile-summary");
+  console.log(formatSummary(path.join(CPU_PROF, file), 30));
+}
+
 let failed = false;
 try {
   await main();
@@ -251,4 +306,5 @@ try {
 } finally {
   await cleanup();
 }
+if (CPU_PROF && profiledPid) await printProfile().catch((err) => console.error(`[bench] profile: ${err}`));
 process.exit(failed ? 1 : 0);

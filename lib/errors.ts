@@ -23,6 +23,7 @@ export const errorStatus = {
   share_not_open: 409,
   upload_expired: 410,
   upload_incomplete: 409,
+  part_mismatch: 422,
   size_mismatch: 422,
   not_multipart: 400,
   no_files: 409,

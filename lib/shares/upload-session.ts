@@ -43,8 +43,11 @@ export async function loadSession(fileId: string): Promise<UploadSession | null>
   return raw ? (JSON.parse(raw) as UploadSession) : null;
 }
 
-export async function recordPart(fileId: string, partNumber: number, etag: string): Promise<void> {
-  await redis().multi().hset(partsKey(fileId), String(partNumber), etag).expire(partsKey(fileId), SESSION_TTL_SECONDS).exec();
+/** Stores finished parts' ETags and answers how many parts are stored now (one round trip). */
+export async function recordParts(fileId: string, parts: { partNumber: number; etag: string }[]): Promise<number> {
+  const fields = Object.fromEntries(parts.map((p) => [String(p.partNumber), p.etag]));
+  const res = (await redis().multi().hset(partsKey(fileId), fields).expire(partsKey(fileId), SESSION_TTL_SECONDS).hlen(partsKey(fileId)).exec()) as [Error | null, unknown][];
+  return Number(res[2]?.[1] ?? 0);
 }
 
 /** Finished parts, by part number, ascending. */

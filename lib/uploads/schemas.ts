@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-// The bodies of the upload endpoints: declare a file, sign parts, record a part, complete.
+// The bodies of the upload endpoints: declare a file, sign parts, record parts, complete.
 
 export const declareFileSchema = z.object({
   name: z.string({ message: "name is required" }),
@@ -20,6 +20,12 @@ export const recordPartSchema = z.object({
   etag: z.string().min(1).max(200),
 });
 export type RecordPartInput = z.infer<typeof recordPartSchema>;
+
+/** Finished parts recorded in one request (the REST API's `PUT …/parts`, the page's batches). */
+export const recordPartsSchema = z.object({
+  parts: z.array(recordPartSchema).min(1).max(10_000),
+});
+export type RecordPartsInput = z.infer<typeof recordPartsSchema>;
 
 export const completeFileSchema = z.object({
   parts: z.array(recordPartSchema).max(10_000).optional(),

@@ -14,7 +14,7 @@ import { isUuid } from "../ids";
 import { LIVE_STATUSES } from "../shares/status";
 import * as sessions from "../shares/upload-session";
 import { checkFileName } from "./file-name";
-import type { CompleteFileInput, DeclareFileInput, RecordPartInput, SignPartsInput } from "./schemas";
+import type { CompleteFileInput, DeclareFileInput, RecordPartInput, RecordPartsInput, SignPartsInput } from "./schemas";
 
 // The browser uploads straight to storage; this module only decides, signs and checks.
 
@@ -31,6 +31,7 @@ export type DeclaredFile = { file: FileView; upload: UploadPlan };
 // connection, 5 s in all) turned a burst on a loaded machine into 500s.
 const DECLARE_TX = { maxWait: 10_000, timeout: 15_000 };
 
+const unquote = (etag: string) => etag.replace(/^(W\/)?"|"$/g, "");
 const stagingKey = (shareId: string, fileId: string) => `staging/${shareId}/${fileId}`;
 const contentTypeOf = (t: string | undefined) => (t && /^[\w.+-]+\/[\w.+-]+(;.*)?$/.test(t) ? t : "application/octet-stream");
 
@@ -177,6 +178,19 @@ export async function declareFile(actor: Actor, shareId: string, input: DeclareF
   }
 }
 
+/**
+ * The owner's live upload session of this file. The session names its share and owner, so the owner's calls during
+ * an upload (a part recorded every few seconds) are answered from Redis alone; anyone else, or a file without a
+ * session, takes the full lookup, which names the right refusal (no such file, not yours, session expired).
+ */
+async function ownSession(actor: Actor, shareId: string, fileId: string): Promise<sessions.UploadSession> {
+  const session = await sessions.loadSession(fileId);
+  if (session && session.ownerId === actor.id && session.shareId === shareId) return session;
+  await fileOf(actor, shareId, fileId);
+  if (!session) throw new AppError("upload_expired", "This upload's session expired; remove the file and add it again");
+  throw new AppError("not_found", "No such file in this share");
+}
+
 /** Presigned URLs for the given parts (part 1 of a single upload is its PUT URL), valid for 15 minutes. */
 export async function signParts(actor: Actor, shareId: string, fileId: string, { partNumbers }: SignPartsInput): Promise<{ urls: Record<string, string> }> {
   const file = await fileOf(actor, shareId, fileId);
@@ -189,30 +203,33 @@ export async function signParts(actor: Actor, shareId: string, fileId: string, {
     throw new AppError("validation_failed", `This upload has ${s.partCount} part(s); no part ${beyond.join(", ")}`);
   }
   const urls: Record<string, string> = {};
-  for (const n of new Set(partNumbers)) {
-    urls[n] =
-      s.method === "single"
-        ? ((await singleUrl(s)) as { url: string }).url
-        : await storage().presignUploadPart(s.key, {
-            uploadId: s.uploadId!,
-            partNumber: n,
-            contentLength: sessions.partLength(s, n),
-            expiresIn: URL_TTL_SECONDS,
-          });
+  if (s.method === "single") {
+    for (const n of new Set(partNumbers)) urls[n] = ((await singleUrl(s)) as { url: string }).url;
+  } else {
+    const parts = [...new Set(partNumbers)].map((partNumber) => ({ partNumber, contentLength: sessions.partLength(s, partNumber) }));
+    const signed = await storage().presignUploadParts(s.key, { uploadId: s.uploadId!, parts, expiresIn: URL_TTL_SECONDS });
+    for (const [n, url] of signed) urls[n] = url;
+    metrics().presignedParts.inc(signed.size);
   }
-  if (s.method === "multipart") metrics().presignedParts.inc(Object.keys(urls).length);
   if (file.status === "pending") await db().file.updateMany({ where: { id: fileId, status: "pending" }, data: { status: "uploading" } });
   return { urls };
 }
 
 /** Remembers a finished part (its ETag from storage) so a resumed upload skips it. */
-export async function recordPart(actor: Actor, shareId: string, fileId: string, { partNumber, etag }: RecordPartInput): Promise<{ parts: number }> {
-  await fileOf(actor, shareId, fileId);
-  const s = await liveSession(fileId);
+export async function recordPart(actor: Actor, shareId: string, fileId: string, part: RecordPartInput): Promise<{ parts: number }> {
+  return recordParts(actor, shareId, fileId, { parts: [part] });
+}
+
+/**
+ * Remembers finished parts (their ETags from storage) so a resumed upload skips them: a client records them in
+ * batches, every few seconds, and completes with the full list, so no part costs a request of its own.
+ */
+export async function recordParts(actor: Actor, shareId: string, fileId: string, { parts: given }: RecordPartsInput): Promise<{ parts: number }> {
+  const s = await ownSession(actor, shareId, fileId);
   if (s.method !== "multipart") throw new AppError("not_multipart", "A single-request upload has no parts to record");
-  if (partNumber > s.partCount) throw new AppError("validation_failed", `This upload has ${s.partCount} part(s); no part ${partNumber}`);
-  await sessions.recordPart(fileId, partNumber, etag);
-  const parts = (await sessions.finishedParts(fileId)).length;
+  const beyond = given.filter((p) => p.partNumber > s.partCount).map((p) => p.partNumber);
+  if (beyond.length) throw new AppError("validation_failed", `This upload has ${s.partCount} part(s); no part ${beyond.join(", ")}`);
+  const parts = await sessions.recordParts(fileId, given);
   const bytes = Math.min(s.size, parts * s.partSize);
   await emit("file.upload-progress", { shareId }, { fileId, parts, partCount: s.partCount, bytes, size: s.size });
   return { parts };
@@ -244,7 +261,15 @@ export async function completeFile(actor: Actor, shareId: string, fileId: string
   const s = await liveSession(fileId);
 
   if (s.method === "multipart") {
-    const parts = given?.length ? [...given].sort((a, b) => a.partNumber - b.partNumber) : await sessions.finishedParts(fileId);
+    const recorded = await sessions.finishedParts(fileId);
+    const parts = given?.length ? [...given].sort((a, b) => a.partNumber - b.partNumber) : recorded;
+    // A part recorded with one ETag and completed with another is refused here (the storage checks the rest, and
+    // the embedded one checks none); the list is the client's word, the recorded ETags the storage's earlier answer.
+    const known = new Map(recorded.map((p) => [p.partNumber, unquote(p.etag)]));
+    const forged = parts.filter((p) => known.has(p.partNumber) && known.get(p.partNumber) !== unquote(p.etag)).map((p) => p.partNumber);
+    if (forged.length) {
+      throw new AppError("part_mismatch", `The ETag sent for part ${forged.slice(0, 10).join(", ")} is not the one storage gave for it; send the ETags the part uploads returned`, { parts: forged.slice(0, 100) });
+    }
     const have = new Set(parts.map((p) => p.partNumber));
     const missing = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !have.has(n));
     if (missing.length || parts.length !== s.partCount) {

@@ -163,6 +163,11 @@ const ROUTES: Record<string, RouteRow> = {
     req: (fx) => ({ params: { id: fx.shareId, fileId: fx.fileId, partNumber: "1" }, body: { etag: '"0123456789abcdef0123456789abcdef"' } }),
     fresh: true,
   },
+  "PUT /api/v1/shares/[id]/files/[fileId]/parts": {
+    expect: bearer(404, 200, 403),
+    req: (fx) => ({ ...file(fx), body: { parts: [{ partNumber: 1, etag: '"0123456789abcdef0123456789abcdef"' }] } }),
+    fresh: true,
+  },
   // The owner passes authorization; nothing was uploaded, so completing is refused for that reason.
   "POST /api/v1/shares/[id]/files/[fileId]/complete": { expect: bearer(404, 409, 403), req: (fx) => ({ ...file(fx), body: {} }), fresh: true },
   "GET /api/v1/admin/events": { expect: bearer(403, 403, 200) },
@@ -247,6 +252,7 @@ const ACTIONS: Record<string, ActionRow> = {
   "app/(app)/shares/actions.ts declareFileAction": { expect: user("code:not_found", "ok", "code:forbidden"), args: (fx) => [fx.shareId, { name: "new.txt", size: 1 }], fresh: true },
   "app/(app)/shares/actions.ts signPartsAction": { expect: user("code:not_found", "ok", "code:forbidden"), args: (fx) => [fx.shareId, fx.fileId, [1]], fresh: true },
   "app/(app)/shares/actions.ts recordPartAction": { expect: user("code:not_found", "ok", "code:forbidden"), args: (fx) => [fx.shareId, fx.fileId, 1, '"0123456789abcdef0123456789abcdef"'], fresh: true },
+  "app/(app)/shares/actions.ts recordPartsAction": { expect: user("code:not_found", "ok", "code:forbidden"), args: (fx) => [fx.shareId, fx.fileId, [{ partNumber: 1, etag: '"0123456789abcdef0123456789abcdef"' }]], fresh: true },
   "app/(app)/shares/actions.ts resumeStateAction": { expect: user("code:not_found", "ok", "code:forbidden"), args: (fx) => [fx.shareId, fx.fileId] },
   "app/(app)/shares/actions.ts completeFileAction": { expect: user("code:not_found", "code:upload_incomplete", "code:forbidden"), args: (fx) => [fx.shareId, fx.fileId], fresh: true },
   "app/(app)/shares/actions.ts removeFileAction": { expect: user("code:not_found", "ok", "code:forbidden"), args: (fx) => [fx.shareId, fx.fileId], fresh: true },

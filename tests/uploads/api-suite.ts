@@ -317,6 +317,72 @@ export function describeUploadApi(label: string, caps: UploadCaps) {
       expect((await upload(share.id, "short.bin", crypto.randomBytes(100))).done.status).toBe(202);
     });
 
+    it("records parts in batches, completes from the client's list without per-part records, and refuses a forged list", async () => {
+      const share = await newShare();
+      const bytes = crypto.randomBytes(72 * MiB + 5);
+      const d = await declare(share.id, { name: "batched.bin", size: bytes.length });
+      expect(d.body.upload).toEqual({ method: "multipart", partSize: 8 * MiB, partCount: 10 });
+      const ids = { id: share.id, fileId: d.body.file.id };
+      // One request signs every part, each URL for its own length (the last part is 5 bytes).
+      const numbers = Array.from({ length: 10 }, (_, i) => i + 1);
+      const signed = await call(partsRoute.POST, alice, ids, { partNumbers: numbers });
+      expect(Object.keys(signed.body.urls).map(Number).sort((a, b) => a - b)).toEqual(numbers);
+      const parts = await Promise.all(
+        numbers.map(async (n) => {
+          const res = await fetch(signed.body.urls[n], { method: "PUT", body: raw(bytes.subarray((n - 1) * 8 * MiB, n * 8 * MiB)) });
+          expect(res.status).toBe(200);
+          return { partNumber: n, etag: res.headers.get("etag")! };
+        }),
+      );
+      // The last part's URL is signed for its 5 bytes: a full-size body under it is refused by storage.
+      const wrongLength = await fetch(signed.body.urls[10], { method: "PUT", body: raw(bytes.subarray(0, 8 * MiB)) });
+      expect(wrongLength.status).toBeGreaterThanOrEqual(400);
+
+      // A batch record: one request, one progress event, the count of parts stored.
+      const batch = await put(partsRoute.PUT, alice, ids, { parts: parts.slice(0, 4) });
+      expect([batch.status, batch.body]).toEqual([200, { parts: 4 }]);
+      const [, fields] = (await redis().xrevrange(shareStreamKey(share.id), "+", "-", "COUNT", 1))[0]!;
+      expect(JSON.parse(fields[1]!)).toMatchObject({ type: "file.upload-progress", fileId: ids.fileId, parts: 4, partCount: 10, bytes: 32 * MiB });
+      // Recording the same parts again (a retried request) counts them once.
+      expect((await put(partsRoute.PUT, alice, ids, { parts: parts.slice(2, 5) })).body).toEqual({ parts: 5 });
+      const state = await call(shareFileRoute.GET, alice, ids);
+      expect(state.body.parts.map((p: Json) => p.partNumber)).toEqual([1, 2, 3, 4, 5]);
+
+      // Bad batches are refused whole, with the field named, and record nothing.
+      const badBatches: [Json, number, string][] = [
+        [{ parts: [] }, 422, "validation_failed"],
+        [{ parts: [{ partNumber: 11, etag: '"e"' }] }, 422, "validation_failed"],
+        [{ parts: [{ partNumber: 6, etag: "" }] }, 422, "validation_failed"],
+        [{ parts: "all" }, 422, "validation_failed"],
+      ];
+      for (const [body, status, code] of badBatches) {
+        const bad = await put(partsRoute.PUT, alice, ids, body);
+        expect([bad.status, bad.body.error.code]).toEqual([status, code]);
+      }
+      // Only the owner records parts: another user does not see the file, an admin may not change it.
+      expect((await put(partsRoute.PUT, bob, ids, { parts: parts.slice(5) })).status).toBe(404);
+      expect((await put(partsRoute.PUT, admin, ids, { parts: parts.slice(5) })).status).toBe(403);
+      expect((await call(shareFileRoute.GET, alice, ids)).body.parts).toHaveLength(5);
+
+      // A list whose ETag for a recorded part is not the one storage gave is refused, whatever the storage checks.
+      const forged = parts.map((p) => (p.partNumber === 3 ? { partNumber: 3, etag: parts[6]!.etag } : p));
+      const refused = await call(completeRoute.POST, alice, ids, { parts: forged });
+      expect([refused.status, refused.body.error.code, refused.body.error.details]).toEqual([422, "part_mismatch", { parts: [3] }]);
+      expect((await getShare(share.id)).files[0].status).toBe("uploading");
+      // A list that leaves a part out is incomplete, and one naming a part twice too.
+      const short = await call(completeRoute.POST, alice, ids, { parts: parts.slice(0, 9) });
+      expect([short.status, short.body.error.code, short.body.error.details.missing]).toEqual([409, "upload_incomplete", [10]]);
+      const twice = await call(completeRoute.POST, alice, ids, { parts: [...parts.slice(0, 9), parts[0]] });
+      expect([twice.status, twice.body.error.code]).toEqual([409, "upload_incomplete"]);
+
+      // Parts 6 to 10 were never recorded: the client's full list completes the upload, no per-part request needed.
+      const done = await call(completeRoute.POST, alice, ids, { parts });
+      expect([done.status, done.body.status]).toEqual([202, "uploaded"]);
+      expect(await storedSha(share.id, ids.fileId)).toBe(sha256(bytes));
+      // After completion the session is gone: a late batch is refused, not recorded.
+      expect((await put(partsRoute.PUT, alice, ids, { parts: parts.slice(0, 1) })).body.error.code).toBe("upload_expired");
+    }, 300_000);
+
     it("refuses completing before anything was uploaded, and parts re-signed after the session expired", async () => {
       const share = await newShare();
       const d = await declare(share.id, { name: "later.bin", size: 10 });

@@ -1,10 +1,10 @@
 "use server";
 
 import { createShareSchema } from "@/lib/shares/schemas";
-import { completeFileSchema, declareFileSchema, recordPartSchema, signPartsSchema } from "@/lib/uploads/schemas";
+import { completeFileSchema, declareFileSchema, recordPartSchema, recordPartsSchema, signPartsSchema } from "@/lib/uploads/schemas";
 import { createShare } from "@/lib/shares/shares";
 import type { FileView } from "@/lib/shares/shares";
-import { completeFile, declareFile, recordPart, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
+import { completeFile, declareFile, recordPart, recordParts, removeFile, resumeState, signParts, type DeclaredFile, type ResumeState } from "@/lib/uploads/uploads";
 import { requireUser } from "../../_lib/auth-session";
 import { requestIp } from "../../_lib/request-ip";
 import type { ActionResult } from "../../_lib/action-result";
@@ -34,6 +34,12 @@ export async function signPartsAction(shareId: string, fileId: string, partNumbe
 export async function recordPartAction(shareId: string, fileId: string, partNumber: unknown, etag: unknown): Promise<ActionResult<{ parts: number }>> {
   const user = await requireUser();
   return runAction(() => recordPart(user, String(shareId), String(fileId), recordPartSchema.parse({ partNumber, etag })));
+}
+
+/** Finished parts in one call: the page records them in batches, every few seconds, not one call a part. */
+export async function recordPartsAction(shareId: string, fileId: string, parts: unknown): Promise<ActionResult<{ parts: number }>> {
+  const user = await requireUser();
+  return runAction(() => recordParts(user, String(shareId), String(fileId), recordPartsSchema.parse({ parts })));
 }
 
 export async function resumeStateAction(shareId: string, fileId: string): Promise<ActionResult<ResumeState>> {

@@ -1,7 +1,14 @@
 import { apiRoute } from "@/lib/http/api-route";
-import { signPartsSchema } from "@/lib/uploads/schemas";
-import { signParts } from "@/lib/uploads/uploads";
+import { recordPartsSchema, signPartsSchema } from "@/lib/uploads/schemas";
+import { recordParts, signParts } from "@/lib/uploads/uploads";
 
-export const POST = apiRoute<{ id: string; fileId: string }, typeof signPartsSchema>({ body: signPartsSchema }, async ({ params, body, caller }) =>
+type Params = { id: string; fileId: string };
+
+export const POST = apiRoute<Params, typeof signPartsSchema>({ body: signPartsSchema }, async ({ params, body, caller }) =>
   signParts(caller, params.id, params.fileId, body),
+);
+
+// Records finished parts' ETags in one request, so a resumed upload skips them.
+export const PUT = apiRoute<Params, typeof recordPartsSchema>({ body: recordPartsSchema }, async ({ params, body, caller }) =>
+  recordParts(caller, params.id, params.fileId, body),
 );
