@@ -36,6 +36,8 @@ export type ConnectionContext = {
   maxLineBytes: number;
   failedLoginDelayMs: number;
   maxLoginFailuresPerConnection: number;
+  /** Sign-ins being checked in this process (throttle + password), and how many may be at once. */
+  logins: { active: number; max: number };
   greeting: string;
   transferStarted(): void;
   transferEnded(): void;
@@ -401,7 +403,7 @@ export class FtpConnection {
     const user = this.pendingUser;
     this.pendingUser = undefined;
     if (!user) return this.reply(503, "Send USER first");
-    const { backend, limiter } = this.ctx;
+    const { backend } = this.ctx;
     const tlsVersion = this.socket instanceof tls.TLSSocket ? (this.socket.getProtocol() ?? undefined) : undefined;
     const audit = (outcome: LoginEvent["outcome"], shareId?: string) => {
       const event: LoginEvent = { user, ip: this.ip, secure: this.secure, tlsVersion, implicitTls: this.implicitTls || undefined, outcome, shareId };
@@ -410,6 +412,26 @@ export class FtpConnection {
         .catch((err) => this.log.error({ err }, "ftp login audit hook failed"));
     };
 
+    // A bounded queue: past it, a clear "come back" rather than a login timeout after waiting behind everyone.
+    if (this.ctx.logins.active >= this.ctx.logins.max) {
+      this.log.warn({ ftpUser: user, pending: this.ctx.logins.active }, "ftp login refused: too many sign-ins in progress");
+      return this.cut("Too many sign-ins in progress; try again in a few seconds");
+    }
+    this.ctx.logins.active++;
+    let checking = true;
+    const checked = () => {
+      if (checking) this.ctx.logins.active--;
+      checking = false;
+    };
+    try {
+      return await this.checkPassword(user, pass, audit, checked);
+    } finally {
+      checked();
+    }
+  }
+
+  private async checkPassword(user: string, pass: string, audit: (outcome: LoginEvent["outcome"], shareId?: string) => void, checked: () => void) {
+    const { backend, limiter } = this.ctx;
     const wait = await limiter.reserve(user, this.ip);
     if (wait > 0) {
       // No password is checked while locked out: guessing gets no answer at all.
@@ -421,11 +443,13 @@ export class FtpConnection {
     try {
       session = await backend.login(user, pass, this.ip, this.secure);
     } catch (err) {
+      checked();
       this.log.error({ err, ftpUser: user }, "ftp login backend failed");
       await limiter.failure?.(user, this.ip);
       audit("error");
       return this.cut("Login service temporarily unavailable; try again later");
     }
+    checked();
     if (this.closed) return;
     if (!session || "refused" in session) {
       await limiter.failure?.(user, this.ip);
