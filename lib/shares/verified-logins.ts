@@ -14,6 +14,8 @@ const processKey = crypto.randomBytes(32);
 const entries = new Map<string, Entry>();
 // Checks of the same (user name, password) under way: the 25 parallel sign-ins of one share share one scrypt.
 const inFlight = new Map<string, Promise<boolean>>();
+// Since the process started: slow hash checks run, and sign-ins the cache answered.
+const stats = { hashChecks: 0, cacheHits: 0 };
 
 const macOf = (user: string, password: string) => crypto.createHmac("sha256", processKey).update(user).update("\0").update(password.normalize("NFKC")).digest();
 
@@ -50,7 +52,10 @@ export async function verifyWithCache(
 ): Promise<boolean> {
   if (ttlMs <= 0) return verify();
   const mac = macOf(user, password);
-  if (cached(user, mac, stored.hash, Date.now()) === stored.shareId) return true;
+  if (cached(user, mac, stored.hash, Date.now()) === stored.shareId) {
+    stats.cacheHits++;
+    return true;
+  }
   const flightKey = `${user}\0${stored.hash}\0${mac.toString("base64")}`;
   let check = inFlight.get(flightKey);
   if (!check) {
@@ -61,6 +66,9 @@ export async function verifyWithCache(
   if (ok) remember(user, { mac, hash: stored.hash, shareId: stored.shareId, until: Math.min(Date.now() + ttlMs, credentialsEndAt) });
   return ok;
 }
+
+/** How many slow hash checks ran and how many sign-ins the cache answered, since the process started. */
+export const verifiedLoginStats = () => ({ ...stats });
 
 /** Forgets every verified login (tests; a process that wants every next sign-in checked in full). */
 export function forgetVerifiedLogins(): void {
@@ -77,6 +85,7 @@ const waiting: Array<() => void> = [];
 export async function withHashSlot<T>(fn: () => Promise<T>): Promise<T> {
   if (running >= MAX_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
   else running++;
+  stats.hashChecks++;
   try {
     return await fn();
   } finally {

@@ -1,0 +1,55 @@
+"""Many ftplib sign-ins at once, for the login storm tests; prints one JSON line of outcomes.
+
+Usage: login-storm.py < '{"host": ..., "port": ..., "logins": [{"address": "127.0.2.1", "secure": true, "user": ..., "password": ...}]}'
+Every client connects (from its own source address), says AUTH TLS when secure, then all send USER/PASS together.
+Each outcome: {"reply": "230 ..."} (then PWD and QUIT) or {"reply": "530 ..." / "421 ..."} or {"error": "..."}.
+"""
+import ftplib
+import json
+import ssl
+import sys
+import threading
+
+plan = json.load(sys.stdin)
+logins = plan["logins"]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ready = threading.Barrier(len(logins), timeout=600)
+results = [None] * len(logins)
+
+
+def run(i, d):
+    out = {"i": i, "reply": None, "error": None}
+    results[i] = out
+    ftp = ftplib.FTP_TLS(context=ctx, timeout=300) if d["secure"] else ftplib.FTP(timeout=300)
+    try:
+        ftp.connect(plan["host"], plan["port"], source_address=(d["address"], 0))
+        if d["secure"]:
+            ftp.auth()
+    except Exception as e:
+        out["error"] = f"connect: {e!r}"
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        pass
+    if out["error"]:
+        return
+    try:
+        out["reply"] = ftp.login(d["user"], d["password"])
+        ftp.pwd()
+        ftp.quit()
+    except (ftplib.error_perm, ftplib.error_temp) as e:
+        out["reply"] = str(e)
+    except Exception as e:
+        out["error"] = f"login: {e!r}"
+    finally:
+        ftp.close()
+
+
+threads = [threading.Thread(target=run, args=(i, d), daemon=True) for i, d in enumerate(logins)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps(results))
