@@ -1,6 +1,6 @@
 """Many ftplib sign-ins at once, for the login storm tests; prints one JSON line of outcomes.
 
-Usage: login-storm.py < '{"host": ..., "port": ..., "logins": [{"address": "127.0.2.1", "secure": true, "user": ..., "password": ...}]}'
+Usage: login-storm.py '{"host": ..., "port": ..., "logins": [{"address": "127.0.2.1", "secure": true, "user": ..., "password": ...}]}'
 Every client connects (from its own source address), says AUTH TLS when secure, then all send USER/PASS together.
 Each outcome: {"reply": "230 ..."} (then PWD and QUIT) or {"reply": "530 ..." / "421 ..."} or {"error": "..."}.
 """
@@ -10,7 +10,7 @@ import ssl
 import sys
 import threading
 
-plan = json.load(sys.stdin)
+plan = json.loads(sys.argv[1])
 logins = plan["logins"]
 ctx = ssl.create_default_context()
 ctx.check_hostname = False

@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Actor } from "@/lib/auth/actor";
+import { closeDb } from "@/lib/db";
+import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
+import { createFtpServer, type FtpServer } from "@/lib/ftp";
+import { closeQueues } from "@/lib/queues";
+import { closeRedis } from "@/lib/redis";
+import { revokeShare } from "@/lib/shares/lifecycle";
+import { resetCredentials } from "@/lib/shares/reset-credentials";
+import { verifiedLoginStats } from "@/lib/shares/verified-logins";
+import { createUserSchema } from "@/lib/users/schemas";
+import { createUser } from "@/lib/users/users";
+import { freePort } from "../../scripts/services/free-port";
+import { readyShare } from "../ftp/ready-share";
+import { freeRange, HOST, PYTHON, run, tempDir, testTls, wait } from "../ftp/harness";
+
+// Sign-in storms through real clients (Python ftplib, half of them FTPS), against the gateway over the real share
+// store: right passwords all get in at the cost of about one scrypt per share and process (the verified-login
+// cache), wrong ones all fail, and a reset or revoked share stops cached sign-ins at once, in one process and in
+// the cluster (FTP_PROCESSES=2).
+
+type Login = { address: string; secure: boolean; user: string; password: string };
+type Outcome = { i: number; reply: string | null; error: string | null };
+
+const STORM = path.join(import.meta.dirname, "../ftp/login-storm.py");
+let actor: Actor;
+let addressBlock = 0;
+
+/** n sign-ins at once, each from its own loopback address (a fresh block per call), every second one FTPS. */
+async function storm(port: number, n: number, user: string, password: (i: number) => string): Promise<Outcome[]> {
+  const block = 10 + addressBlock++;
+  const logins: Login[] = Array.from({ length: n }, (_, i) => ({ address: `127.${block}.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`, secure: i % 2 === 1, user, password: password(i) }));
+  const r = await run(PYTHON, [STORM, JSON.stringify({ host: HOST, port, logins })], { timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`login-storm.py exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout.toString()) as Outcome[];
+}
+
+const replies = (out: Outcome[]) => out.map((o) => o.error ?? o.reply?.slice(0, 3));
+const count = (out: Outcome[], code: string) => out.filter((o) => o.reply?.startsWith(code)).length;
+/** Every sign-in refused: 530 (password checked and wrong), or 421 once the throttle locked the user name. */
+function allRefused(out: Outcome[]) {
+  expect(out.filter((o) => o.error !== null || !/^(530|421) /.test(o.reply ?? "")), JSON.stringify(out)).toEqual([]);
+  expect(count(out, "530")).toBeGreaterThanOrEqual(1);
+}
+
+beforeAll(async () => {
+  const { user } = await createUser(createUserSchema.parse({ email: `storm.${crypto.randomUUID()}@example.test` }));
+  actor = { id: user.id, role: "user" };
+});
+
+afterAll(async () => {
+  await closeQueues();
+  await closeRedis();
+  await closeDb();
+});
+
+describe("sign-in storms on one gateway process", () => {
+  let server: FtpServer;
+  let port: number;
+
+  beforeAll(async () => {
+    server = createFtpServer({
+      host: HOST,
+      port: 0,
+      publicHost: HOST,
+      pasvPorts: await freeRange(8),
+      tls: await testTls(),
+      backend: createShareBackend(),
+      limiter: redisLoginLimiter,
+      failedLoginDelayMs: 20,
+      loginTimeoutMs: 300_000,
+    });
+    ({ port } = await server.listen());
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it("lets 100 parallel right sign-ins in (plain and FTPS, 100 addresses) with a few scrypt checks, not 100", async () => {
+    const s = await readyShare(actor, { "a.txt": Buffer.from("storm\n") });
+    const before = verifiedLoginStats();
+    const out = await storm(port, 100, s.user, () => s.pass);
+    expect(replies(out)).toEqual(Array(100).fill("230"));
+    const after = verifiedLoginStats();
+    // One check for the password (parallel sign-ins share it), a few more at most for sign-ins that raced it.
+    expect(after.hashChecks - before.hashChecks).toBeGreaterThanOrEqual(1);
+    expect(after.hashChecks - before.hashChecks).toBeLessThanOrEqual(5);
+    expect(after.cacheHits - before.cacheHits).toBeGreaterThanOrEqual(95);
+  }, 600_000);
+
+  it("fails every wrong password, each one checked in full, while the right one is remembered", async () => {
+    const s = await readyShare(actor, { "a.txt": Buffer.from("storm\n") });
+    expect(replies(await storm(port, 2, s.user, () => s.pass))).toEqual(["230", "230"]);
+    const before = verifiedLoginStats().hashChecks;
+    // Wrong passwords: distinct guesses, near misses of the right one, and the right one for another user name.
+    const guesses = (i: number) => (i % 3 === 0 ? `${s.pass}x` : i % 3 === 1 ? s.pass.slice(0, -1) : crypto.randomBytes(12).toString("base64url"));
+    const out = await storm(port, 30, s.user, guesses);
+    allRefused(out);
+    // The throttle refuses (421) once five guesses failed for the user name; every one it let through was hashed.
+    const checked = count(out, "530");
+    expect(checked).toBeGreaterThanOrEqual(1);
+    expect(verifiedLoginStats().hashChecks - before).toBeGreaterThanOrEqual(checked);
+    const other = await readyShare(actor, { "b.txt": Buffer.from("other\n") });
+    allRefused(await storm(port, 5, other.user, () => s.pass));
+  }, 600_000);
+
+  it("stops cached sign-ins at once after a credential reset, and after the share is revoked", async () => {
+    const s = await readyShare(actor, { "a.txt": Buffer.from("storm\n") });
+    expect(replies(await storm(port, 20, s.user, () => s.pass))).toEqual(Array(20).fill("230"));
+    const before = verifiedLoginStats();
+    expect(replies(await storm(port, 20, s.user, () => s.pass))).toEqual(Array(20).fill("230"));
+    expect(verifiedLoginStats().hashChecks).toBe(before.hashChecks);
+
+    const { credentials } = await resetCredentials(actor, s.shareId);
+    allRefused(await storm(port, 20, s.user, () => s.pass));
+    expect(replies(await storm(port, 20, credentials.username, () => credentials.password))).toEqual(Array(20).fill("230"));
+
+    await revokeShare(actor, s.shareId);
+    allRefused(await storm(port, 20, credentials.username, () => credentials.password));
+  }, 600_000);
+});
+
+describe("sign-in storms on the cluster (FTP_PROCESSES=2)", () => {
+  let primary: ChildProcess;
+  let exited: Promise<number | null>;
+  let out = "";
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    const pasv = await freeRange(8);
+    primary = spawn(process.execPath, ["--import", "tsx", "workers/ftp.ts"], {
+      env: {
+        ...process.env,
+        FTP_HOST: HOST,
+        FTP_PORT: String(port),
+        FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`,
+        FTP_PROCESSES: "2",
+        DATA_DIR: tempDir("tempoftp-storm-"),
+        TEMPOFTP_PROCESS: "ftp",
+        LOG_FORMAT: "json",
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    primary.stdout!.on("data", (d) => (out += d.toString()));
+    primary.stderr!.on("data", (d) => (out += d.toString()));
+    exited = new Promise((resolve) => primary.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 240_000;
+    while ((out.match(/"msg":"ftp gateway listening"/g) ?? []).length < 2) {
+      if (Date.now() > deadline || primary.exitCode !== null) throw new Error(`the gateway's two processes did not start:\n${out.slice(-3000)}`);
+      await wait(200);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (primary?.exitCode === null) primary.kill("SIGTERM");
+    await exited;
+  });
+
+  it("lets 100 parallel right sign-ins in on both processes; after a reset the old ones fail on both, the new ones get in", async () => {
+    const s = await readyShare(actor, { "a.txt": Buffer.from("cluster storm\n") });
+    expect(replies(await storm(port, 100, s.user, () => s.pass))).toEqual(Array(100).fill("230"));
+    const processes = new Set([...out.matchAll(/"ftpProcess":(\d+)[^\n]*"msg":"ftp login ok"/g)].map((m) => m[1]));
+    expect(processes).toEqual(new Set(["0", "1"]));
+
+    const { credentials } = await resetCredentials(actor, s.shareId);
+    allRefused(await storm(port, 40, s.user, () => s.pass));
+    expect(replies(await storm(port, 40, credentials.username, () => credentials.password))).toEqual(Array(40).fill("230"));
+    allRefused(await storm(port, 10, credentials.username, (i) => `${credentials.password}${i}`));
+  }, 900_000);
+});
