@@ -44,10 +44,27 @@ class TlsSessionFtp(FTP_TLS):
         return conn, size
 
 
+# The first sign-in of each share goes first (plan["primeFirst"] of them): it pays the share's one scrypt check,
+# and the gateway answers that share's other sign-ins from its verified-login cache.
+primed = threading.Event()
+state["primers"] = 0
+if not plan.get("primeFirst"):
+    primed.set()
+
+
+def primer_done():
+    with lock:
+        state["primers"] += 1
+        if state["primers"] >= plan["primeFirst"]:
+            primed.set()
+
+
 def run(i, d):
     out = {"i": i, "ok": False, "bytes": 0, "error": None, "sha256": None}
     results[i] = out
     ftp = None
+    if i >= plan.get("primeFirst", 0):
+        primed.wait()
     for attempt in range(10):
         try:
             with logins:
@@ -67,6 +84,8 @@ def run(i, d):
             if ftp:
                 ftp.close()
             time.sleep(2)
+    if i < plan.get("primeFirst", 0):
+        primer_done()
     arrive()
     # Signing 500 clients in can outlast the gateway's control idle timeout: a waiting client sends NOOP each minute.
     deadline = time.monotonic() + plan["loginTimeoutS"]

@@ -275,8 +275,11 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     port: o.port,
     file: FILE_NAME,
     loginTimeoutS: 1800,
-    // The gateway's verified-login cache makes a share's sign-ins after its first one cheap: many at once.
-    loginsAtOnce: 100,
+    // The gateway's verified-login cache makes a share's sign-ins after its first one cheap: many at once (each
+    // within the gateway's 30 s login deadline, which runs from connect, on a loaded machine too).
+    loginsAtOnce: 50,
+    // Downloads 0..shares-1 are one per share (i % shares): they sign in first.
+    primeFirst: o.shares.length,
     filesNeeded: FILES_NEEDED,
     downloads: plan.map((d) => ({ address: loopback(d.i), secure: d.secure, offset: d.offset, user: d.creds.username, password: d.creds.password })),
   };

@@ -450,9 +450,9 @@ export class FtpConnection {
       return this.cut("Login service temporarily unavailable; try again later");
     }
     checked();
-    if (this.closed) return;
     if (!session || "refused" in session) {
       await limiter.failure?.(user, this.ip);
+      if (this.closed) return;
       this.failures++;
       this.log.info({ ftpUser: user, secure: this.secure, refused: session?.refused }, "ftp login failed");
       audit(session ? "address-not-allowed" : "bad-credentials", session?.shareId);
@@ -462,7 +462,10 @@ export class FtpConnection {
       if (session) return this.reply(530, `Login refused: this share does not accept connections from your address (${this.ip})`);
       return this.reply(530, "Login incorrect");
     }
+    // Settled even when the connection closed meanwhile (login timeout, client gone): an unsettled reservation
+    // would stay counted as a failure and lock the user name out.
     await limiter.success(user, this.ip);
+    if (this.closed) return void session.onClose?.();
     if (session.requireTls && !this.secure) {
       this.log.info({ ftpUser: user, shareId: session.shareId }, "ftp plain login refused: share requires FTPS");
       audit("tls-required", session.shareId);

@@ -126,3 +126,51 @@ describe("the gateway's bounded sign-in queue", () => {
     for (const c of [...clients, again]) c.sock.destroy();
   });
 });
+
+describe("a sign-in whose connection closes while its password is checked", () => {
+  let server: FtpServer;
+  let port: number;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const settled: string[] = [];
+  const backend = new MemoryBackend();
+  backend.add({ shareId: "s1", user: "alice", pass: "right", files: [bufferFile("a.txt", Buffer.from("abc"))] });
+  const login = backend.login.bind(backend);
+  backend.login = async (user, pass) => (await gate, login(user, pass));
+
+  beforeAll(async () => {
+    server = createFtpServer({
+      host: "127.0.0.1",
+      port: 0,
+      pasvPorts: await freeRange(2),
+      backend,
+      failedLoginDelayMs: 0,
+      logger: log.child({}, { level: "silent" }),
+      limiter: {
+        reserve: async () => 0,
+        success: async (user) => void settled.push(`success ${user}`),
+        failure: async (user) => void settled.push(`failure ${user}`),
+      },
+    });
+    port = (await server.listen()).port;
+  });
+  afterAll(() => server.close());
+
+  it("still settles its throttle reservation (right password: given back; wrong: counted)", async () => {
+    const right = await RawFtp.connect(port, "127.0.0.2");
+    const wrong = await RawFtp.connect(port, "127.0.0.3");
+    for (const [c, u] of [[right, "alice"], [wrong, "bob"]] as const) {
+      await c.reply();
+      await c.cmd(`USER ${u}`);
+      c.sock.write("PASS right\r\n");
+    }
+    await wait(100);
+    right.sock.destroy();
+    wrong.sock.destroy();
+    await wait(100);
+    release();
+    const deadline = Date.now() + 10_000;
+    while (settled.length < 2 && Date.now() < deadline) await wait(20);
+    expect(settled.sort()).toEqual(["failure bob", "success alice"]);
+  });
+});
