@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, parseEnv } from "@/lib/env";
 import { createFtpServer, type FtpServer } from "@/lib/ftp";
 import { log } from "@/lib/log";
 import { forgetVerifiedLogins, verifiedLoginStats, verifyWithCache, withHashSlot } from "@/lib/shares/verified-logins";
@@ -18,6 +19,13 @@ function checker(right = "right") {
 }
 
 describe("verified-login cache", () => {
+  it("is configured by FTP_LOGIN_CACHE_SECONDS (60 s; 0 turns it off) and FTP_MAX_PENDING_LOGINS (256)", () => {
+    expect(parseEnv({})).toMatchObject({ FTP_LOGIN_CACHE_SECONDS: 60, FTP_MAX_PENDING_LOGINS: 256 });
+    expect(parseEnv({ FTP_LOGIN_CACHE_SECONDS: "0", FTP_MAX_PENDING_LOGINS: "1000" })).toMatchObject({ FTP_LOGIN_CACHE_SECONDS: 0, FTP_MAX_PENDING_LOGINS: 1000 });
+    expect(() => parseEnv({ FTP_LOGIN_CACHE_SECONDS: "3601" })).toThrow(ConfigError);
+    expect(() => parseEnv({ FTP_MAX_PENDING_LOGINS: "0" })).toThrow(ConfigError);
+  });
+
   it("checks a right password once, then answers from memory; a wrong one pays the full check every time", async () => {
     forgetVerifiedLogins();
     const c = checker();
