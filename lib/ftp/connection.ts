@@ -749,6 +749,8 @@ export class FtpConnection {
 
   private async retrCmd(arg: string) {
     if (!this.dataReady()) return;
+    // Opening the file can outlast the passive idle timeout under load (500 downloads at once): not idle now.
+    this.passive?.hold();
     const offset = this.rest;
     this.rest = 0;
     const t = resolvePath(arg);
