@@ -49,7 +49,12 @@ async function storm(port: number, n: number, creds: (i: number) => Creds): Prom
   return JSON.parse(r.stdout.toString()) as Outcome[];
 }
 
-const shares = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => readyShare(actor, { "a.txt": Buffer.from(`storm ${i}\n`) })));
+/** n ready shares, one after the other (in parallel, a loaded machine outlasts the database's transaction timeout). */
+async function shares(n: number) {
+  const made = [];
+  for (let i = 0; i < n; i++) made.push(await readyShare(actor, { "a.txt": Buffer.from(`storm ${i}\n`) }));
+  return made;
+}
 
 // "230" for a sign-in that got in, else the whole answer (so a failure says what the gateway said).
 const replies = (out: Outcome[]) => out.map((o) => o.error ?? (o.reply?.startsWith("230") ? "230" : o.reply));
