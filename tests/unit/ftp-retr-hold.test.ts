@@ -19,7 +19,7 @@ afterAll(() => ftp.server.close());
 
 describe("RETR and the passive idle timeout", () => {
   it("keeps the channel while the file is opened for longer than passiveIdleMs", async () => {
-    backend.beforeOpen = () => wait(800);
+    backend.beforeOpen = async () => void (await wait(800));
     const c = await RawFtp.connect(ftp.port);
     expect(await c.login("alice", "right")).toMatch(/^230 /);
     expect(await c.cmd("TYPE I")).toMatch(/^200 /);
