@@ -335,7 +335,11 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     }),
   );
   if (failed.length) {
-    console.log(`the gateway's log, last lines:\n${fs.readFileSync(o.log, "utf8").trim().split("\n").slice(-20).join("\n")}`);
+    // Its warnings and errors (why a file was not available, a channel closed...), not only its last lines.
+    const lines = fs.readFileSync(o.log, "utf8").trim().split("\n");
+    const warned = lines.filter((l) => /"level":(4|5|6)0/.test(l));
+    console.log(`the gateway's log, warnings and errors (${warned.length}), first 30:\n${warned.slice(0, 30).join("\n")}`);
+    console.log(`the gateway's log, last lines:\n${lines.slice(-20).join("\n")}`);
     throw new Error(`${failed.length} of ${CONCURRENT} downloads failed or were wrong`);
   }
   // The kernel's high-water mark also catches a peak between two samples.
