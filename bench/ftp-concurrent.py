@@ -1,11 +1,16 @@
 # Run by bench/ftp.ts --concurrent: many FTP/FTPS downloads with Python's ftplib, one thread each. Every client
 # signs in first (from its own source address); once all have, they all send REST/RETR at once, so the transfers
 # really run together. The plan comes as JSON on stdin; one JSON line of results goes to stdout.
-import hashlib, json, ssl, sys, threading, time
+import hashlib, json, resource, ssl, sys, threading, time
 
 from ftplib import FTP, FTP_TLS
 
 plan = json.load(sys.stdin)
+# Two sockets per download (control, data) and the interpreter's own: the soft limit goes up to what is needed.
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+need = plan.get("filesNeeded", 0)
+if soft != resource.RLIM_INFINITY and soft < need:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else min(need, hard), hard))
 host, port, name = plan["host"], plan["port"], plan["file"]
 downloads = plan["downloads"]
 lock = threading.Lock()
@@ -21,8 +26,8 @@ def arrive():
         if state["in"] == len(downloads):
             state["go"] = time.monotonic()
             go.set()
-# Sign-ins a few at a time, retried when the gateway says to come back: a slow hash per sign-in is not what this
-# measures, and the gateway checks a share's parallel sign-ins five at a time.
+# Sign-ins many at a time (plan["loginsAtOnce"]), retried when the gateway says to come back (421: its queue of
+# sign-ins is full); the gateway checks a share's parallel sign-ins five at a time.
 logins = threading.Semaphore(plan["loginsAtOnce"])
 results = [None] * len(downloads)
 ctx = ssl.create_default_context()
@@ -39,10 +44,27 @@ class TlsSessionFtp(FTP_TLS):
         return conn, size
 
 
+# The first sign-in of each share goes first (plan["primeFirst"] of them): it pays the share's one scrypt check,
+# and the gateway answers that share's other sign-ins from its verified-login cache.
+primed = threading.Event()
+state["primers"] = 0
+if not plan.get("primeFirst"):
+    primed.set()
+
+
+def primer_done():
+    with lock:
+        state["primers"] += 1
+        if state["primers"] >= plan["primeFirst"]:
+            primed.set()
+
+
 def run(i, d):
     out = {"i": i, "ok": False, "bytes": 0, "error": None, "sha256": None}
     results[i] = out
     ftp = None
+    if i >= plan.get("primeFirst", 0):
+        primed.wait()
     for attempt in range(10):
         try:
             with logins:
@@ -62,6 +84,8 @@ def run(i, d):
             if ftp:
                 ftp.close()
             time.sleep(2)
+    if i < plan.get("primeFirst", 0):
+        primer_done()
     arrive()
     # Signing 500 clients in can outlast the gateway's control idle timeout: a waiting client sends NOOP each minute.
     deadline = time.monotonic() + plan["loginTimeoutS"]

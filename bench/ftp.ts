@@ -73,6 +73,23 @@ if (
 }
 const MiB = 1024 * 1024;
 const SIZE = Math.round(SIZE_MIB * MiB);
+
+// Open files the gateway needs at once: per download a control and a data socket and a storage socket, and more
+// for a cluster's logs and the databases. Many systems start processes with a soft limit of 1024.
+const FILES_NEEDED = 4 * Math.max(CONCURRENT, STREAMS) + 512;
+function fileLimits(): { soft: number; hard: number } {
+  const line = fs.readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files")) ?? "";
+  const [soft, hard] = line.replace("Max open files", "").trim().split(/\s+/).map((v) => (v === "unlimited" ? Infinity : Number(v)));
+  return { soft: soft ?? 1024, hard: hard ?? 1024 };
+}
+/** The command, run under a soft open-file limit raised to FILES_NEEDED (up to the hard limit) when it is lower. */
+function withFileLimit(cmd: string, args: string[]): [string, string[]] {
+  const { soft, hard } = fileLimits();
+  if (soft >= FILES_NEEDED) return [cmd, args];
+  if (hard < FILES_NEEDED) throw new Error(`this run needs ${FILES_NEEDED} open files per process; the hard limit is ${hard}: raise it (ulimit -Hn, as root) or run fewer downloads`);
+  if (!hasCommand("prlimit")) throw new Error(`this run needs ${FILES_NEEDED} open files per process (soft limit ${soft}): run \`ulimit -n ${FILES_NEEDED}\` first`);
+  return ["prlimit", [`--nofile=${FILES_NEEDED}:${hard === Infinity ? "unlimited" : hard}`, "--", cmd, ...args]];
+}
 const FILE_NAME = "bench.bin";
 const say = (msg: string) => console.log(`[bench] ${msg}`);
 
@@ -258,7 +275,12 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     port: o.port,
     file: FILE_NAME,
     loginTimeoutS: 1800,
-    loginsAtOnce: 8,
+    // The gateway's verified-login cache makes a share's sign-ins after its first one cheap: many at once (each
+    // within the gateway's 30 s login deadline, which runs from connect, on a loaded machine too).
+    loginsAtOnce: 50,
+    // Downloads 0..shares-1 are one per share (i % shares): they sign in first.
+    primeFirst: o.shares.length,
+    filesNeeded: FILES_NEEDED,
     downloads: plan.map((d) => ({ address: loopback(d.i), secure: d.secure, offset: d.offset, user: d.creds.username, password: d.creds.password })),
   };
   const cpu0 = cpuSeconds(o.pid);
@@ -313,7 +335,11 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     }),
   );
   if (failed.length) {
-    console.log(`the gateway's log, last lines:\n${fs.readFileSync(o.log, "utf8").trim().split("\n").slice(-20).join("\n")}`);
+    // Its warnings and errors (why a file was not available, a channel closed...), not only its last lines.
+    const lines = fs.readFileSync(o.log, "utf8").trim().split("\n");
+    const warned = lines.filter((l) => /"level":(4|5|6)0/.test(l));
+    console.log(`the gateway's log, warnings and errors (${warned.length}), first 30:\n${warned.slice(0, 30).join("\n")}`);
+    console.log(`the gateway's log, last lines:\n${lines.slice(-20).join("\n")}`);
     throw new Error(`${failed.length} of ${CONCURRENT} downloads failed or were wrong`);
   }
   // The kernel's high-water mark also catches a peak between two samples.
@@ -468,12 +494,12 @@ async function main() {
   // The gateway as `npm start` runs it (workers/ftp.ts), with `processes` processes (1: one whose RSS we can read).
   const startGateway = async (processes: number) => {
     const gatewayLog = path.join(dataDir, `ftp-gateway-${processes}.log`);
-    const child = spawnLogged(process.execPath, [
+    const child = spawnLogged(...withFileLimit(process.execPath, [
       ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
       "--import",
       "tsx",
       path.join(root, "workers", "ftp.ts"),
-    ], gatewayLog, {
+    ]), gatewayLog, {
       cwd: root,
       // info: each process logs "ftp gateway listening", which says when all of them are up.
       env: { ...process.env, TEMPOFTP_PROCESS: "ftp", FTP_PROCESSES: String(processes), LOG_LEVEL: "info" },

@@ -178,6 +178,11 @@ export const envSchema = z
     // Set by the gateway's cluster primary for each process (0-based): which passive slice it listens on, and its
     // metrics port (METRICS_PORT + 1 + index). Not meant to be set by hand.
     FTP_PROCESS_INDEX: int(0, 0, 255),
+    // Seconds a gateway process trusts a password it verified (scrypt) for the same share's next sign-ins; never past
+    // the share's end, and a reset or ended share fails at once. 0: every sign-in pays the full check.
+    FTP_LOGIN_CACHE_SECONDS: int(60, 0, 3600),
+    // Sign-ins one gateway process checks at once (more wait); beyond it a sign-in is answered 421 "try again".
+    FTP_MAX_PENDING_LOGINS: int(256, 1, 100_000),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),

@@ -35,6 +35,7 @@ async function main() {
     publicHost: env.FTP_PUBLIC_HOST,
     pasvPorts: passiveSlice(env.FTP_PASV_PORTS, index, cluster.isPrimary ? 1 : env.FTP_PROCESSES),
     maxPassivePerUser: env.FTP_MAX_PASV_PER_USER,
+    maxPendingLogins: env.FTP_MAX_PENDING_LOGINS,
     tls,
     backend: instrumentFtpBackend(createShareBackend()),
     limiter: redisLoginLimiter,

@@ -36,6 +36,8 @@ export type ConnectionContext = {
   maxLineBytes: number;
   failedLoginDelayMs: number;
   maxLoginFailuresPerConnection: number;
+  /** Sign-ins being checked in this process (throttle + password), and how many may be at once. */
+  logins: { active: number; max: number };
   greeting: string;
   transferStarted(): void;
   transferEnded(): void;
@@ -401,7 +403,7 @@ export class FtpConnection {
     const user = this.pendingUser;
     this.pendingUser = undefined;
     if (!user) return this.reply(503, "Send USER first");
-    const { backend, limiter } = this.ctx;
+    const { backend } = this.ctx;
     const tlsVersion = this.socket instanceof tls.TLSSocket ? (this.socket.getProtocol() ?? undefined) : undefined;
     const audit = (outcome: LoginEvent["outcome"], shareId?: string) => {
       const event: LoginEvent = { user, ip: this.ip, secure: this.secure, tlsVersion, implicitTls: this.implicitTls || undefined, outcome, shareId };
@@ -410,6 +412,26 @@ export class FtpConnection {
         .catch((err) => this.log.error({ err }, "ftp login audit hook failed"));
     };
 
+    // A bounded queue: past it, a clear "come back" rather than a login timeout after waiting behind everyone.
+    if (this.ctx.logins.active >= this.ctx.logins.max) {
+      this.log.warn({ ftpUser: user, pending: this.ctx.logins.active }, "ftp login refused: too many sign-ins in progress");
+      return this.cut("Too many sign-ins in progress; try again in a few seconds");
+    }
+    this.ctx.logins.active++;
+    let checking = true;
+    const checked = () => {
+      if (checking) this.ctx.logins.active--;
+      checking = false;
+    };
+    try {
+      return await this.checkPassword(user, pass, audit, checked);
+    } finally {
+      checked();
+    }
+  }
+
+  private async checkPassword(user: string, pass: string, audit: (outcome: LoginEvent["outcome"], shareId?: string) => void, checked: () => void) {
+    const { backend, limiter } = this.ctx;
     const wait = await limiter.reserve(user, this.ip);
     if (wait > 0) {
       // No password is checked while locked out: guessing gets no answer at all.
@@ -421,14 +443,16 @@ export class FtpConnection {
     try {
       session = await backend.login(user, pass, this.ip, this.secure);
     } catch (err) {
+      checked();
       this.log.error({ err, ftpUser: user }, "ftp login backend failed");
       await limiter.failure?.(user, this.ip);
       audit("error");
       return this.cut("Login service temporarily unavailable; try again later");
     }
-    if (this.closed) return;
+    checked();
     if (!session || "refused" in session) {
       await limiter.failure?.(user, this.ip);
+      if (this.closed) return;
       this.failures++;
       this.log.info({ ftpUser: user, secure: this.secure, refused: session?.refused }, "ftp login failed");
       audit(session ? "address-not-allowed" : "bad-credentials", session?.shareId);
@@ -438,7 +462,10 @@ export class FtpConnection {
       if (session) return this.reply(530, `Login refused: this share does not accept connections from your address (${this.ip})`);
       return this.reply(530, "Login incorrect");
     }
+    // Settled even when the connection closed meanwhile (login timeout, client gone): an unsettled reservation
+    // would stay counted as a failure and lock the user name out.
     await limiter.success(user, this.ip);
+    if (this.closed) return void session.onClose?.();
     if (session.requireTls && !this.secure) {
       this.log.info({ ftpUser: user, shareId: session.shareId }, "ftp plain login refused: share requires FTPS");
       audit("tls-required", session.shareId);
@@ -722,6 +749,8 @@ export class FtpConnection {
 
   private async retrCmd(arg: string) {
     if (!this.dataReady()) return;
+    // Opening the file can outlast the passive idle timeout under load (500 downloads at once): not idle now.
+    this.passive?.hold();
     const offset = this.rest;
     this.rest = 0;
     const t = resolvePath(arg);

@@ -167,6 +167,12 @@ export class PassiveChannel {
     return this.socket ? this.socket instanceof tls.TLSSocket : undefined;
   }
 
+  /** A transfer is starting on this channel (its file being opened): not idle, nor released for a new PASV. */
+  hold() {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.busy = true;
+  }
+
   /** The connected (and, with PROT P, secured) data socket. */
   async take(timeoutMs: number, signal: AbortSignal): Promise<DataSocket> {
     if (this.idleTimer) clearTimeout(this.idleTimer);

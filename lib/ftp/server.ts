@@ -88,6 +88,7 @@ export function createFtpServer(opts: FtpServerOptions): FtpServer {
     maxLineBytes: opts.maxLineBytes ?? 4096,
     failedLoginDelayMs: opts.failedLoginDelayMs ?? 1000,
     maxLoginFailuresPerConnection: opts.maxLoginFailuresPerConnection ?? 3,
+    logins: { active: 0, max: opts.maxPendingLogins ?? 256 },
     greeting: opts.greeting ?? "tempoftp ready",
     transferStarted: () => {
       transfers++;

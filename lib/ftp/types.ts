@@ -173,6 +173,8 @@ export type FtpServerOptions = {
   failedLoginDelayMs?: number;
   /** Wrong passwords on one connection before it is closed. Default 3. */
   maxLoginFailuresPerConnection?: number;
+  /** Sign-ins checked at once (throttle and password); one more is answered 421 "try again" and closed. Default 256. */
+  maxPendingLogins?: number;
   aliveCheckMs?: number;
   greeting?: string;
 };

@@ -1,6 +1,8 @@
 import crypto from "node:crypto";
 import { burnPasswordCheck, generatePassword, hashPassword, verifyPassword } from "../auth/password";
+import { env } from "../env";
 import { redis } from "../redis";
+import { verifyWithCache, withHashSlot } from "./verified-logins";
 
 // FTP credentials live only in Redis, as a slow hash, with the share's expiry as their TTL: when the share ends
 // (or Redis loses them) logins fail closed.
@@ -24,15 +26,29 @@ export async function storeCredentials(shareId: string, creds: FtpCredentials, e
   if (ok !== "OK") throw new Error("FTP user name collision; try again");
 }
 
-/** The share a user name and password open, or null; takes the same time whether the user exists or not. */
+/**
+ * The share a user name and password open, or null; takes the same time whether the user exists or not (a wrong
+ * password, too). The stored credentials are read on every call: reset or ended ones fail at once, even when this
+ * process verified the password a moment ago (lib/shares/verified-logins.ts).
+ */
 export async function checkCredentials(username: string, password: string): Promise<string | null> {
-  const raw = /^t[a-z2-7]{12}$/.test(username) ? await redis().get(key(username)) : null;
+  const [raw, ttlMs] = /^t[a-z2-7]{12}$/.test(username) ? await readWithTtl(username) : [null, 0];
   if (!raw) {
-    await burnPasswordCheck(password);
+    await withHashSlot(() => burnPasswordCheck(password));
     return null;
   }
   const stored = JSON.parse(raw) as Stored;
-  return (await verifyPassword(password, stored.hash)) ? stored.shareId : null;
+  const verify = () => withHashSlot(() => verifyPassword(password, stored.hash));
+  const endAt = ttlMs > 0 ? Date.now() + ttlMs : 0;
+  return (await verifyWithCache(username, password, stored, endAt, env.FTP_LOGIN_CACHE_SECONDS * 1000, verify)) ? stored.shareId : null;
+}
+
+// The credentials and the milliseconds they have left (their end is the share's), in one round trip.
+async function readWithTtl(username: string): Promise<[string | null, number]> {
+  const res = await redis().multi().get(key(username)).pttl(key(username)).exec();
+  if (!res) return [null, 0];
+  for (const [err] of res) if (err) throw err;
+  return [res[0]![1] as string | null, Number(res[1]![1])];
 }
 
 /** Moves the credentials' end with the share's (extend). */
