@@ -17,6 +17,9 @@ export function idAfter(a: string, b: string): boolean {
 }
 
 const REPLAY_LIMIT = 1000;
+// An idle reader reads again this often: the longest a stream joined during a lost wake (a reconnect) waits.
+const BLOCK_MS = 5000;
+const WAKE_TRIES = 200;
 
 class EventHub {
   private subs = new Map<string, Set<Subscriber>>();
@@ -24,7 +27,11 @@ class EventHub {
   private cursors = new Map<string, string>();
   private reader: Redis | undefined;
   private readerId: number | undefined;
+  // The streams of the reader's latest XREAD: a stream joined since is not watched until the reader reads again.
+  private reading = new Set<string>();
   private running = false;
+  // Unique per process: a wake finds this reader by name after a reconnect; tests count their own.
+  readonly readerName = `tft-events-${process.pid}`;
 
   async subscribe(key: string, lastEventId: string | null, send: (e: StreamEvent) => void): Promise<() => void> {
     // Joined first and held back: what the reader delivers while the replay runs is queued, then deduplicated.
@@ -43,7 +50,7 @@ class EventHub {
       if (!this.cursors.has(key)) {
         const [last] = await r.xrevrange(key, "+", "-", "COUNT", 1);
         if (!this.cursors.has(key)) this.cursors.set(key, last?.[0] ?? "0-0");
-        await this.wake();
+        await this.wake(key);
       }
       if (lastEventId) {
         for (const [id, fields] of await r.xrange(key, `(${lastEventId}`, "+", "COUNT", REPLAY_LIMIT)) this.emit(sub, { id, data: fields[1] ?? "{}" });
@@ -76,9 +83,25 @@ class EventHub {
     else sub.queue.push(e);
   }
 
-  /** Interrupts the reader's blocking XREAD so it starts watching a new stream now. */
-  private async wake() {
-    if (this.readerId !== undefined) await redis().client("UNBLOCK", this.readerId).catch(() => undefined);
+  /**
+   * Interrupts the reader's blocking XREAD so it starts watching a new stream now. CLIENT UNBLOCK only reaches a
+   * read Redis already holds: one sent while the reader is between reads (or its XREAD still on the wire) is lost,
+   * so it is repeated until it lands or the reader's read includes the stream. The block timeout bounds the rest.
+   */
+  private async wake(key: string) {
+    for (let i = 0; i < WAKE_TRIES && this.running && !this.reading.has(key) && this.cursors.has(key); i++) {
+      // After a reconnect the reader is blocked in its re-sent XREAD and cannot say its new id: find it by name.
+      this.readerId ??= await this.findReaderId();
+      if (this.readerId !== undefined && Number(await redis().client("UNBLOCK", this.readerId).catch(() => 0)) === 1) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private async findReaderId(): Promise<number | undefined> {
+    const list = (await redis().call("CLIENT", "LIST", "TYPE", "normal").catch(() => "")) as string;
+    const line = list.split("\n").find((l) => l.includes(` name=${this.readerName} `));
+    const id = line ? Number(/^id=(\d+)/.exec(line)?.[1]) : NaN;
+    return Number.isFinite(id) ? id : undefined;
   }
 
   private start() {
@@ -88,13 +111,18 @@ class EventHub {
   }
 
   private async loop() {
-    this.reader ??= createRedis({ maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: "tft-events" });
+    if (!this.reader) {
+      this.reader = createRedis({ maxRetriesPerRequest: null, enableAutoPipelining: false, connectionName: this.readerName });
+      // A reconnected reader is a new Redis client with a new id.
+      this.reader.on("close", () => (this.readerId = undefined));
+    }
     while (this.subs.size) {
       try {
         this.readerId ??= Number(await this.reader.client("ID"));
         const keys = [...this.cursors.keys()];
         if (!keys.length) break;
-        const res = (await this.reader.xread("COUNT", 500, "BLOCK", 15_000, "STREAMS", ...keys, ...keys.map((k) => this.cursors.get(k)!))) as
+        this.reading = new Set(keys);
+        const res = (await this.reader.xread("COUNT", 500, "BLOCK", BLOCK_MS, "STREAMS", ...keys, ...keys.map((k) => this.cursors.get(k)!))) as
           | [string, [string, string[]][]][]
           | null;
         for (const [key, entries] of res ?? []) {
@@ -112,6 +140,7 @@ class EventHub {
       }
     }
     this.running = false;
+    this.reading.clear();
   }
 
   stats() {
@@ -123,10 +152,11 @@ class EventHub {
   async close() {
     this.subs.clear();
     this.cursors.clear();
-    await this.wake();
+    if (this.readerId !== undefined) await redis().client("UNBLOCK", this.readerId).catch(() => undefined);
     await this.reader?.quit().catch(() => this.reader?.disconnect());
     this.reader = undefined;
     this.readerId = undefined;
+    this.reading.clear();
   }
 }
 

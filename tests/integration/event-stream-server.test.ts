@@ -176,7 +176,7 @@ describe("event streams served by the web server", () => {
     await until(() => clients.every((c) => c.events.length === 20));
     for (const c of clients) expect(new Set(c.events.map((e) => e.id)).size).toBe(20);
     const list = (await redis().client("LIST")) as string;
-    expect(list.split("\n").filter((l) => l.includes("name=tft-events")).length).toBe(1);
+    expect(list.split("\n").filter((l) => l.includes(`name=tft-events-${process.pid} `)).length).toBe(1);
     for (const c of clients) c.close();
     await until(() => nodeStreamStats().clients === 0);
   });

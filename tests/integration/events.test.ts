@@ -140,7 +140,7 @@ describe("share event streams", () => {
     await publish({ type: "file.ready", shareId: share.id, data: { fileId: "x" } });
     await until(() => clients.every((c) => c.events.length === 1));
     const list = (await redis().client("LIST")) as string;
-    expect(list.split("\n").filter((l) => l.includes("name=tft-events")).length).toBe(1);
+    expect(list.split("\n").filter((l) => l.includes(`name=tft-events-${process.pid} `)).length).toBe(1);
     for (const c of clients) c.close();
     await Promise.all(clients.map((c) => c.done));
     await until(() => eventHub().stats().subscribers === before);
