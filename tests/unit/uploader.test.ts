@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorCode } from "../../lib/errors";
 import type { DeclaredFile, ResumeState } from "../../lib/uploads/uploads";
 import { ActionError, callAction, type ActionResult } from "../../app/_lib/action-result";
-import { partsToSign, planFromDeclared, takeCachedUrl, URL_FRESH_MS, type FilePlan } from "../../app/_lib/uploader/file-plan";
+import { planFromDeclared } from "../../app/_lib/uploader/file-plan";
+import { PartRecorder, PartSigner, URL_FRESH_MS, type PartRef } from "../../lib/uploads/part-batches";
 import { ShareUploader, type UploadServer } from "../../app/_lib/uploader/share-uploader";
 import { unfinishedNotes } from "../../app/_lib/uploader/unfinished-uploads";
 import { describeFailure, isTransientStorageError, refusalMessage, uploadErrorMessage } from "../../app/_lib/uploader/upload-errors";
@@ -174,23 +175,145 @@ describe("callAction", () => {
   });
 });
 
-describe("file plans", () => {
-  const plan = (): FilePlan => ({ fileId: "f", method: "multipart", partSize: 5 * MiB, partCount: 20, headers: {}, urls: new Map() });
+describe("part batches: signing ahead, recording in batches", () => {
+  /** A signer over `partCount` parts whose sign requests are listed in `asked` (failing while `failing()`). */
+  const signer = (partCount: number, opts: { stored?: Set<number>; failing?: () => boolean; now?: () => number; batch?: number; ahead?: number } = {}) => {
+    const asked: number[][] = [];
+    const s = new PartSigner({
+      partCount,
+      stored: (n) => opts.stored?.has(n) ?? false,
+      now: opts.now,
+      batch: opts.batch,
+      ahead: opts.ahead,
+      sign: async (parts) => {
+        asked.push(parts);
+        if (opts.failing?.()) throw new Error("Failed to fetch");
+        return Object.fromEntries(parts.map((n) => [String(n), `u${n}#${asked.length}`]));
+      },
+    });
+    return { s, asked };
+  };
 
-  it("signs the part asked for and the next ones that have neither a URL nor their bytes", () => {
-    const p = plan();
-    p.urls.set(3, { url: Promise.resolve("u3"), at: 0 });
-    expect(partsToSign(p, 1, new Set([2, 5]))).toEqual([1, 4, 6, 7, 8, 9, 10, 11]);
-    expect(partsToSign(p, 18, new Set())).toEqual([18, 19, 20]);
+  it("signs a batch on first use, the next one ahead of need, and skips stored parts", async () => {
+    const { s, asked } = signer(20, { stored: new Set([2, 5]), batch: 8, ahead: 4 });
+    expect(await s.url(1)).toBe("u1#1");
+    expect(asked).toEqual([[1, 3, 4, 6, 7, 8, 9, 10]]);
+    for (const n of [3, 4, 6]) expect(await s.url(n)).toBe(`u${n}#1`);
+    // Part 6 is in hand, part 10 (4 ahead) still has its URL: no request yet; part 7 makes 11 the next to ask for.
+    expect(asked.length).toBe(1);
+    expect(await s.url(7)).toBe("u7#1");
+    expect(asked[1]).toEqual([11, 12, 13, 14, 15, 16, 17, 18]);
+    expect(await s.url(11)).toBe("u11#2");
   });
 
-  it("uses a cached URL once, and only while fresh", async () => {
-    const p = plan();
-    p.urls.set(2, { url: Promise.resolve("u2"), at: 1000 });
-    expect(await takeCachedUrl(p, 2, 2000)).toBe("u2");
-    expect(takeCachedUrl(p, 2, 2000)).toBeUndefined();
-    p.urls.set(3, { url: Promise.resolve("u3"), at: 1000 });
-    expect(takeCachedUrl(p, 3, 1000 + URL_FRESH_MS)).toBeUndefined();
+  it("uses a URL once (a retry signs again, alone with parts never asked for), and only while fresh", async () => {
+    let now = 1000;
+    const { s, asked } = signer(3, { now: () => now });
+    expect(await s.url(1)).toBe("u1#1");
+    expect(await s.url(1)).toBe("u1#2"); // the retry of part 1: 2 and 3 still wait with their URLs
+    expect(asked[1]).toEqual([1]);
+    now += URL_FRESH_MS;
+    expect(await s.url(2)).toBe("u2#3"); // stale: signed again
+  });
+
+  it("a failed sign batch leaves no URL behind: each part's turn asks again, and succeeds once the app answers", async () => {
+    let failing = true;
+    const { s, asked } = signer(4, { failing: () => failing });
+    await expect(s.url(1)).rejects.toThrow("Failed to fetch");
+    await new Promise((r) => setTimeout(r, 0));
+    failing = false;
+    expect(await s.url(2)).toBe("u2#2");
+    expect(asked[1]).toEqual([2, 3, 4]);
+    expect(await s.url(1)).toBe("u1#3"); // Uppy's retry of part 1
+  });
+
+  /** A recorder whose requests are listed in `sent`; `fail` decides each request's fate. */
+  const recorder = (fail: (n: number) => Error | undefined = () => undefined) => {
+    const sent: PartRef[][] = [];
+    const recorded = new Set<number>();
+    const counts: number[] = [];
+    const timers: (() => void)[] = [];
+    const r = new PartRecorder({
+      record: async (parts) => {
+        sent.push(parts);
+        const err = fail(sent.length);
+        if (err) throw err;
+        for (const p of parts) recorded.add(p.partNumber);
+        return recorded.size;
+      },
+      onRecorded: (n) => void (typeof n === "number" && counts.push(n)),
+      isFinal: (err) => err instanceof ActionError && err.code !== "internal",
+      // The batch delay ends when the test says so.
+      sleep: () => new Promise<void>((resolve) => timers.push(resolve)),
+    });
+    const tick = async () => {
+      for (const t of timers.splice(0)) t();
+      await new Promise((res) => setTimeout(res, 0));
+    };
+    return { r, sent, counts, tick };
+  };
+
+  it("parts finished within one delay go in one request; one request at a time", async () => {
+    const { r, sent, counts, tick } = recorder();
+    r.add(2, "e2");
+    r.add(1, "e1");
+    r.add(3, "e3");
+    expect(sent).toEqual([]); // waiting for the delay
+    await tick();
+    expect(sent).toEqual([[{ partNumber: 1, etag: "e1" }, { partNumber: 2, etag: "e2" }, { partNumber: 3, etag: "e3" }]]);
+    r.add(4, "e4");
+    await tick();
+    expect(sent[1]).toEqual([{ partNumber: 4, etag: "e4" }]);
+    expect(counts).toEqual([3, 4]);
+  });
+
+  it("a batch that fails is retried with the next one: no part is lost", async () => {
+    const { r, sent, counts, tick } = recorder((n) => (n === 1 ? new ActionError("internal", "The app is not answering") : undefined));
+    r.add(1, "e1");
+    r.add(2, "e2");
+    await tick();
+    expect(sent.length).toBe(1);
+    expect(r.pending).toBe(2); // back in the queue
+    r.add(3, "e3");
+    await tick();
+    expect(sent[1]!.map((p) => p.partNumber)).toEqual([1, 2, 3]);
+    expect(counts).toEqual([3]);
+    expect(r.pending).toBe(0);
+  });
+
+  it("a refusal for good (the upload completed) stops recording; close drops what waits", async () => {
+    const { r, sent, tick } = recorder(() => new ActionError("conflict", "This file is already complete"));
+    r.add(1, "e1");
+    await tick();
+    r.add(2, "e2");
+    await tick();
+    expect(sent.length).toBe(1);
+    const other = recorder();
+    other.r.add(1, "e1");
+    other.r.close();
+    await other.tick();
+    expect(other.sent).toEqual([]);
+  });
+
+  it("flush (pause, reload) records what waits at once, after the request in flight", async () => {
+    let release!: () => void;
+    const sent: number[][] = [];
+    const r = new PartRecorder({
+      record: async (parts) => {
+        sent.push(parts.map((p) => p.partNumber));
+        if (sent.length === 1) await new Promise<void>((res) => (release = res));
+      },
+      sleep: () => new Promise<void>(() => undefined), // the delay never ends: only flushes send
+    });
+    r.add(1, "e1");
+    const first = r.flush();
+    r.add(2, "e2");
+    const second = r.flush();
+    await new Promise((res) => setTimeout(res, 0));
+    expect(sent).toEqual([[1]]); // part 2 waits for the request in flight
+    release();
+    await Promise.all([first, second]);
+    expect(sent).toEqual([[1], [2]]);
   });
 
   it("takes the server's layout from a declaration", () => {
@@ -235,6 +358,7 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
   const stored = new Map<string, Buffer>(); // url -> bytes, written by the fake storage transport
   const signed: number[][] = [];
   const sent: string[] = [];
+  const recordCalls: number[][] = [];
   let seq = 0;
   const fail = (code: ErrorCode, error: string, details?: unknown) => ({ ok: false as const, code, error, ...(details ? { details } : {}) });
   const partUrl = (id: string, n: number) => `mem://staging/${id}?partNumber=${n}&sig=${++seq}`;
@@ -266,10 +390,12 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
       signed.push(partNumbers);
       return { ok: true, data: { urls: Object.fromEntries(partNumbers.map((n) => [String(n), partUrl(fileId, n)])) } };
     },
-    async recordPart(fileId, partNumber, etag) {
+    async recordParts(fileId, parts) {
       const f = files.get(fileId);
       if (!f) return fail("not_found", "No such file in this share");
-      f.recorded.set(partNumber, etag);
+      if (f.status !== "pending") return fail("conflict", "This file is already complete");
+      recordCalls.push(parts.map((p) => p.partNumber));
+      for (const p of parts) f.recorded.set(p.partNumber, p.etag);
       return { ok: true, data: { parts: f.recorded.size } };
     },
     async complete(fileId, parts) {
@@ -307,7 +433,7 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
     return { ETag: etag };
   };
   const sentParts = (fileId: string) => sent.filter((u) => u.includes(`/${fileId}?partNumber=`)).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-  return { server, files, signed, sent, sentParts, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
+  return { server, files, signed, sent, sentParts, recordCalls, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
 }
 
 const started: ShareUploader[] = [];
@@ -412,8 +538,10 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     expect(troubled.every(Boolean)).toBe(true); // each wait happened with the trouble shown
     expect(uploader.getSnapshot().serverTrouble).toBe(false);
     expect(mem.sentParts("file-1").sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    await until(() => mem.files.get("file-1")!.recorded.size === 10, "every part recorded despite the outage");
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
+    // Records went in batches (those cut off by the outage with the next one, the rest carried by the completion).
+    expect(mem.recordCalls.length).toBeLessThan(10);
+    expect(new Set(mem.recordCalls.flat()).size).toBe(mem.recordCalls.flat().length);
   });
 
   it("a part storage refuses fails the row; Retry continues from the server's parts without re-sending them", async () => {
