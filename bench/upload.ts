@@ -3,9 +3,9 @@
 // ports, one temp folder removed at the end):
 //   - buffered: PUT through a naive app server that collects the body in memory, then PutObject (bench/upload-proxy.ts);
 //   - streamed: PUT through the same server, piped into lib-storage's Upload (multipart, 8 MiB parts, 4 at a time);
-//   - presigned (ours): the real REST API as the browser uses it: declare, sign parts 64 at a time ahead of need, PUT
-//     the parts 6 at a time straight to storage, record finished parts in one request every few seconds, complete
-//     with the part list;
+//   - presigned (ours): the real REST API as the browser uses it, with the browser's own batching code
+//     (lib/uploads/part-batches.ts): declare, sign parts 64 a request ahead of need, PUT the parts 6 at a time
+//     straight to storage, record finished parts in batches (at most one request a second), complete with the list;
 //   - sdk: @aws-sdk/lib-storage's Upload from this process straight to storage (8 MiB parts, 6 at a time), the ceiling.
 // For each: throughput (MiB/s), the app server's CPU seconds per GiB (/proc schedstat of all its threads, ns; less its idle rate measured
 // over 3 s just before, which the raw figure keeps) and its peak RSS (VmHWM
@@ -19,18 +19,15 @@ import path from "node:path";
 import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { AppStack } from "../e2e/app-stack";
+import { PartRecorder, PartSigner, SIGN_BATCH } from "../lib/uploads/part-batches";
 import { freePort } from "../scripts/services/free-port";
 import { cpuSecondsFine as cpuSeconds, emitResult, option, resetPeak, round, sampleRss, startBenchStack, webProcessOf } from "./common";
-
-// The API's batch path: one sign request covers 64 parts, the next asked for 12 parts ahead, parts recorded every 5 s.
-const SIGN_BATCH = 64;
-const SIGN_AHEAD = 12;
-const RECORD_EVERY_MS = 5000;
 
 const MiB = 1024 * 1024;
 const SIZES_MIB = option("sizes-mib", "256,1024").split(",").map(Number);
 const CPU_PROF = option("cpu-prof", "");
-const USAGE = "usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--cpu-prof DIR] [--json FILE] (sizes over 64 MiB; --cpu-prof: the web process writes a V8 CPU profile into DIR when the stack stops, summarized at the end)";
+const PER_PART = process.argv.includes("--per-part");
+const USAGE = "usage: npx tsx bench/upload.ts [--sizes-mib 256,1024] [--cpu-prof DIR] [--per-part] [--json FILE] (sizes over 64 MiB; --per-part: also the page's old way, 8 parts a sign request and one record request a part, for a before/after; --cpu-prof: the web process writes a V8 CPU profile into DIR when the stack stops, summarized at the end)";
 if (process.argv.includes("--help")) {
   console.log(USAGE);
   process.exit(0);
@@ -44,7 +41,7 @@ const BUCKET = "tempoftp";
 const BROWSER_PARALLEL = 6; // Uppy's limit in app/_lib/uploader/uppy-adapter.ts
 const say = (m: string) => console.log(`[bench] ${m}`);
 
-type Way = "buffered" | "streamed" | "presigned" | "sdk";
+type Way = "buffered" | "streamed" | "presigned" | "per-part" | "sdk";
 type Run = {
   way: Way;
   sizeMiB: number;
@@ -129,46 +126,47 @@ async function pool(n: number, limit: number, task: (i: number) => Promise<void>
   }));
 }
 
+/** App requests of the presigned way, by kind, over the whole run: what the per-file and per-batch costs are made of. */
+const newCounts = () => ({ declare: 0, sign: 0, record: 0, complete: 0, partsSigned: 0, partsRecorded: 0 });
+const callsOf = { presigned: newCounts(), "per-part": newCounts() };
+
 /**
- * The batch path through the real REST API (the CLI's and browser's next step: they still sign 8 and record one part a
- * request, see issue 17): declare; sign parts SIGN_BATCH at a time, the next batch asked for
- * SIGN_AHEAD parts before it is needed (no part waits for a signature); PUT parts BROWSER_PARALLEL at a time; record
- * finished parts in one request every RECORD_EVERY_MS (for a resume, off the parts' path); complete with the list.
+ * The browser's upload through the real REST API, with its own batching code (PartSigner, PartRecorder): declare;
+ * sign parts SIGN_BATCH a request, the next batch asked for SIGN_AHEAD parts before it is needed (no part waits for a
+ * signature); PUT parts BROWSER_PARALLEL at a time; record stored parts in batches, at most one request per
+ * RECORD_DELAY_MS (for a resume, off the parts' path); complete with the part list.
  */
-async function presigned(stack: AppStack, token: string, shareId: string, file: string, size: number, name: string) {
+async function presigned(stack: AppStack, token: string, shareId: string, file: string, size: number, name: string, perPart = false) {
   const api = async <T>(method: string, p: string, body: unknown): Promise<T> => {
     const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
+  const calls = callsOf[perPart ? "per-part" : "presigned"];
+  calls.declare++;
   const declared = await api<{ file: { id: string }; upload: { method: string; partSize: number; partCount: number } }>("POST", `/shares/${shareId}/files`, { name, size });
   const { partSize, partCount } = declared.upload;
   const base = `/shares/${shareId}/files/${declared.file.id}`;
-  const batches = new Map<number, Promise<Record<string, string>>>();
-  const batchOf = (n: number) => {
-    const first = Math.floor((n - 1) / SIGN_BATCH) * SIGN_BATCH + 1;
-    if (first > partCount) return undefined;
-    if (!batches.has(first)) {
-      const partNumbers = Array.from({ length: Math.min(SIGN_BATCH, partCount - first + 1) }, (_, i) => first + i);
-      const urls = api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers }).then((r) => r.urls);
-      urls.catch(() => undefined);
-      batches.set(first, urls);
-    }
-    return batches.get(first)!;
-  };
-  const urlOf = async (n: number) => {
-    batchOf(n + SIGN_AHEAD);
-    return (await batchOf(n)!)[n]!;
-  };
-  const etags: { partNumber: number; etag: string }[] = [];
-  let unrecorded: { partNumber: number; etag: string }[] = [];
-  let recording: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (!unrecorded.length) return;
-    const parts = unrecorded;
-    unrecorded = [];
-    recording = recording.then(() => api("PUT", `${base}/parts`, { parts }));
-  }, RECORD_EVERY_MS);
+  const etags = new Map<number, string>();
+  // --per-part: the page's way before the batch path, for a before/after in one run: 8 parts a sign request asked
+  // for when a part needs it, every part recorded on its own (PUT …/parts/{n}) before the next goes.
+  const signer = new PartSigner({
+    partCount,
+    stored: (n) => etags.has(n),
+    ...(perPart ? { batch: 8, ahead: 0 } : {}),
+    sign: async (partNumbers) => {
+      calls.sign++;
+      calls.partsSigned += partNumbers.length;
+      return (await api<{ urls: Record<string, string> }>("POST", `${base}/parts`, { partNumbers })).urls;
+    },
+  });
+  const recorder = new PartRecorder({
+    record: async (parts) => {
+      calls.record++;
+      calls.partsRecorded += parts.length;
+      await api("PUT", `${base}/parts`, { parts });
+    },
+  });
   const fd = await fs.promises.open(file, "r");
   try {
     await pool(partCount, BROWSER_PARALLEL, async (i) => {
@@ -176,18 +174,20 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
       const length = Math.min(partSize, size - i * partSize);
       const bytes = Buffer.allocUnsafe(length);
       await fd.read(bytes, 0, length, i * partSize);
-      const res = await fetch(await urlOf(n), { method: "PUT", body: bytes });
+      const res = await fetch(await signer.url(n), { method: "PUT", body: bytes });
       if (!res.ok) throw new Error(`part ${n}: ${res.status} ${await res.text()}`);
-      const part = { partNumber: n, etag: res.headers.get("etag")! };
-      etags.push(part);
-      unrecorded.push(part);
+      etags.set(n, res.headers.get("etag")!);
+      if (!perPart) return recorder.add(n, etags.get(n)!);
+      calls.record++;
+      calls.partsRecorded++;
+      await api("PUT", `${base}/parts/${n}`, { etag: etags.get(n) });
     });
   } finally {
-    clearInterval(timer);
     await fd.close();
   }
-  await recording;
-  await api("POST", `${base}/complete`, { parts: etags.sort((a, b) => a.partNumber - b.partNumber) });
+  recorder.close(); // as the page does: the completion carries every part
+  calls.complete++;
+  await api("POST", `${base}/complete`, { parts: [...etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag })) });
   return declared.file.id;
 }
 
@@ -253,6 +253,10 @@ async function main() {
     let fileId = "";
     runs.push(await measure("presigned", sizeMiB, webPid, async () => void (fileId = await presigned(stack, token, share.id, file, size, `bench-${sizeMiB}.bin`))));
     await settled(fileId);
+    if (PER_PART) {
+      runs.push(await measure("per-part", sizeMiB, webPid, async () => void (fileId = await presigned(stack, token, share.id, file, size, `per-part-${sizeMiB}.bin`, true))));
+      await settled(fileId);
+    }
     for (const mode of ["streamed", "buffered"] as const) {
       runs.push(await measure(mode, sizeMiB, proxy.pid!, () => putToProxy(proxyPort, mode, key(mode), file, size)));
       await drop(key(mode));
@@ -260,11 +264,14 @@ async function main() {
     fs.rmSync(file);
   }
 
+  const costs = await requestCosts(stack.url, auth, share.id, webPid);
+
   const of = (way: Way, sizeMiB: number) => runs.find((r) => r.way === way && r.sizeMiB === sizeMiB)!;
   const ratios = SIZES_MIB.map((sizeMiB) => ({
     sizeMiB,
     presignedVsSdk: round(of("presigned", sizeMiB).mibps / of("sdk", sizeMiB).mibps, 2),
     presignedCpuVsStreamed: round(of("presigned", sizeMiB).appCpuPerGiB! / of("streamed", sizeMiB).appCpuPerGiB!, 4),
+    ...(PER_PART ? { presignedCpuVsPerPart: round(of("presigned", sizeMiB).appCpuPerGiB! / of("per-part", sizeMiB).appCpuPerGiB!, 3) } : {}),
   }));
   const [small, large] = [SIZES_MIB[0]!, SIZES_MIB[SIZES_MIB.length - 1]!];
   const growth = (way: Way) => round(of(way, large).appPeakRssMiB! - of(way, small).appPeakRssMiB!);
@@ -273,8 +280,22 @@ async function main() {
   console.log("|---|---|--:|--:|--:|--:|");
   for (const r of runs) console.log(`| ${r.sizeMiB} MiB | ${r.way} | ${r.mibps} | ${r.appCpuPerGiB ?? "–"} | ${r.appCpuPerGiBRaw ?? "–"} | ${r.appPeakRssMiB ?? "–"} |`);
   console.log("");
-  for (const r of ratios) console.log(`${r.sizeMiB} MiB: presigned / sdk = ${r.presignedVsSdk} (goal ≥ 0.9); presigned app CPU / streamed = ${r.presignedCpuVsStreamed} (goal ≤ 0.01)`);
+  for (const r of ratios) {
+    const vsPerPart = r.presignedCpuVsPerPart === undefined ? "" : `; presigned app CPU / per-part (the page before) = ${r.presignedCpuVsPerPart}`;
+    console.log(`${r.sizeMiB} MiB: presigned / sdk = ${r.presignedVsSdk} (goal ≥ 0.9); presigned app CPU / streamed = ${r.presignedCpuVsStreamed} (goal ≤ 0.01)${vsPerPart}`);
+  }
   console.log(`app peak RSS growth ${small} → ${large} MiB: presigned ${growth("presigned")} MiB, streamed ${growth("streamed")} MiB, buffered ${growth("buffered")} MiB`);
+  // Where the presigned way's app CPU goes: its requests by kind, times each kind's CPU per request.
+  console.log("");
+  console.log(`app CPU per request (${COST_ROUNDS} of each, idle not subtracted): declare ${costs.declareMs} ms, sign 64 parts ${costs.signMs} ms, record 64 parts ${costs.recordMs} ms, record 1 part ${costs.recordOneMs} ms`);
+  for (const way of PER_PART ? (["presigned", "per-part"] as const) : (["presigned"] as const)) {
+    const c = callsOf[way];
+    const cpuMs = SIZES_MIB.reduce((sum, m) => sum + ((of(way, m).appCpuPerGiB! * m) / 1024) * 1000, 0);
+    const spent = { declare: c.declare * costs.declareMs, sign: c.sign * costs.signMs, record: c.record * (way === "presigned" ? costs.recordMs : costs.recordOneMs) };
+    const rest = Math.max(0, cpuMs - spent.declare - spent.sign - spent.record);
+    console.log(`${way}: ${c.declare} files (${SIZES_MIB.join(" + ")} MiB): ${c.declare} declare, ${c.sign} sign (${c.partsSigned} parts), ${c.record} record (${c.partsRecorded} parts), ${c.complete} complete`);
+    console.log(`${way}: app CPU ${round(cpuMs)} ms in all (less idle): declares ~${round(spent.declare)} ms, signs ~${round(spent.sign)} ms, records ~${round(spent.record)} ms, complete and the rest ~${round(rest)} ms`);
+  }
   emitResult({
     bench: "upload",
     storage: "embedded",
@@ -283,8 +304,46 @@ async function main() {
     runs,
     ratios,
     rssGrowthMiB: { presigned: growth("presigned"), streamed: growth("streamed"), buffered: growth("buffered") },
+    calls: callsOf,
+    requestCpuMs: costs,
     seconds: Math.round((Date.now() - started) / 1000),
   });
+}
+
+const COST_ROUNDS = 20;
+
+/**
+ * The web process's CPU per request of each kind the presigned way makes, COST_ROUNDS of each one after the other
+ * (ms): declaring a 1 GiB file (then removing it, counted apart), signing 64 parts, recording 64 parts, and 1.
+ */
+async function requestCosts(url: string, auth: Record<string, string>, shareId: string, webPid: number) {
+  const call = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${url}/api/v1/shares/${shareId}${p}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  };
+  // One file at a time (the share's quota), each step's CPU added to its kind's sum.
+  const sums = { declare: 0, sign: 0, record: 0, recordOne: 0, remove: 0 };
+  const timed = async <T>(kind: keyof typeof sums, step: () => Promise<T>): Promise<T> => {
+    const cpu0 = cpuSeconds(webPid);
+    const out = await step();
+    sums[kind] += cpuSeconds(webPid) - cpu0;
+    return out;
+  };
+  const partNumbers = Array.from({ length: SIGN_BATCH }, (_, i) => i + 1);
+  for (let i = 0; i < COST_ROUNDS; i++) {
+    const { file } = (await timed("declare", () => call("POST", "/files", { name: `cost-${i}.bin`, size: 1024 * MiB }))) as { file: { id: string } };
+    await timed("sign", () => call("POST", `/files/${file.id}/parts`, { partNumbers }));
+    const parts = partNumbers.map((partNumber) => ({ partNumber, etag: `"${crypto.randomBytes(16).toString("hex")}"` }));
+    await timed("record", () => call("PUT", `/files/${file.id}/parts`, { parts }));
+    await timed("recordOne", () => call("PUT", `/files/${file.id}/parts`, { parts: [{ partNumber: 100, etag: parts[0]!.etag }] }));
+    await timed("remove", () => call("DELETE", `/files/${file.id}`));
+  }
+  const ms = (kind: keyof typeof sums) => round((sums[kind] * 1000) / COST_ROUNDS, 2);
+  const [declareMs, signMs, recordMs, recordOneMs, removeMs] = (["declare", "sign", "record", "recordOne", "remove"] as const).map(ms) as [number, number, number, number, number];
+  say(`app CPU per request: declare ${declareMs} ms, sign ${SIGN_BATCH} ${signMs} ms, record ${SIGN_BATCH} ${recordMs} ms, record 1 ${recordOneMs} ms, remove ${removeMs} ms`);
+  return { declareMs, signMs, recordMs, recordOneMs, removeMs };
 }
 
 let profiledPid = 0;

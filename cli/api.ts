@@ -75,8 +75,8 @@ export class Api {
   removeFile = (shareId: string, fileId: string) => this.call<Share>("DELETE", `/shares/${enc(shareId)}/files/${enc(fileId)}`);
   signParts = (shareId: string, fileId: string, partNumbers: number[]) =>
     this.call<{ urls: Record<string, string> }>("POST", `/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { partNumbers });
-  recordPart = (shareId: string, fileId: string, partNumber: number, etag: string) =>
-    this.call<{ parts: number }>("PUT", `/shares/${enc(shareId)}/files/${enc(fileId)}/parts/${partNumber}`, { etag });
+  recordParts = (shareId: string, fileId: string, parts: { partNumber: number; etag: string }[]) =>
+    this.call<{ parts: number }>("PUT", `/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { parts });
   complete = (shareId: string, fileId: string, parts?: { partNumber: number; etag: string }[]) =>
     this.call<ShareFile>("POST", `/shares/${enc(shareId)}/files/${enc(fileId)}/complete`, parts ? { parts } : {});
   seal = (shareId: string) => this.call<{ share: Share; credentials: Credentials }>("POST", `/shares/${enc(shareId)}/seal`);

@@ -1,3 +1,4 @@
+import { PartRecorder, PartSigner } from "../lib/uploads/part-batches";
 import type { Api, Share, ShareFile } from "./api";
 import type { LocalFile } from "./args";
 import { CliError, EXIT, Interrupted, usage } from "./errors";
@@ -5,9 +6,10 @@ import { sleep } from "./events";
 import type { Reporter } from "./progress";
 import { isNetworkFailure, putRange, StorageStatus } from "./put-part";
 
-// The browser's upload, from a terminal: declare each file, sign its parts on demand, PUT them in parallel
-// straight to storage, record each finished part (so an interrupted run resumes without re-sending it) and
-// complete. A resumed run asks the server what it already has and sends only the rest.
+// The browser's upload, from a terminal, on the same batch path (lib/uploads/part-batches.ts): declare each file,
+// sign its parts 64 a request ahead of need, PUT them in parallel straight to storage, record finished parts in
+// batches (at most once a second, and when the run stops, so an interrupted run resumes without re-sending them)
+// and complete with the part list. A resumed run asks the server what it already has and sends only the rest.
 
 export type UploadOptions = { concurrency: number; signal: AbortSignal; reporter: Reporter };
 
@@ -19,14 +21,12 @@ type Job = {
   partCount: number;
   contentType: string;
   etags: Map<number, string>;
-  urls: Map<number, { url: string; at: number }>;
-  signing?: Promise<void>;
+  signer: PartSigner;
+  recorder?: PartRecorder;
   left: number;
 };
 
 const DONE_STATUSES = new Set(["uploaded", "processing", "ready"]);
-const URL_FRESH_MS = 10 * 60 * 1000; // signed for 15 minutes; re-signed well before
-const SIGN_BATCH = 32;
 const RETRY_DELAYS_MS = [1000, 3000, 8000];
 
 export const partLength = (job: Pick<Job, "local" | "partSize" | "partCount">, n: number) =>
@@ -60,10 +60,10 @@ async function plan(api: Api, share: Share, files: LocalFile[], reporter: Report
 
 async function declareJob(api: Api, shareId: string, local: LocalFile): Promise<Job> {
   const { file, upload } = await api.declare(shareId, { name: local.name, size: local.size });
-  if (upload.method === "multipart") return newJob(local, file.id, "multipart", upload.partSize, upload.partCount, file.contentType);
+  if (upload.method === "multipart") return newJob(api, shareId, local, file.id, "multipart", upload.partSize, upload.partCount, file.contentType);
   // The single PUT's signature covers its content type: it is sent exactly as the server signed it.
-  const job = newJob(local, file.id, "single", local.size, 1, upload.headers["content-type"] ?? file.contentType);
-  job.urls.set(1, { url: upload.url, at: Date.now() });
+  const job = newJob(api, shareId, local, file.id, "single", local.size, 1, upload.headers["content-type"] ?? file.contentType);
+  job.signer.prime(1, upload.url);
   return job;
 }
 
@@ -72,7 +72,7 @@ async function resumeJob(api: Api, shareId: string, remote: ShareFile, local: Lo
   if (remote.status !== "failed") {
     try {
       const state = await api.resumeState(shareId, remote.id);
-      const job = newJob(local, remote.id, state.method, state.partSize, state.partCount, state.file.contentType);
+      const job = newJob(api, shareId, local, remote.id, state.method, state.partSize, state.partCount, state.file.contentType);
       for (const p of state.parts) job.etags.set(p.partNumber, p.etag);
       job.left = state.partCount - job.etags.size;
       return job;
@@ -84,41 +84,38 @@ async function resumeJob(api: Api, shareId: string, remote: ShareFile, local: Lo
   return undefined;
 }
 
-function newJob(local: LocalFile, fileId: string, method: "single" | "multipart", partSize: number, partCount: number, contentType: string | null): Job {
-  return { local, fileId, method, partSize, partCount, contentType: contentType ?? "application/octet-stream", etags: new Map(), urls: new Map(), left: partCount };
-}
-
-/** A fresh URL for part `n`, signing it with the next parts still to send in one request. */
-async function urlFor(api: Api, shareId: string, job: Job, n: number): Promise<string> {
-  for (;;) {
-    const cached = job.urls.get(n);
-    if (cached && Date.now() - cached.at < URL_FRESH_MS) return cached.url;
-    if (job.signing) {
-      await job.signing;
-      if (job.urls.get(n)) continue;
-    }
-    const batch = [n];
-    for (let k = n + 1; k <= job.partCount && batch.length < SIGN_BATCH; k++) if (!job.etags.has(k) && !job.urls.has(k)) batch.push(k);
-    job.signing = api.signParts(shareId, job.fileId, batch).then(({ urls }) => {
-      const at = Date.now();
-      for (const [k, url] of Object.entries(urls)) job.urls.set(Number(k), { url, at });
-    });
-    try {
-      await job.signing;
-    } finally {
-      job.signing = undefined;
-    }
-  }
+function newJob(
+  api: Api,
+  shareId: string,
+  local: LocalFile,
+  fileId: string,
+  method: "single" | "multipart",
+  partSize: number,
+  partCount: number,
+  contentType: string | null,
+): Job {
+  const etags = new Map<number, string>();
+  const signer = new PartSigner({ partCount, stored: (n) => etags.has(n), sign: async (partNumbers) => (await api.signParts(shareId, fileId, partNumbers)).urls });
+  const recorder =
+    method === "multipart"
+      ? new PartRecorder({
+          // A network failure keeps the parts for the next batch; a refusal (completed, removed) ends recording.
+          record: async (parts) => void (await api.recordParts(shareId, fileId, parts)),
+          isFinal: (err) => !(err instanceof CliError && err.exitCode === EXIT.network),
+        })
+      : undefined;
+  return { local, fileId, method, partSize, partCount, contentType: contentType ?? "application/octet-stream", etags, signer, recorder, left: partCount };
 }
 
 async function sendPart(api: Api, shareId: string, job: Job, n: number, opts: UploadOptions): Promise<void> {
   const range = { file: job.local.path, start: (n - 1) * job.partSize, length: partLength(job, n), contentType: job.method === "single" ? job.contentType : undefined };
   for (let attempt = 0; ; attempt++) {
-    const url = await urlFor(api, shareId, job, n);
     try {
+      // Every try takes a fresh URL (a 403 is most often an expired signature).
+      const url = await withRetries(() => job.signer.url(n), opts.signal);
       const etag = await putRange(url, range, (d) => opts.reporter.bytes(job.local.name, d), opts.signal);
-      if (job.method === "multipart") await withRetries(() => api.recordPart(shareId, job.fileId, n, etag), opts.signal);
       job.etags.set(n, etag);
+      job.recorder?.add(n, etag);
       return;
     } catch (err) {
       if (err instanceof Interrupted || opts.signal.aborted) throw new Interrupted();
@@ -128,8 +125,6 @@ async function sendPart(api: Api, shareId: string, job: Job, n: number, opts: Up
         if (isNetworkFailure(err)) throw new CliError(EXIT.network, `Cannot reach storage for ${job.local.name}: ${(err as Error).message}`);
         throw err;
       }
-      // A 403 is most often an expired signature: sign again before the retry.
-      if (err instanceof StorageStatus && err.status === 403) job.urls.delete(n);
       opts.reporter.info(`retrying part ${n} of ${job.local.name} (${(err as Error).message})`);
       await sleep(RETRY_DELAYS_MS[attempt]!, opts.signal);
     }
@@ -158,6 +153,7 @@ export async function uploadFiles(api: Api, share: Share, files: LocalFile[], op
   const tasks = jobs.flatMap((job) => Array.from({ length: job.partCount }, (_, i) => i + 1).filter((n) => !job.etags.has(n)).map((n) => ({ job, n })));
   // Files whose parts are all stored already (a run stopped just before complete) only need completing.
   const finish = async (job: Job) => {
+    job.recorder?.close(); // the completion carries every part
     const parts = job.method === "multipart" ? [...job.etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag })) : undefined;
     await withRetries(() => api.complete(share.id, job.fileId, parts), opts.signal);
     opts.reporter.fileDone(job.local.name);
@@ -187,6 +183,8 @@ export async function uploadFiles(api: Api, share: Share, files: LocalFile[], op
     await Promise.all(Array.from({ length: Math.min(opts.concurrency, tasks.length) }, worker));
   } finally {
     opts.signal.removeEventListener("abort", onAbort);
+    // Stopped early (Ctrl-C, a failure): what storage has is recorded now, so a resume does not send it again.
+    await Promise.all(jobs.map((job) => job.recorder?.flush()));
   }
   if (failure !== undefined) throw failure;
   if (opts.signal.aborted) throw new Interrupted();

@@ -46,6 +46,11 @@ export class PartSigner {
     return url;
   }
 
+  /** A URL the server gave already (a single PUT's, with its declaration). */
+  prime(n: number, url: string) {
+    this.urls.set(n, { url: Promise.resolve(url), at: this.now() });
+  }
+
   /** The parts one request signs from `first`: it, then the next ones with neither a URL, a use nor their bytes. */
   batchFrom(first: number): number[] {
     const parts = [first];
