@@ -441,7 +441,8 @@ afterEach(() => {
   for (const u of started.splice(0)) u.stop();
 });
 
-function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage()) {
+/** `sleep` is the record batches' delay: instant by default; `never` keeps parts waiting until a flush. */
+function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage(), sleep: (ms: number) => Promise<void> = async () => undefined) {
   let changes = 0;
   const uploader = new ShareUploader({
     shareId: "share-1",
@@ -449,7 +450,7 @@ function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage()) {
     notes: unfinishedNotes(() => store),
     onServerChanged: () => changes++,
     wait: async () => undefined,
-    sleep: async () => undefined,
+    sleep,
     sendBytes: mem.sendBytes,
   });
   uploader.start();
@@ -606,6 +607,52 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
     expect(after.sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8]);
     expect(mem.files.size).toBe(1); // continued, not declared again
+    expect(mem.files.get("file-1")!.status).toBe("uploaded");
+  });
+
+  it("records wait for their batch; leaving the page (pause) records them at once, and the reload resumes from them", async () => {
+    const mem = memoryServer();
+    const never = () => new Promise<void>(() => undefined); // the batch delay never ends: only a flush records
+    const first = engine(mem, memoryStorage(), never);
+    const file = fileOf("paused.bin", 8 * 5 * MiB);
+    mem.setRefuse((url) => (Number(new URL(url.replace("mem://", "http://x/")).searchParams.get("partNumber")) > 4 ? "hang" : undefined));
+    await first.uploader.addFiles([file]);
+    await until(() => rowNamed(first.uploader, "paused.bin")?.partsDone.size === 4, "four parts stored");
+    expect(mem.recordCalls).toEqual([]); // waiting for their batch
+    first.uploader.stop(); // a reload or leaving: the parts stored so far are recorded in one request
+    await until(() => mem.files.get("file-1")?.recorded.size === 4, "the flush");
+    expect(mem.recordCalls).toEqual([[1, 2, 3, 4]]);
+    mem.setRefuse(() => undefined);
+    const sentBefore = mem.sent.length;
+
+    const second = engine(mem, first.store, never);
+    await second.uploader.checkUnfinished([{ id: "file-1", status: "uploading" }]);
+    expect(second.uploader.getSnapshot().interrupted.get("file-1")).toMatchObject({ partsDone: 4, partCount: 8 });
+    await second.uploader.addFiles([file]);
+    await until(() => rowNamed(second.uploader, "paused.bin")?.phase === "done", "done");
+    const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
+    expect(after.sort((a, b) => a - b)).toEqual([5, 6, 7, 8]);
+    expect(mem.files.get("file-1")!.status).toBe("uploaded"); // completed with the part list, the rest never recorded
+  });
+
+  it("a failed upload's Retry keeps the parts this page stored even when their record failed: none goes twice", async () => {
+    const mem = memoryServer();
+    // Every record fails as if the app did not answer (the other calls go through).
+    const server: UploadServer = { ...mem.server, recordParts: async () => ({ ok: false, code: "internal", error: "The app is not answering" }) };
+    let refusing = true;
+    mem.setRefuse((url) => (refusing && url.includes("partNumber=5&") ? { status: 403 } : undefined));
+    const uploader = new ShareUploader({ shareId: "share-1", server, notes: unfinishedNotes(() => memoryStorage()), wait: async () => undefined, sleep: async () => undefined, sendBytes: mem.sendBytes });
+    uploader.start();
+    started.push(uploader);
+    await uploader.addFiles([fileOf("retry.bin", 6 * 5 * MiB)]);
+    const failed = await until(() => rowNamed(uploader, "retry.bin")?.phase === "error" && rowNamed(uploader, "retry.bin"), "error");
+    expect(mem.files.get("file-1")!.recorded.size).toBe(0); // every record failed
+    const sentBefore = mem.sent.length;
+    refusing = false; // records still fail: the retry's part list comes from this page
+    uploader.retry(failed.key);
+    await until(() => rowNamed(uploader, "retry.bin")?.phase === "done", "done after retry");
+    const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
+    expect(after).toEqual([5]);
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
   });
 
