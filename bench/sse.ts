@@ -15,7 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { emitResult, hwmMiB, option, percentile as pct, rssMiB as rssOf, startBenchStack, webProcessOf } from "./common";
+import { cpuSecondsFine, emitResult, hwmMiB, option, percentile as pct, rssMiB as rssOf, startBenchStack, webProcessOf } from "./common";
 
 const CLIENT_COUNTS = option("clients", "1000").split(",").map(Number);
 const EVENTS = Number(option("events", "50"));
@@ -121,10 +121,12 @@ async function main() {
           c.on("exit", (code) => reject(new Error(`an SSE client process exited with ${code}`)));
         });
       const t0 = Date.now();
+      const cpuConnect = cpuSecondsFine(web);
       const connected = await Promise.all(children.map((c) => next(c, "connected")));
       const connectMs = Date.now() - t0;
       const retries = connected.reduce((n, m) => n + (m.retries ?? 0), 0);
       const overflows = listenOverflows() - overflowsBefore;
+      const connectCpuMs = (cpuSecondsFine(web) - cpuConnect) * 1000;
       const why = [...new Set(connected.flatMap((m) => m.errors ?? []))].join(", ");
       console.log(`${clients} SSE clients in ${CLIENT_PROCS} processes connected in ${connectMs} ms; ${retries} retried connects${why ? ` (${why})` : ""}; ${overflows} listen-queue overflows`);
       await sleep(1000);
@@ -132,12 +134,15 @@ async function main() {
       const conns = await connections();
       const memConnected = MEMORY ? await memoryOf(web, memoryDir) : undefined;
 
+      // The web process's CPU time while it fans the events out (load on the machine does not inflate it much).
+      const cpuEvents = cpuSecondsFine(web);
       for (let i = 0; i < EVENTS; i++) {
         await redis.xadd(key, "*", "e", JSON.stringify({ type: "file.progress", shareId: share.id, sentAt: Date.now(), n: i }));
         await sleep(100);
       }
       // Give the last event time to arrive everywhere, then collect every client's latencies.
       await sleep(3000);
+      const eventsCpuMs = (cpuSecondsFine(web) - cpuEvents) * 1000;
       const reports = children.map((c) => next(c, "report"));
       for (const c of children) c.send({ type: "report" });
       const latencies = (await Promise.all(reports)).flatMap((r) => r.latencies ?? []);
@@ -148,6 +153,8 @@ async function main() {
         expected: clients * EVENTS,
         connectMs,
         connectRetries: retries,
+        // Web-process CPU: per client joined, and per event per client during the events (idle time included).
+        webCpu: { msPerConnect: Math.round((connectCpuMs / clients) * 100) / 100, usPerDelivery: Math.round(((eventsCpuMs * 1000) / (clients * EVENTS)) * 10) / 10 },
         listenOverflows: overflows,
         latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies.reduce((m, x) => Math.max(m, x), 0) },
         webRssMiB: { before: Math.round(rssBefore), connected: Math.round(rssConnected), peak: Math.round(hwmMiB(web)) },
@@ -170,6 +177,7 @@ async function main() {
       console.log(`|---|---|`);
       console.log(`| clients × events delivered | ${run.delivered} of ${run.expected} |`);
       console.log(`| delivery latency p50 / p99 / max | ${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max} ms |`);
+      console.log(`| web CPU per client joined / per event per client | ${run.webCpu.msPerConnect} ms / ${run.webCpu.usPerDelivery} µs |`);
       console.log(`| reference: one Redis reader XADD→XREAD p50 / p99 | ${redisReferenceMs.p50} / ${redisReferenceMs.p99} ms |`);
       console.log(`| web RSS before / with clients / peak | ${run.webRssMiB.before} / ${run.webRssMiB.connected} / ${run.webRssMiB.peak} MiB |`);
       console.log(`| web memory per client (with clients − before) | ${run.perClientKiB} KiB |`);
