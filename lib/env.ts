@@ -227,6 +227,9 @@ export const envSchema = z
     // The worker listens here, gateway process i on METRICS_PORT + 1 + i.
     METRICS_PORT: port(9464),
     METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+    // The web server's listen queue: a crowd of event-stream clients reconnecting at once must not overflow it (the
+    // kernel caps it at net.core.somaxconn; Node's own default is 511).
+    WEB_LISTEN_BACKLOG: int(4096, 1, 65_535),
   })
   .superRefine((e, ctx) => {
     const ports = e.FTP_PASV_PORTS.to - e.FTP_PASV_PORTS.from + 1;

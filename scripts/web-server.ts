@@ -3,6 +3,7 @@
 import http from "node:http";
 import path from "node:path";
 import next from "next";
+import { env } from "../lib/env";
 import { handleEventStream } from "../lib/live/event-streams";
 import { observeHttp, routeMatcher, routeTemplates } from "../lib/metrics/http";
 import { REMOTE_ADDR_HEADER } from "../lib/net/client-address";
@@ -34,7 +35,7 @@ async function main() {
   if (dev) server.on("upgrade", app.getUpgradeHandler());
   // Behind a load balancer, idle keep-alive connections must outlive its own idle timeout (usually 60 s).
   server.keepAliveTimeout = 65_000;
-  server.listen(port, hostname, () => console.log(`web listening on http://${hostname}:${port} (${dev ? "development" : "production"})`));
+  server.listen({ port, host: hostname, backlog: env.WEB_LISTEN_BACKLOG }, () => console.log(`web listening on http://${hostname}:${port} (${dev ? "development" : "production"})`));
 
   const stop = () => {
     server.close();

@@ -7,21 +7,25 @@ import { CONNECTED, every, frameOf, KEEPALIVE, KEEPALIVE_MS, SSE_HEADERS, watch,
 
 // Event streams written straight to Node's ServerResponse (scripts/web-server.ts), for thousands of clients on one
 // process: all clients of a stream share one hub subscription (a channel), the events of one tick are encoded
-// once into one chunk written to every client, and a client is a small record (no web streams, no per-client
-// Redis subscription, one shared keepalive timer per channel). Same frames, resume and re-checks as sse.ts.
+// once into one chunk, already framed for HTTP's chunked encoding, and that one buffer is written to every
+// client's socket (one write per client per tick, nothing allocated per client); a client is a small record (no
+// web streams, no per-client Redis subscription, one shared keepalive timer per channel). Same frames, resume and
+// re-checks as sse.ts.
 
 /** A client whose socket holds more unsent bytes than this is cut: it reconnects and resumes from its Last-Event-ID. */
 export const MAX_UNSENT_BYTES = 1024 * 1024;
 const REPLAY_LIMIT = 1000;
 
-type Batch = { firstId: string; lastId: string; events: StreamEvent[]; chunk: Buffer };
-type Client = { res: ServerResponse; lastId: string; backlog: Batch[] | null; end: (cut?: boolean) => void };
+// `after`: the channel's last id before this batch; a client that has seen exactly that takes the shared chunk as is.
+type Batch = { firstId: string; lastId: string; after: string; events: StreamEvent[]; chunk: Uint8Array; framed: Uint8Array };
+type Client = { res: ServerResponse; lastId: string; backlog: Batch[] | null; direct: boolean; end: (cut?: boolean) => void };
 type Channel = {
   id: string;
   key: string;
   clients: Set<Client>;
   ready: Promise<void>;
   pending: StreamEvent[];
+  sentThrough: string;
   unsubscribe: () => void;
   stopPing: () => void;
 };
@@ -41,28 +45,50 @@ function scheduleFlush() {
   });
 }
 
+/** Bytes as one HTTP/1.1 chunk (size line, bytes, CRLF): what ServerResponse.write would put on the socket. */
+export function chunkOf(bytes: Uint8Array): Uint8Array {
+  return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, CRLF]);
+}
+const CRLF = Buffer.from("\r\n");
+const KEEPALIVE_CHUNK = chunkOf(KEEPALIVE);
+
+function batchOf(events: StreamEvent[], after: string): Batch {
+  const chunk = Buffer.concat(events.map(frameOf));
+  return { firstId: events[0]!.id, lastId: events.at(-1)!.id, after, events, chunk, framed: chunkOf(chunk) };
+}
+
 function flush(ch: Channel) {
   const events = ch.pending.splice(0);
   if (!events.length) return;
-  const batch: Batch = { firstId: events[0]!.id, lastId: events.at(-1)!.id, events, chunk: Buffer.concat(events.map(frameOf)) };
+  const batch = batchOf(events, ch.sentThrough);
+  ch.sentThrough = batch.lastId;
   for (const c of ch.clients) {
     if (c.backlog) c.backlog.push(batch);
     else send(c, batch);
   }
 }
 
-function write(c: Client, bytes: Uint8Array) {
-  if (c.res.destroyed || c.res.writableEnded) return;
-  c.res.write(bytes);
-  // Slow-consumer policy: unsent bytes are bounded per client; the client resumes from its last id on reconnect.
-  if (c.res.writableLength > MAX_UNSENT_BYTES) c.end(true);
+/**
+ * `framed` (the same bytes as a chunk) goes straight to the socket of a chunked response that owns its socket:
+ * ServerResponse.write would frame it again per client, in three pieces. Anything else (HTTP/1.0, a pipelined
+ * response still waiting for its socket) is written through the response.
+ */
+function write(c: Client, bytes: Uint8Array, framed?: Uint8Array) {
+  const res = c.res;
+  if (res.destroyed || res.writableEnded) return;
+  if (framed && c.direct && res.socket) res.socket.write(framed);
+  else res.write(bytes);
+  // Slow-consumer policy: unsent bytes (the response's and its socket's) are bounded per client; the client resumes
+  // from its last id on reconnect.
+  if (res.writableLength > MAX_UNSENT_BYTES) c.end(true);
 }
 
 /** A batch to one client: the shared chunk, or (rarely, right after a replay) only the events it has not seen. */
 function send(c: Client, b: Batch) {
-  if (!idAfter(b.lastId, c.lastId)) return;
-  if (idAfter(b.firstId, c.lastId)) write(c, b.chunk);
-  else write(c, Buffer.concat(b.events.filter((e) => idAfter(e.id, c.lastId)).map(frameOf)));
+  // The common case, decided without parsing ids: the client has seen everything up to this batch.
+  if (c.lastId === b.after || idAfter(b.firstId, c.lastId)) write(c, b.chunk, b.framed);
+  else if (idAfter(b.lastId, c.lastId)) write(c, Buffer.concat(b.events.filter((e) => idAfter(e.id, c.lastId)).map(frameOf)));
+  else return;
   c.lastId = b.lastId;
 }
 
@@ -70,8 +96,8 @@ function channelOf(key: string, keepaliveMs: number): Channel {
   const id = `${keepaliveMs}:${key}`;
   const existing = channels.get(id);
   if (existing) return existing;
-  const ch: Channel = { id, key, clients: new Set(), ready: Promise.resolve(), pending: [], unsubscribe: () => undefined, stopPing: () => undefined };
-  ch.stopPing = every(keepaliveMs, () => ch.clients.forEach((c) => c.backlog || write(c, KEEPALIVE)));
+  const ch: Channel = { id, key, clients: new Set(), ready: Promise.resolve(), pending: [], sentThrough: "", unsubscribe: () => undefined, stopPing: () => undefined };
+  ch.stopPing = every(keepaliveMs, () => ch.clients.forEach((c) => c.backlog || write(c, KEEPALIVE, KEEPALIVE_CHUNK)));
   ch.ready = eventHub()
     .subscribe(key, null, (e) => {
       ch.pending.push(e);
@@ -111,6 +137,7 @@ export async function serveEventStream(res: ServerResponse, plan: StreamPlan, he
     lastId: "0-0",
     // Held back until its replay is written: batches that arrive meanwhile wait here, then go out deduplicated.
     backlog: [],
+    direct: false,
     end: (cut = false) => {
       if (done) return;
       done = true;
@@ -125,6 +152,9 @@ export async function serveEventStream(res: ServerResponse, plan: StreamPlan, he
   ch.clients.add(c);
   metrics().sseClients.inc();
   res.once("close", () => c.end());
+  // A response pipelined behind another on its connection has no socket yet and never gets its own 'close': the
+  // connection's close ends it (else an attacker's pipelined requests would stay subscribed for ever).
+  if (!res.socket) res.req.socket.once("close", () => c.end());
   try {
     await ch.ready;
     const replay = plan.lastEventId ? await redis().xrange(plan.key, `(${plan.lastEventId}`, "+", "COUNT", REPLAY_LIMIT) : [];
@@ -133,8 +163,10 @@ export async function serveEventStream(res: ServerResponse, plan: StreamPlan, he
     for (const [k, v] of Object.entries({ ...headers, ...SSE_HEADERS })) res.setHeader(k, v);
     res.writeHead(200);
     write(c, CONNECTED);
+    // The first write sent the headers: from now on a chunked response that owns its socket takes framed chunks.
+    c.direct = res.chunkedEncoding && res.socket !== null;
     if (plan.lastEventId) c.lastId = plan.lastEventId;
-    for (const [id, fields] of replay) send(c, { firstId: id, lastId: id, events: [], chunk: Buffer.from(frameOf({ id, data: fields[1] ?? "{}" })) });
+    if (replay.length) send(c, batchOf(replay.map(([id, fields]) => ({ id, data: fields[1] ?? "{}" })), ""));
     for (const b of c.backlog!.splice(0)) send(c, b);
     c.backlog = null;
     if (plan.authorization && !done) unwatch = watch(plan.authorization, () => c.end());

@@ -69,10 +69,35 @@ function headersOf(req: IncomingMessage): Headers {
 
 let securityHeaders: Record<string, string> | undefined;
 
+// Joins checked at once (credential and resource lookups); the rest wait their turn in arrival order. A crowd
+// reconnecting after a restart (thousands within EventSource's 2 s retry) then holds a few dozen database queries
+// and their buffers at a time, not thousands: the process's peak memory (which it keeps) and the pool's queue stay small.
+export const MAX_JOINS_AT_ONCE = 32;
+let joining = 0;
+const waitingJoins: (() => void)[] = [];
+
+async function admitted<T>(fn: () => Promise<T>): Promise<T> {
+  if (joining < MAX_JOINS_AT_ONCE) joining++;
+  else await new Promise<void>((r) => waitingJoins.push(r)); // the slot is handed over by the join that ends
+  try {
+    return await fn();
+  } finally {
+    const next = waitingJoins.shift();
+    if (next) next();
+    else joining--;
+  }
+}
+
+/** Joins being checked and waiting (tests: a crowd leaves no slot taken). */
+export const eventStreamJoins = () => ({ joining, waiting: waitingJoins.length });
+
 async function serve(route: Route, param: string, req: IncomingMessage, res: ServerResponse) {
   try {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const plan = await route.plan({ headers: headersOf(req), url, param });
+    // A client that left while waiting costs no lookup.
+    const plan = await admitted(async () =>
+      res.destroyed ? null : route.plan({ headers: headersOf(req), url: new URL(req.url ?? "/", "http://127.0.0.1"), param }),
+    );
+    if (!plan) return;
     securityHeaders ??= { ...commonHeaders({ publicUrl: env.PUBLIC_URL }), "content-security-policy": API_POLICY };
     await serveEventStream(res, plan, securityHeaders);
   } catch (err) {

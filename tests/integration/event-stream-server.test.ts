@@ -10,7 +10,7 @@ import { env } from "@/lib/env";
 import { closeEventHub } from "@/lib/events/hub";
 import { MAX_UNSENT_BYTES, nodeStreamStats } from "@/lib/events/node-sse";
 import { publish, shareStreamKey } from "@/lib/events/publish";
-import { handleEventStream } from "@/lib/live/event-streams";
+import { eventStreamJoins, handleEventStream, MAX_JOINS_AT_ONCE } from "@/lib/live/event-streams";
 import { REMOTE_ADDR_HEADER } from "@/lib/net/client-address";
 import { closeQueues } from "@/lib/queues";
 import { RECIPIENT_COOKIE, signRecipientCookie } from "@/lib/recipients/cookie";
@@ -180,6 +180,78 @@ describe("event streams served by the web server", () => {
     for (const c of clients) c.close();
     await until(() => nodeStreamStats().clients === 0);
   });
+
+  it("a crowd joining at once (over the join limit, forged tokens and leavers among them): every honest client in, none twice, no slot kept", async () => {
+    const share = await shareOf(owner);
+    const n = MAX_JOINS_AT_ONCE * 3;
+    const forged = { authorization: `Bearer tft_${"B".repeat(43)}` };
+    const crowd = Array.from({ length: n }, (_, i) => connect(`/api/v1/shares/${share}/events`, i % 4 === 1 ? forged : bearer(owner)));
+    // A quarter leave before they are let in: their turn costs nothing and frees the slot.
+    crowd.forEach((c, i) => {
+      if (i % 4 !== 3) return;
+      c.status.catch(() => undefined);
+      c.close();
+    });
+    const honest = crowd.filter((_, i) => i % 4 === 0 || i % 4 === 2);
+    for (const c of honest) expect(await c.status).toBe(200);
+    for (const c of crowd.filter((_, i) => i % 4 === 1)) expect(await c.status).toBe(401);
+    await until(() => honest.every((c) => c.raw().includes(": connected")), 20_000);
+    await until(() => eventStreamJoins().joining === 0 && eventStreamJoins().waiting === 0);
+    expect(nodeStreamStats()).toEqual({ channels: 1, clients: honest.length });
+    for (let i = 0; i < 3; i++) await progress(share, i);
+    await until(() => honest.every((c) => c.events.length === 3));
+    for (const c of honest) expect(c.events.map((e) => e.data.n)).toEqual([0, 1, 2]);
+    for (const c of honest) c.close();
+    await until(() => nodeStreamStats().clients === 0);
+  }, 60_000);
+
+  it("writes valid HTTP framing whatever the client: HTTP/1.0 gets unchunked frames, a pipelined second stream never interleaves the first", async () => {
+    const share = await shareOf(owner);
+    const port = (server.address() as net.AddressInfo).port;
+    const raw = (request: string) => {
+      const s = net.connect(port, "127.0.0.1");
+      const out = { text: "", closed: false };
+      s.setEncoding("latin1");
+      s.on("data", (d: string) => (out.text += d));
+      s.on("close", () => (out.closed = true));
+      s.on("error", () => undefined);
+      s.write(request);
+      return { out, socket: s };
+    };
+    const get = (version: string) => `GET /api/v1/shares/${share}/events HTTP/${version}\r\nHost: x\r\nAuthorization: Bearer ${owner.token}\r\n\r\n`;
+    const old = raw(get("1.0"));
+    // Two streams asked for on one connection at once: the second must wait for the first, which never ends.
+    const piped = raw(get("1.1") + get("1.1"));
+    await until(() => old.out.text.includes(": connected") && piped.out.text.includes(": connected"));
+    await until(() => nodeStreamStats().clients === 3);
+    await progress(share, 1);
+    await progress(share, 2);
+    await until(() => [old, piped].every((c) => (c.out.text.match(/event: file\.progress/g) ?? []).length === 2));
+    await new Promise((r) => setTimeout(r, 200));
+
+    const [oldHead, oldBody] = old.out.text.split("\r\n\r\n", 2) as [string, string];
+    expect(oldHead).not.toMatch(/transfer-encoding/i);
+    expect(oldBody).toMatch(/^retry: 2000\n: connected\n\nid: \S+\nevent: file\.progress\ndata: .*\n\nid: \S+\nevent: file\.progress\ndata: .*\n\n$/);
+
+    // The pipelined connection carries exactly one response, as valid chunks that decode to the stream's frames.
+    const text = piped.out.text;
+    expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(1);
+    const head = text.indexOf("\r\n\r\n");
+    expect(text.slice(0, head)).toMatch(/transfer-encoding: chunked/i);
+    let body = "";
+    for (let at = head + 4; at < text.length; ) {
+      const eol = text.indexOf("\r\n", at);
+      const size = parseInt(text.slice(at, eol), 16);
+      expect(Number.isNaN(size)).toBe(false);
+      body += text.slice(eol + 2, eol + 2 + size);
+      expect(text.slice(eol + 2 + size, eol + 4 + size)).toBe("\r\n");
+      at = eol + 4 + size;
+    }
+    expect(body.match(/event: file\.progress/g)).toHaveLength(2);
+    old.socket.destroy();
+    piped.socket.destroy();
+    await until(() => nodeStreamStats().clients === 0);
+  }, 60_000);
 
   it("ends the stream when the token is revoked, and a recipient's when the share is revoked", async () => {
     const who = await user("user");
