@@ -448,12 +448,39 @@ export async function putStream(
   }
 }
 
-/** The object's bytes as a stream, optionally a byte range (inclusive end). */
+/** Tries of a GET whose response never began: the SDK's own retries stop once its retry quota is spent. */
+export const GET_TRIES = 4;
+const GET_RETRY_BASE_MS = 100;
+
+/**
+ * A GET failure that another try may not meet: no response at all (the store closed a kept-alive connection as it
+ * was reused: "socket hang up", ECONNRESET), or the store's 5xx/429. A 4xx (missing key, denied) is final.
+ */
+export function transientGetError(err: unknown): boolean {
+  const code = status(err);
+  if (code) return code >= 500 || code === 429;
+  // The SDK marks what it sent with $metadata; a socket error carries a system code (ECONNRESET, EPIPE...).
+  const e = err as { $metadata?: unknown; code?: unknown; name?: string };
+  return e.name !== "AbortError" && (e.$metadata !== undefined || (typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)));
+}
+
+/**
+ * The object's bytes as a stream, optionally a byte range (inclusive end). A GET that fails before its response
+ * begins (no byte read yet) is tried again, GET_TRIES times in all with growing pauses, beyond the SDK's quota:
+ * with hundreds of downloads opening at once, a few reused connections closed by the store must not fail them.
+ */
 export async function getStream(client: S3Client, name: string, key: string, range?: { start: number; end?: number }) {
-  const res = await client.send(
-    new GetObjectCommand({ Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined }),
-  );
-  return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+  const input = { Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await client.send(new GetObjectCommand(input));
+      return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+    } catch (err) {
+      if (attempt >= GET_TRIES || !transientGetError(err)) throw err;
+      // Jittered, so the GETs that failed together do not come back together.
+      await new Promise((r) => setTimeout(r, GET_RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
 }
 
 export type ListedObject = { key: string; size: number; lastModified: Date | null };

@@ -10,7 +10,7 @@ import { checksumsFile, type VirtualFile } from "./checksums";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { etaSeconds, RateMeter } from "./progress";
 import { describeTlsError, upgradeControl } from "./tls";
-import type { DownloadSlot, FtpBackend, FtpDiagnostic, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
+import { FileUnavailableError, type DownloadSlot, type FtpBackend, type FtpDiagnostic, type FtpFile, type FtpSession, type LoginEvent, type LoginLimiter, type TransferInfo } from "./types";
 
 // One control connection: a strict in-order command loop over a line reader, with ABOR as the only command
 // that acts ahead of the queue (it must be able to interrupt the RETR in front of it).
@@ -790,7 +790,9 @@ export class FtpConnection {
       this.log.warn({ err, file: file.name }, "ftp open failed");
       void endSlot({ bytes: 0, started: false, completed: false });
       this.closePassive();
-      return this.reply(550, "File is not available");
+      // Storage that did not answer (after its retries) is a temporary failure: the client may try again.
+      if (err instanceof FileUnavailableError) return this.reply(550, "File is not available");
+      return this.reply(451, "Cannot read the file from storage now; try again");
     }
     let bytes = 0;
     let sourceFailed = false;
