@@ -1,11 +1,11 @@
 import net from "node:net";
 import tls from "node:tls";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
 import { normalizeIp } from "../net/address";
-import { DATA_HIGH_WATER_MARK, PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
+import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
 import { checksumsFile, type VirtualFile } from "./checksums";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { etaSeconds, RateMeter } from "./progress";
@@ -799,23 +799,18 @@ export class FtpConnection {
     let source: Readable;
     let release: () => void;
     if (iterable instanceof Readable) {
-      // A stream flows chunk by chunk through a counting pass-through: its async iterator would copy every
-      // chunk it finds buffered into one new buffer, and an async generator per chunk costs more than a pipe.
-      const stream = iterable;
-      const counter = new Transform({
-        highWaterMark: DATA_HIGH_WATER_MARK,
-        transform(chunk: Buffer, _enc, cb) {
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
+      // A stream goes straight to the data connection and is counted by a second 'data' listener: a counting
+      // stage would hold its own buffers per transfer (and its async iterator would copy buffered chunks).
+      // Paused first, so the listener does not start the flow before the data connection is piped to.
+      const stream = iterable.pause();
+      stream.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
       });
-      stream.once("error", (err) => {
+      stream.once("error", () => {
         sourceFailed = true;
-        counter.destroy(err);
       });
+      source = stream;
       // However the transfer ends, the source (and what it holds: a storage connection) is released.
-      counter.once("close", () => stream.destroy());
-      source = stream.pipe(counter);
       release = () => stream.destroy();
     } else {
       // The iterator is taken now so that a transfer that never starts can still release what open() acquired.
