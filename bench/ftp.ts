@@ -18,7 +18,9 @@
 // spread over the loopback addresses (two per address; the gateway caps connections per address) and over several
 // shares (each login's passive ports and parallel sign-ins are capped per share), half of them FTPS, every fifth a
 // REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
-// reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU.
+// reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU, summed over
+// all its processes (the default FTP_PROCESSES, as `npm start` runs it; `--gateway-processes N` sets it), with
+// each process's heap and external memory; each failure is printed with its FTP reply and the gateway's warnings.
 //
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
 // (bench/profile-summary.ts).
