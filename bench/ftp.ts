@@ -18,7 +18,9 @@
 // spread over the loopback addresses (two per address; the gateway caps connections per address) and over several
 // shares (each login's passive ports and parallel sign-ins are capped per share), half of them FTPS, every fifth a
 // REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
-// reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU.
+// reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU, summed over
+// all its processes (the default FTP_PROCESSES, as `npm start` runs it; `--gateway-processes N` sets it), with
+// each process's heap and external memory; each failure is printed with its FTP reply and the gateway's warnings.
 //
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
 // (bench/profile-summary.ts).
@@ -51,6 +53,8 @@ const SHARES = Number(arg("shares", String(Math.max(1, Math.ceil(CONCURRENT / 25
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
 const PROFILE = arg("profile", "");
 const PROCESSES = arg("processes", "").split(",").filter(Boolean).map(Number);
+// --concurrent's gateway: FTP_PROCESSES (0: unset, the gateway's default of one process per core).
+const GATEWAY_PROCESSES = Number(arg("gateway-processes", "0"));
 if (
   !(SIZE_MIB > 0) ||
   !Number.isInteger(STREAMS) ||
@@ -63,11 +67,14 @@ if (
   !Number.isInteger(SHARES) ||
   SHARES < 1 ||
   SHARES > 100 ||
-  PROCESSES.some((n) => !Number.isInteger(n) || n < 1 || n > 64)
+  PROCESSES.some((n) => !Number.isInteger(n) || n < 1 || n > 64) ||
+  !Number.isInteger(GATEWAY_PROCESSES) ||
+  GATEWAY_PROCESSES < 0 ||
+  GATEWAY_PROCESSES > 64
 ) {
   console.error(
     "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--processes 1,2]\n" +
-      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--profile DIR]",
+      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--gateway-processes N] [--profile DIR]",
   );
   process.exit(2);
 }
@@ -209,22 +216,65 @@ async function measure(srv: Server, secure: boolean, streams: number): Promise<R
 }
 
 /** Samples a process's resident set every ~100 ms; the kernel's high-water mark is read as a cross-check. */
+/** `pid` and every process below it (a cluster's primary, its gateway processes, tsx's esbuild services). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const task of fs.readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = fs.readFileSync(`/proc/${out[i]}/task/${task}/children`, "utf8").trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * RSS of the gateway's whole process tree, summed (all gateway processes count against one budget), sampled every
+ * 100 ms; hwm() sums each process's kernel high-water mark (an upper bound: their peaks may not coincide).
+ */
 function rssSampler(pid: number) {
   let peak = 0;
-  const read = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-  const sample = () => {
+  const perProcessPeak = new Map<number, { name: string; mib: number }>();
+  const read = (p: number, field: string) => {
     try {
-      peak = Math.max(peak, read("VmRSS"));
+      return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0) / 1024;
     } catch {
-      // the process is gone
+      return 0; // the process is gone
     }
+  };
+  const name = (p: number) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      return cmd.some((a) => a.includes("esbuild")) ? "esbuild" : p === pid ? "gateway (first process)" : "gateway";
+    } catch {
+      return "?";
+    }
+  };
+  const total = (field: string) => {
+    let sum = 0;
+    for (const p of processTree(pid)) {
+      const mib = read(p, field);
+      sum += mib;
+      if (field === "VmRSS" && mib > (perProcessPeak.get(p)?.mib ?? 0)) perProcessPeak.set(p, { name: perProcessPeak.get(p)?.name ?? name(p), mib });
+    }
+    return sum;
+  };
+  const sample = () => {
+    peak = Math.max(peak, total("VmRSS"));
   };
   sample();
   const timer = setInterval(sample, 100);
   return {
-    now: () => (sample(), read("VmRSS")),
+    now: () => (sample(), total("VmRSS")),
     peak: () => (sample(), peak),
-    hwm: () => read("VmHWM"),
+    hwm: () => total("VmHWM"),
+    /** Each process's own peak: "name pid: MiB". */
+    breakdown: () => [...perProcessPeak].map(([p, v]) => `${v.name} ${p}: ${v.mib.toFixed(0)}`).join(", "),
+    processes: () => processTree(pid).length,
     stop: () => clearInterval(timer),
   };
 }
@@ -255,12 +305,42 @@ function suffixSha256(file: string, offset: number): string {
 
 type Rss = ReturnType<typeof rssSampler>;
 
+const METRICS_TOKEN = crypto.randomBytes(24).toString("base64url");
+
+/**
+ * Each gateway process's V8 heap and external memory (Buffers' bytes), peak over the run, read every 2 s from its
+ * scrape endpoint (METRICS_PORT + 1 + index): where the RSS goes, beside what the sampler sums.
+ */
+function memorySampler(processes: number) {
+  const peaks = Array.from({ length: processes }, () => ({ heapUsed: 0, heapTotal: 0, external: 0, rss: 0 }));
+  const metric = (text: string, name: string) => Number(new RegExp(`^tempoftp_${name} (\\S+)`, "m").exec(text)?.[1] ?? 0) / MiB;
+  const base = Number(process.env.METRICS_PORT);
+  const timer = setInterval(() => {
+    peaks.forEach((p, i) => {
+      fetch(`http://127.0.0.1:${base + 1 + i}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, signal: AbortSignal.timeout(5000) })
+        .then((r) => r.text())
+        .then((t) => {
+          p.heapUsed = Math.max(p.heapUsed, metric(t, "nodejs_heap_size_used_bytes"));
+          p.heapTotal = Math.max(p.heapTotal, metric(t, "nodejs_heap_size_total_bytes"));
+          p.external = Math.max(p.external, metric(t, "nodejs_external_memory_bytes"));
+          p.rss = Math.max(p.rss, metric(t, "process_resident_memory_bytes"));
+        })
+        .catch(() => undefined);
+    });
+  }, 2000);
+  return {
+    stop: () => clearInterval(timer),
+    summary: () =>
+      peaks.map((p, i) => `process ${i}: heap used ${p.heapUsed.toFixed(0)} / total ${p.heapTotal.toFixed(0)}, external ${p.external.toFixed(0)}, RSS ${p.rss.toFixed(0)}`).join("; "),
+  };
+}
+
 /**
  * CONCURRENT downloads at once against the gateway: download i comes from loopback(i), signs in to share
  * i % shares, uses FTPS when i is odd, and every fifth resumes (REST) from an offset (every tenth on a segment
  * boundary, the others anywhere). Each is hashed and compared; any failure is reported and fails the run.
  */
-async function concurrentRun(o: { port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
+async function concurrentRun(o: { port: number; pid: number; processes: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
   const SEGMENT = 64 * 1024;
   const plan = Array.from({ length: CONCURRENT }, (_, i) => {
     const resume = i % 5 === 0;
@@ -283,9 +363,11 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     filesNeeded: FILES_NEEDED,
     downloads: plan.map((d) => ({ address: loopback(d.i), secure: d.secure, offset: d.offset, user: d.creds.username, password: d.creds.password })),
   };
-  const cpu0 = cpuSeconds(o.pid);
+  const memory = memorySampler(o.processes);
+  const treeCpu = () => processTree(o.pid).reduce((n, p) => n + (fs.existsSync(`/proc/${p}/stat`) ? cpuSeconds(p) : 0), 0);
+  const cpu0 = treeCpu();
   const out = spawnSync("python3", [path.join(import.meta.dirname, "ftp-concurrent.py")], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 64 * MiB });
-  const cpu = cpuSeconds(o.pid) - cpu0;
+  const cpu = treeCpu() - cpu0;
   if (out.status !== 0) throw new Error(`bench/ftp-concurrent.py exited ${out.status}: ${out.stderr}`);
   const run = JSON.parse(out.stdout) as { peak: number; loginSeconds: number; seconds: number; results: Array<{ i: number; ok: boolean; bytes: number; error: string | null; sha256: string | null }> };
   const { peak, seconds } = run;
@@ -297,19 +379,25 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
   const peakRss = o.rss.peak();
   const hwm = o.rss.hwm();
   o.rss.stop();
+  memory.stop();
   const bytes = results.reduce((n, r) => n + r.bytes, 0);
   const failed = results.filter((r) => !r.ok);
   const mibps = bytes / MiB / seconds;
   console.log("");
   console.log(`${CONCURRENT} concurrent downloads of a ${SIZE_MIB} MiB file (storage ${STORAGE}): ${CONCURRENT - failed.length} right, ${failed.length} failed`);
   console.log("");
-  console.log("| downloads | FTPS | REST resumes | shares | peak at once | GiB sent | seconds | MiB/s (all, after sign-in) | gateway CPU s/GiB (with sign-ins) | gateway RSS idle / peak / high-water MiB |");
+  console.log("| downloads | FTPS | REST resumes | shares | peak at once | GiB sent | seconds | MiB/s (all, after sign-in) | gateway CPU s/GiB (with sign-ins) | gateway RSS idle / peak / high-water MiB (all its processes) |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   console.log(
     `| ${CONCURRENT} | ${plan.filter((d) => d.secure).length} | ${plan.filter((d) => d.offset).length} | ${o.shares.length} | ${peak} | ${(bytes / 1024 ** 3).toFixed(2)} | ${seconds.toFixed(1)} | ${mibps.toFixed(1)} | ${(cpu / (bytes / 1024 ** 3)).toFixed(2)} | ${o.rssIdle.toFixed(0)} / ${peakRss.toFixed(0)} / ${hwm.toFixed(0)} |`,
   );
-  for (const f of failed.slice(0, 10)) {
+  console.log(`gateway processes: ${o.rss.processes()}; each one's peak RSS MiB: ${o.rss.breakdown()}`);
+  console.log(`gateway processes' peaks, MiB (scraped every 2 s): ${memory.summary()}`);
+  // Each failure with the client's error (the FTP reply) and the gateway's warnings for its address.
+  const logLines = failed.length ? fs.readFileSync(o.log, "utf8").trim().split("\n") : [];
+  for (const f of failed.slice(0, 30)) {
     console.log(`  failed: #${f.i} ${f.secure ? "FTPS" : "FTP"} from ${loopback(f.i)} offset ${f.offset}: ${f.bytes} of ${SIZE - f.offset} bytes: ${f.error}`);
+    for (const l of logLines.filter((l) => l.includes(`"ip":"${loopback(f.i)}"`) && /"level":(4|5|6)0/.test(l)).slice(0, 3)) console.log(`    gateway: ${l.slice(0, 400)}`);
   }
   console.log(
     JSON.stringify({
@@ -331,6 +419,7 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
       gatewayRssIdleMiB: Math.round(o.rssIdle),
       gatewayPeakRssMiB: Math.round(peakRss),
       gatewayRssHwmMiB: Math.round(hwm),
+      gatewayProcesses: o.rss.processes(),
       load: os.loadavg().map((l) => +l.toFixed(1)),
     }),
   );
@@ -342,8 +431,10 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     console.log(`the gateway's log, last lines:\n${lines.slice(-20).join("\n")}`);
     throw new Error(`${failed.length} of ${CONCURRENT} downloads failed or were wrong`);
   }
-  // The kernel's high-water mark also catches a peak between two samples.
-  if (Math.max(peakRss, hwm) >= 512) throw new Error(`the gateway's RSS reached ${Math.max(peakRss, hwm).toFixed(0)} MiB (the goal is under 512 MiB)`);
+  // One process: the kernel's high-water mark also catches a peak between two samples. Several: the sum of their
+  // high-water marks overstates (their peaks need not coincide), so the sampled sum decides.
+  const worst = o.rss.processes() > 1 ? peakRss : Math.max(peakRss, hwm);
+  if (worst >= 512) throw new Error(`the gateway's RSS reached ${worst.toFixed(0)} MiB (the goal is under 512 MiB)`);
 }
 
 async function main() {
@@ -365,7 +456,7 @@ async function main() {
     ),
   ]);
   const [ftpPort, pureftpdPort] = [await freePort(), await freePort()];
-  const gatewayPasv = await freePortRange(Math.max((CONCURRENT || STREAMS) + 16, ...PROCESSES.map((n) => n * (STREAMS + 8))));
+  const gatewayPasv = await freePortRange(Math.max((CONCURRENT || STREAMS) + 16, 2 * CONCURRENT + 16, ...PROCESSES.map((n) => n * (STREAMS + 8))));
   // pure-ftpd admits at most half as many clients as it has passive ports.
   const purePorts = 4 * STREAMS + 16;
   let purePasv = await freePortRange(purePorts);
@@ -392,6 +483,8 @@ async function main() {
     // --concurrent, each share's login holds at most its own downloads' ports.
     FTP_MAX_PASV_PER_USER: String(CONCURRENT ? Math.ceil(CONCURRENT / SHARES) + 8 : STREAMS + 8),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    // --concurrent reads each gateway process's heap and external memory off its scrape endpoint.
+    ...(CONCURRENT ? { METRICS_TOKEN: METRICS_TOKEN, METRICS_PORT: String((await freePortRange(66)).from) } : {}),
   };
   Object.assign(process.env, env);
   fs.mkdirSync(env.DATA_DIR!, { recursive: true });
@@ -492,8 +585,9 @@ async function main() {
   const keyFile = path.join(env.DATA_DIR!, "ftp-tls", "key.pem");
 
   // The gateway as `npm start` runs it (workers/ftp.ts), with `processes` processes (1: one whose RSS we can read).
-  const startGateway = async (processes: number) => {
-    const gatewayLog = path.join(dataDir, `ftp-gateway-${processes}.log`);
+  // `processes` undefined: FTP_PROCESSES unset, the gateway's default (one per core, as `npm start` runs it).
+  const startGateway = async (processes?: number) => {
+    const gatewayLog = path.join(dataDir, `ftp-gateway-${processes ?? "default"}.log`);
     const child = spawnLogged(...withFileLimit(process.execPath, [
       ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
       "--import",
@@ -502,24 +596,26 @@ async function main() {
     ]), gatewayLog, {
       cwd: root,
       // info: each process logs "ftp gateway listening", which says when all of them are up.
-      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", FTP_PROCESSES: String(processes), LOG_LEVEL: "info" },
+      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", ...(processes ? { FTP_PROCESSES: String(processes) } : {}), LOG_LEVEL: "info" },
     });
+    processes ??= Math.min(os.availableParallelism(), gatewayPasv.to - gatewayPasv.from + 1);
     const stop = () => stopChild(child);
     cleanups.push(stop);
     await waitFor("the ftp gateway", () => greets(ftpPort), child, 300_000, gatewayLog);
     // A cluster primary greets as soon as its first process listens: wait until every one has logged.
     const listening = () => (fs.readFileSync(gatewayLog, "utf8").match(/ftp gateway listening/g) ?? []).length;
     if (processes > 1) await waitFor("every gateway process", async () => listening() >= processes, child, 300_000, gatewayLog);
-    return { child, stop, log: gatewayLog };
+    return { child, stop, log: gatewayLog, processes };
   };
   if (PROCESSES.length) return compareProcesses({ startGateway, ftpPort, credentials, sha256, vaultKey, vaultSize, getStream: () => getStream(s3(), bucket(), vaultKey) });
-  const { child: gateway, log: gatewayLog } = await startGateway(1);
+  // --concurrent: the default process count, all processes' memory summed; the throughput table: one process.
+  const { child: gateway, log: gatewayLog, processes } = await startGateway(CONCURRENT ? GATEWAY_PROCESSES || undefined : 1);
   // setpriv execs node in place, so the pid is node's own.
   const rss = rssSampler(gateway.pid!);
   cleanups.push(() => rss.stop());
   const rssIdle = rss.now();
   if (CONCURRENT) {
-    await concurrentRun({ port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
+    await concurrentRun({ port: ftpPort, pid: gateway.pid!, processes, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
     if (PROFILE) await printProfiles(PROFILE, () => stopChild(gateway));
     return;
   }

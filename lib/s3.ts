@@ -54,7 +54,11 @@ const MD5_COMMANDS = new Set(["DeleteObjectsCommand", "PutBucketLifecycleConfigu
 
 type BuildRequest = { path?: string; headers?: Record<string, string>; body?: unknown };
 
-export function makeS3Client(cfg: S3Config): S3Client {
+// Each client's twin without kept-alive connections, made on first need: a retried GET goes over a new connection.
+const freshConnectionClients = new WeakMap<S3Client, () => S3Client>();
+
+export function makeS3Client(cfg: S3Config, opts: { keepAlive?: boolean } = {}): S3Client {
+  const keepAlive = opts.keepAlive ?? true;
   const client = new S3Client({
     endpoint: cfg.endpoint,
     region: cfg.region,
@@ -65,8 +69,12 @@ export function makeS3Client(cfg: S3Config): S3Client {
     responseChecksumValidation: "WHEN_REQUIRED",
     // Every FTP download holds one storage connection for its whole length: the SDK's default of 50 sockets would
     // queue the 51st download behind the first 50. Kept alive, so a transfer's two GETs share one connection.
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: STORAGE_MAX_SOCKETS }, httpsAgent: { keepAlive: true, maxSockets: STORAGE_MAX_SOCKETS } },
+    requestHandler: { httpAgent: { keepAlive, maxSockets: STORAGE_MAX_SOCKETS }, httpsAgent: { keepAlive, maxSockets: STORAGE_MAX_SOCKETS } },
   });
+  if (keepAlive) {
+    let fresh: S3Client | undefined;
+    freshConnectionClients.set(client, () => (fresh ??= makeS3Client(cfg, { keepAlive: false })));
+  }
   // SDK v3 signs bucket-level calls as `/bucket/`; s3rver signs `/bucket`. Harmless against every other store.
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -448,12 +456,41 @@ export async function putStream(
   }
 }
 
-/** The object's bytes as a stream, optionally a byte range (inclusive end). */
+/** Tries of a GET whose response never began: the SDK's own retries stop once its retry quota is spent. */
+export const GET_TRIES = 4;
+const GET_RETRY_BASE_MS = 100;
+
+/**
+ * A GET failure that another try may not meet: no response at all (the store closed a kept-alive connection as it
+ * was reused: "socket hang up", ECONNRESET), or the store's 5xx/429. A 4xx (missing key, denied) is final.
+ */
+export function transientGetError(err: unknown): boolean {
+  const code = status(err);
+  if (code) return code >= 500 || code === 429;
+  // The SDK marks what it sent with $metadata; a socket error carries a system code (ECONNRESET, EPIPE...).
+  const e = err as { $metadata?: unknown; code?: unknown; name?: string };
+  return e.name !== "AbortError" && (e.$metadata !== undefined || (typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)));
+}
+
+/**
+ * The object's bytes as a stream, optionally a byte range (inclusive end). A GET that fails before its response
+ * begins (no byte read yet) is tried again, GET_TRIES times in all with growing pauses, beyond the SDK's quota,
+ * and over a new connection: with hundreds of downloads opening at once on a busy host, the kept-alive connections
+ * the SDK would retry on may all have been closed by the store already.
+ */
 export async function getStream(client: S3Client, name: string, key: string, range?: { start: number; end?: number }) {
-  const res = await client.send(
-    new GetObjectCommand({ Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined }),
-  );
-  return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+  const input = { Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const via = attempt === 1 ? client : (freshConnectionClients.get(client)?.() ?? client);
+      const res = await via.send(new GetObjectCommand(input));
+      return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+    } catch (err) {
+      if (attempt >= GET_TRIES || !transientGetError(err)) throw err;
+      // Jittered, so the GETs that failed together do not come back together.
+      await new Promise((r) => setTimeout(r, GET_RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
 }
 
 export type ListedObject = { key: string; size: number; lastModified: Date | null };

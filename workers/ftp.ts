@@ -1,16 +1,11 @@
 import cluster from "node:cluster";
 import { env } from "../lib/env";
-import { createShareBackend, redisLoginLimiter } from "../lib/downloads/ftp-backend";
-import { createFtpServer, loadTlsMaterial } from "../lib/ftp";
-import { passiveSlice } from "../lib/ftp/cluster";
+import { loadTlsMaterial } from "../lib/ftp/tls";
 import { log } from "../lib/log";
-import { closeDb } from "../lib/db";
-import { closeQueues } from "../lib/queues";
-import { closeRedis } from "../lib/redis";
-import { instrumentFtpBackend } from "../lib/metrics/ftp";
-import { serveMetrics } from "../lib/metrics/serve";
-import { listenForWebhooks } from "../lib/webhooks/listen";
 import { runGatewayPrimary } from "./ftp-cluster";
+
+// The cluster primary (FTP_PROCESSES > 1) only forks and watches: it never loads the database, storage, Redis or
+// metrics modules, so its memory stays that of a bare process (every gateway process counts against one budget).
 
 const tlsMaterial = () =>
   loadTlsMaterial({
@@ -21,6 +16,18 @@ const tlsMaterial = () =>
   });
 
 async function main() {
+  const [{ createShareBackend, redisLoginLimiter }, { createFtpServer }, { passiveSlice }, { closeDb }, { closeQueues }, { closeRedis }, { instrumentFtpBackend }, { serveMetrics }, { listenForWebhooks }] =
+    await Promise.all([
+      import("../lib/downloads/ftp-backend"),
+      import("../lib/ftp"),
+      import("../lib/ftp/cluster"),
+      import("../lib/db"),
+      import("../lib/queues"),
+      import("../lib/redis"),
+      import("../lib/metrics/ftp"),
+      import("../lib/metrics/serve"),
+      import("../lib/webhooks/listen"),
+    ]);
   // Downloads are emitted here: they feed webhooks (share.downloaded).
   listenForWebhooks();
   const tls = await tlsMaterial();

@@ -3,12 +3,12 @@ import { pipeline, type Readable } from "node:stream";
 import { failedAttempt, isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
 import { emit } from "../events/emit";
-import { CHECKSUMS_NAME, type DownloadSlot, type FtpBackend, type FtpFile, type FtpSession, type LoginLimiter, type TransferInfo } from "../ftp";
+import { CHECKSUMS_NAME, FileUnavailableError, type DownloadSlot, type FtpBackend, type FtpFile, type FtpSession, type LoginLimiter, type TransferInfo } from "../ftp";
 import type { DownloadVia } from "../events/contract";
 import { log } from "../log";
 import { normalizeIp } from "../net/address";
 import { redis } from "../redis";
-import { storage } from "../s3";
+import { storage, transientGetError } from "../s3";
 import { checkCredentials, credentialsExist, shareOfCredentials } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
 import { decryptStream, HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault/format";
@@ -58,8 +58,11 @@ async function openSession(shareId: string, username: string, options: BackendOp
     async open(name, offset) {
       const file = (await readyFiles(shareId)).find((f) => f.name === name);
       const row = file && (await db().file.findUnique({ where: { id: file.id } }));
-      if (!file || !row?.vaultKey) throw new Error("file not available");
-      return openPlaintext(shareKey, { id: file.id, size: file.size, vaultKey: row.vaultKey }, offset);
+      if (!file || !row?.vaultKey) throw new FileUnavailableError("file not available");
+      return openPlaintext(shareKey, { id: file.id, size: file.size, vaultKey: row.vaultKey }, offset).catch((err: unknown) => {
+        // Storage that answered "no" (the object gone, access denied) will not answer otherwise on a retry.
+        throw transientGetError(err) ? err : new FileUnavailableError("file not available", { cause: err });
+      });
     },
     async reserveDownload(file, info) {
       const fileId = (file as FtpFile & { id?: string }).id ?? (await readyFiles(shareId)).find((f) => f.name === file.name)?.id;

@@ -1,16 +1,16 @@
 import net from "node:net";
 import tls from "node:tls";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../log";
 import { crlfJoin, lsLine, lsRootLine, MLST_FACTS, mlstFeature, mlsxDirLine, mlsxLine, parseMlstOpts, ftpTime, type MlstFact } from "./listing";
 import { normalizeIp } from "../net/address";
-import { DATA_HIGH_WATER_MARK, PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
+import { PassiveChannel, type DataSocket, type PassiveLedger, type PortPool } from "./passive";
 import { checksumsFile, type VirtualFile } from "./checksums";
 import { isRootDir, isServableName, resolvePath, stripListOptions } from "./paths";
 import { etaSeconds, RateMeter } from "./progress";
 import { describeTlsError, upgradeControl } from "./tls";
-import type { DownloadSlot, FtpBackend, FtpDiagnostic, FtpFile, FtpSession, LoginEvent, LoginLimiter, TransferInfo } from "./types";
+import { FileUnavailableError, type DownloadSlot, type FtpBackend, type FtpDiagnostic, type FtpFile, type FtpSession, type LoginEvent, type LoginLimiter, type TransferInfo } from "./types";
 
 // One control connection: a strict in-order command loop over a line reader, with ABOR as the only command
 // that acts ahead of the queue (it must be able to interrupt the RETR in front of it).
@@ -790,30 +790,27 @@ export class FtpConnection {
       this.log.warn({ err, file: file.name }, "ftp open failed");
       void endSlot({ bytes: 0, started: false, completed: false });
       this.closePassive();
-      return this.reply(550, "File is not available");
+      // Storage that did not answer (after its retries) is a temporary failure: the client may try again.
+      if (err instanceof FileUnavailableError) return this.reply(550, "File is not available");
+      return this.reply(451, "Cannot read the file from storage now; try again");
     }
     let bytes = 0;
     let sourceFailed = false;
     let source: Readable;
     let release: () => void;
     if (iterable instanceof Readable) {
-      // A stream flows chunk by chunk through a counting pass-through: its async iterator would copy every
-      // chunk it finds buffered into one new buffer, and an async generator per chunk costs more than a pipe.
-      const stream = iterable;
-      const counter = new Transform({
-        highWaterMark: DATA_HIGH_WATER_MARK,
-        transform(chunk: Buffer, _enc, cb) {
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
+      // A stream goes straight to the data connection and is counted by a second 'data' listener: a counting
+      // stage would hold its own buffers per transfer (and its async iterator would copy buffered chunks).
+      // Paused first, so the listener does not start the flow before the data connection is piped to.
+      const stream = iterable.pause();
+      stream.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
       });
-      stream.once("error", (err) => {
+      stream.once("error", () => {
         sourceFailed = true;
-        counter.destroy(err);
       });
+      source = stream;
       // However the transfer ends, the source (and what it holds: a storage connection) is released.
-      counter.once("close", () => stream.destroy());
-      source = stream.pipe(counter);
       release = () => stream.destroy();
     } else {
       // The iterator is taken now so that a transfer that never starts can still release what open() acquired.

@@ -23,4 +23,5 @@ export { CHECKSUMS_NAME, checksumsFile, sha256sums } from "./checksums";
 export { createFtpServer, type FtpServer, type FtpServerStats } from "./server";
 export { createMemoryLimiter, type MemoryLimiterOptions } from "./throttle";
 export { loadTlsMaterial, type TlsMaterial } from "./tls";
+export { FileUnavailableError } from "./types";
 export type * from "./types";

@@ -48,11 +48,12 @@ export class PortPool {
 }
 
 /**
- * Buffering threshold of a data connection and of the RETR stages before it: above one 64 KiB vault segment, so a
- * segment's write does not report backpressure (a pause, a 'drain' and a resume per chunk at each stage) while the
- * stage is empty; two segments, so memory per transfer stays small.
+ * Buffering threshold of a data connection and of the RETR stages before it: just above one 64 KiB vault segment
+ * (64 KiB + its 16-byte tag), so a segment's write does not report backpressure (a pause, a 'drain' and a resume
+ * per chunk at each stage) while the stage is empty; no more, since with 500 transfers at once the sum of the
+ * buffers held, not one transfer's, is the gateway's memory.
  */
-export const DATA_HIGH_WATER_MARK = 128 * 1024;
+export const DATA_HIGH_WATER_MARK = 64 * 1024 + 64;
 
 type Deferred<T> = { promise: Promise<T>; resolve(v: T): void; reject(e: Error): void };
 function deferred<T>(): Deferred<T> {

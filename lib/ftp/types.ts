@@ -7,6 +7,9 @@ export type FtpFile = { name: string; size: number; modifiedAt: Date; sha256?: s
 /** `transfer` identifies one RETR (unique within the gateway process), for progress and its end. */
 export type TransferInfo = { ip: string; offset: number; secure: boolean; transfer?: string };
 
+/** FtpSession.open's failure for a file that is gone for good (550); any other failure is temporary (451, try again). */
+export class FileUnavailableError extends Error {}
+
 /** What a successful login yields: one share, read-only, its files at the root. */
 export type FtpSession = {
   shareId: string;
@@ -14,7 +17,10 @@ export type FtpSession = {
   requireTls: boolean;
   /** The share's ready files, at the root. Called for every listing and transfer, so it may re-check state. */
   list(): Promise<FtpFile[]>;
-  /** Plaintext from `offset` (REST), streamed; the server consumes it with backpressure and calls `return()` on abort. */
+  /**
+   * Plaintext from `offset` (REST), streamed; the server consumes it with backpressure and calls `return()` on abort.
+   * Rejects with FileUnavailableError when the file is gone (550); any other rejection is answered 451.
+   */
   open(name: string, offset: number): Promise<AsyncIterable<Buffer>>;
   /**
    * Called for every RETR before its 150 reply: claims a download slot (the share's download limit). A refusal is

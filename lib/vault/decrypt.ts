@@ -58,8 +58,8 @@ export class VaultDecryptStream extends Transform {
 
   constructor(shareKey: ShareKey, fileId: string, options: DecryptOptions = {}) {
     // Storage reads (64 KiB) and segments (64 KiB) fit under the threshold, so a chunk into an empty stream does
-    // not report backpressure (a pause, a 'drain' and a resume per chunk); two segments keep memory small.
-    super({ highWaterMark: 2 * SEALED_SEGMENT_SIZE });
+    // not report backpressure (a pause, a 'drain' and a resume per chunk); one segment keeps memory small.
+    super({ highWaterMark: SEALED_SEGMENT_SIZE });
     const { offset = 0, length, header, plaintextSize } = options;
     segmentRangeFor(offset, length, plaintextSize); // validates the arguments (bad_range)
     this.#dataKey = deriveDataKey(shareKey, fileId);
