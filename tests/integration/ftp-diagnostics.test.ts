@@ -8,7 +8,7 @@ import type { Actor } from "@/lib/auth/actor";
 import { clearLimits } from "@/lib/auth/rate-limit";
 import { closeDb, db } from "@/lib/db";
 import { DIAGNOSTICS_PER_SECOND } from "@/lib/downloads/ftp-diagnostics";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
+import { createShareBackend } from "@/lib/downloads/ftp-backend";
 import type { ShareStreamEvent } from "@/lib/events/contract";
 import { ADMIN_STREAM_KEY, shareStreamKey } from "@/lib/events/publish";
 import { createFtpServer, type FtpServer } from "@/lib/ftp";
@@ -20,7 +20,8 @@ import { declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare as createReadyShare } from "../ftp/ready-share";
-import { freeRange, ftplib, HOST, RawFtp, run, runHashed, sha256, tempDir, testTls, wait } from "../ftp/harness";
+import { freeRange, ftplib, HOST, RawFtp, run, runHashed, sha256, tempDir, wait } from "../ftp/harness";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // Issue 15 on the gateway: live diagnostics on the share's stream (logins with outcome, address and TLS version;
 // passive ports nobody connected to; failed TLS handshakes; download progress), the virtual SHA256SUMS, and
@@ -36,19 +37,7 @@ let actor: Actor;
 beforeAll(async () => {
   const { user } = await createUser(createUserSchema.parse({ email: `ftpdiag.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
-  pasv = await freeRange(30);
-  server = createFtpServer({
-    host: HOST,
-    port: 0,
-    implicitTlsPort: 0,
-    publicHost: HOST,
-    pasvPorts: pasv,
-    tls: await testTls(),
-    backend: createShareBackend(),
-    limiter: redisLoginLimiter,
-    failedLoginDelayMs: 20,
-  });
-  ({ port } = await server.listen());
+  ({ server, port, pasv } = await startShareGateway({ pasvCount: 30, implicitTlsPort: 0 }));
   implicitPort = server.implicitAddress()!.port;
 });
 
