@@ -10,6 +10,7 @@ import { startPostgres } from "../../scripts/services/postgres";
 import { startRedis } from "../../scripts/services/redis";
 import { startFaultyProxy, type FaultyProxy } from "../s3/faulty-proxy";
 import { startFtpCluster, type FtpCluster } from "../ftp/gateway-process";
+import { closeClients } from "../setup/close-clients";
 import { spawnNode, type Proc } from "../setup/spawn-node";
 
 export { spawnNode as spawnProcess, type Proc } from "../setup/spawn-node";
@@ -79,10 +80,7 @@ export function faultFile(opts: { proxy?: boolean } = {}): FaultFile {
   }, 180_000);
   afterAll(async () => {
     await Promise.allSettled(procs.map((p) => p.stop()));
-    const [{ closeQueues }, { closeRedis }, { closeDb }] = await Promise.all([import("@/lib/queues"), import("@/lib/redis"), import("@/lib/db")]);
-    await closeQueues();
-    await closeRedis();
-    await closeDb();
+    await closeClients();
     await f.proxy?.close();
     await f.services?.close();
   }, 60_000);

@@ -3,10 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb } from "@/lib/db";
 import { processFile } from "@/lib/processing/process-file";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import { bucket, s3 } from "@/lib/s3";
 import { sealShare } from "@/lib/shares/seal";
 import { createShareSchema } from "@/lib/shares/schemas";
@@ -16,6 +13,7 @@ import { completeFile, declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { HOST, run, startFtpCluster, tempDir, wait, type FtpCluster } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { alive } from "../system/stack-client";
 
 // The production gateway entry (workers/ftp.ts) with FTP_PROCESSES=2: node's cluster shares the control port,
@@ -120,9 +118,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {

@@ -6,14 +6,13 @@ import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
+import { db } from "@/lib/db";
 import { DIAGNOSTICS_PER_SECOND } from "@/lib/downloads/ftp-diagnostics";
 import { createShareBackend } from "@/lib/downloads/ftp-backend";
 import type { ShareStreamEvent } from "@/lib/events/contract";
 import { ADMIN_STREAM_KEY, shareStreamKey } from "@/lib/events/publish";
 import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis, redis } from "@/lib/redis";
+import { redis } from "@/lib/redis";
 import { createShareSchema } from "@/lib/shares/schemas";
 import { createShare } from "@/lib/shares/shares";
 import { declareFile } from "@/lib/uploads/uploads";
@@ -21,6 +20,7 @@ import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare as createReadyShare } from "../ftp/ready-share";
 import { freeRange, ftplib, HOST, RawFtp, run, runHashed, sha256, tempDir, wait } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { startShareGateway } from "../ftp/share-gateway";
 
 // Issue 15 on the gateway: live diagnostics on the share's stream (logins with outcome, address and TLS version;
@@ -45,15 +45,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
-async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const s = await createReadyShare(actor, files, options);
-  return s;
-}
+const readyShare = (files: Record<string, Buffer>, options: Record<string, unknown> = {}) => createReadyShare(actor, files, options);
 
 type Event = ShareStreamEvent & Record<string, unknown>;
 const events = async (shareId: string): Promise<Event[]> =>

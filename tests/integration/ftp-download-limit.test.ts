@@ -4,16 +4,15 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
+import { db } from "@/lib/db";
 import { finishSlot, reserveSlot, resumeOverlap, slotState } from "@/lib/downloads/slots";
 import type { FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import type { Actor } from "@/lib/auth/actor";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare as createReadyShare } from "../ftp/ready-share";
 import { HOST, RawFtp, run, sha256, startFtpCluster, tempDir, wait, type FtpCluster } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { startShareGateway } from "../ftp/share-gateway";
 
 // The download limit across two gateway PROCESSES sharing Redis and the database: this test process runs one
@@ -37,15 +36,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await child?.stop();
   await local?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
-async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const s = await createReadyShare(actor, files, options);
-  return s;
-}
+const readyShare = (files: Record<string, Buffer>, options: Record<string, unknown> = {}) => createReadyShare(actor, files, options);
 
 type Retr = { reply: string; data: Buffer; done: string };
 type Prepared = { ftp: RawFtp; data: net.Socket; retr(name: string): Promise<Retr> };

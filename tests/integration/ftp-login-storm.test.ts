@@ -2,10 +2,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
-import { closeDb } from "@/lib/db";
 import type { FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { resetCredentials } from "@/lib/shares/reset-credentials";
 import { verifiedLoginStats } from "@/lib/shares/verified-logins";
@@ -13,6 +10,7 @@ import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare } from "../ftp/ready-share";
 import { HOST, PYTHON, run, startFtpCluster, type FtpCluster } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { startShareGateway } from "../ftp/share-gateway";
 
 // Sign-in storms through real clients (Python ftplib, half of them FTPS), against the gateway over the real share
@@ -69,9 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 describe("sign-in storms on one gateway process", () => {

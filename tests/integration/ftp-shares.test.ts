@@ -4,12 +4,10 @@ import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
+import { db } from "@/lib/db";
 import { ipAllowed } from "@/lib/downloads/ftp-backend";
 import type { FtpServer } from "@/lib/ftp";
 import { processFile } from "@/lib/processing/process-file";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import { bucket, s3 } from "@/lib/s3";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { sealShare } from "@/lib/shares/seal";
@@ -21,6 +19,7 @@ import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare as createReadyShare } from "../ftp/ready-share";
 import { ftplib, HOST, lftp, RawFtp, run, runHashed, sha256, tempDir } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { startShareGateway } from "../ftp/share-gateway";
 
 // The gateway over the real share store: credentials from seal, files decrypted from the vault, limits enforced.
@@ -38,9 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {

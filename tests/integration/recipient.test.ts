@@ -4,10 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
+import { db } from "@/lib/db";
 import type { FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { resetCredentials } from "@/lib/shares/reset-credentials";
 import { createUserSchema } from "@/lib/users/schemas";
@@ -22,6 +20,7 @@ import { createApiToken } from "@/lib/auth/api-tokens";
 import { env } from "@/lib/env";
 import { readyShare as readyShareOf } from "../ftp/ready-share";
 import { HOST, PYTHON, RawFtp, run, sha256, tempDir, until, wait } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { startShareGateway } from "../ftp/share-gateway";
 
 // The recipient side (issue 15, items 1, 2 and 6): the password proof against the stored hash behind the FTP
@@ -43,9 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 const readyShare = (files: Record<string, Buffer>, options: Record<string, unknown> = {}) => readyShareOf(actor, files, { name: "for a partner", ...options });
