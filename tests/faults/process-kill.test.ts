@@ -41,7 +41,7 @@ it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C
   const { sealShare } = await import("@/lib/shares/seal");
   const actor = await anActor();
   // Larger than loopback's socket buffers (a few MiB each way): the kill must find bytes the gateway has not sent.
-  const bytes = crypto.randomBytes(40 * MiB);
+  const bytes = crypto.randomBytes(24 * MiB);
   const w = worker();
   const f = await uploaded(actor, bytes, { maxDownloads: 1 });
   await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 120_000, w.output);
