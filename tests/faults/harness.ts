@@ -1,20 +1,25 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Actor } from "@/lib/auth/actor";
 import type { UploadPlan } from "@/lib/uploads/uploads";
+import { afterAll, beforeAll } from "vitest";
 import type { Service } from "../../scripts/services/child";
 import { startPostgres } from "../../scripts/services/postgres";
 import { startRedis } from "../../scripts/services/redis";
+import { startFaultyProxy, type FaultyProxy } from "../s3/faulty-proxy";
+import { startFtpCluster, type FtpCluster } from "../ftp/gateway-process";
+import { closeClients } from "../setup/close-clients";
+import { spawnNode, type Proc } from "../setup/spawn-node";
+
+export { spawnNode as spawnProcess, type Proc } from "../setup/spawn-node";
 
 // Fault tests restart Redis and PostgreSQL under running processes: each file gets its own, on ports that stay
 // the same across restarts (the processes under test keep their URLs), so other test files never see a fault.
 // Storage is the run's shared S3 server in a bucket of the file's own (a worker's sweep deletes objects its database
 // does not know), reached through tests/s3/faulty-proxy.ts when a test needs an outage.
 
-export const root = path.resolve(import.meta.dirname, "../..");
 export const MiB = 1024 * 1024;
 export const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
 
@@ -37,6 +42,49 @@ function restartable(start: (port?: number) => Promise<Service>, first: Service,
     },
   };
   return r;
+}
+
+export type FaultFile = {
+  services: Awaited<ReturnType<typeof ownServices>>;
+  /** Storage through tests/s3/faulty-proxy.ts (with `proxy: true`). */
+  proxy: FaultyProxy;
+  /** A process of the app (workers/index.ts, workers/ftp.ts), stopped after the file's tests. */
+  /** The processing worker (workers/index.ts, one job at a time), stopped after the file's tests. */
+  worker(env?: Record<string, string>): Proc;
+  /** The gateway as one process (workers/ftp.ts), listening; stopped after the file's tests. */
+  gateway(opts?: { port?: number; pasv?: { from: number; to: number } }): Promise<FtpCluster>;
+};
+
+/**
+ * The opening of a fault test file: its own services (and a faulty proxy in front of storage) before its tests,
+ * and afterwards its processes stopped, this process's clients closed and the services removed. Filled in by the
+ * file's first beforeAll.
+ */
+export function faultFile(opts: { proxy?: boolean } = {}): FaultFile {
+  const procs: Proc[] = [];
+  const f = {
+    worker(env = {}) {
+      const p = spawnNode("workers/index.ts", { PROCESS_CONCURRENCY: "1", ...env });
+      procs.push(p);
+      return p;
+    },
+    async gateway(at = {}) {
+      const g = await startFtpCluster({ processes: 1, pasvCount: 10, ...at });
+      procs.push(g);
+      return g;
+    },
+  } as FaultFile;
+  beforeAll(async () => {
+    f.services = await ownServices();
+    if (opts.proxy) f.proxy = await startFaultyProxy(process.env.S3_ENDPOINT!);
+  }, 180_000);
+  afterAll(async () => {
+    await Promise.allSettled(procs.map((p) => p.stop()));
+    await closeClients();
+    await f.proxy?.close();
+    await f.services?.close();
+  }, 60_000);
+  return f;
 }
 
 /**
@@ -68,30 +116,6 @@ export async function ownServices(): Promise<{ redis: Restartable; postgres: Res
     async close() {
       await Promise.allSettled([redis.stop(), postgres.stop()]);
       fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-export type Proc = { child: ChildProcess; output: () => string; exited: Promise<void>; stop(signal?: NodeJS.Signals): Promise<void> };
-
-/** Node itself with tsx's loader (one process, so SIGKILL hits the worker or gateway and not a wrapper). */
-export function spawnProcess(script: string, env: Record<string, string> = {}): Proc {
-  let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  return {
-    child,
-    output: () => out,
-    exited,
-    async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
     },
   };
 }

@@ -2,46 +2,23 @@ import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort, freePortRange } from "../../scripts/services/free-port";
-import { isWriteUnder, startFaultyProxy, type FaultyProxy } from "../s3/faulty-proxy";
-import { anActor, fileRow, MiB, ownServices, sha256, spawnProcess, streamEvents, until, uploaded, type Proc } from "./harness";
+import { expect, it } from "vitest";
+import { isWriteUnder } from "../s3/faulty-proxy";
+import { anActor, faultFile, fileRow, MiB, sha256, streamEvents, until, uploaded } from "./harness";
 
 // Issue 16 item 5: the worker and a gateway process killed with SIGKILL (as the OOM killer would) mid-work. The
 // job is taken over by the restarted worker (BullMQ's stall check) and finishes exactly once; `curl -C -` resumes
 // the download from a restarted gateway (REST) within the share's one download slot and the file arrives whole.
 
-let services: Awaited<ReturnType<typeof ownServices>>;
-let proxy: FaultyProxy;
-const procs: Proc[] = [];
-
-beforeAll(async () => {
-  services = await ownServices();
-  proxy = await startFaultyProxy(process.env.S3_ENDPOINT!);
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.allSettled(procs.map((p) => p.stop()));
-  const [{ closeQueues }, { closeRedis }, { closeDb }] = await Promise.all([import("@/lib/queues"), import("@/lib/redis"), import("@/lib/db")]);
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
-  await proxy?.close();
-  await services?.close();
-}, 60_000);
-
-const worker = (env: Record<string, string> = {}) => {
-  const p = spawnProcess("workers/index.ts", { PROCESS_CONCURRENCY: "1", ...env });
-  procs.push(p);
-  return p;
-};
+const file = faultFile({ proxy: true });
+const worker = file.worker;
 
 it("the worker killed with SIGKILL mid-file: the restarted worker finishes the job, the file ready exactly once", async () => {
   const { queue } = await import("@/lib/queues");
   const actor = await anActor();
   const bytes = crypto.randomBytes(12 * MiB);
-  const gate = proxy.hold(isWriteUnder("vault/"));
-  const first = worker({ S3_ENDPOINT: proxy.url });
+  const gate = file.proxy.hold(isWriteUnder("vault/"));
+  const first = worker({ S3_ENDPOINT: file.proxy.url });
   const f = await uploaded(actor, bytes);
   await until("the worker to be writing the vault object", () => gate.held.then(() => true), 120_000, first.output);
   await first.stop("SIGKILL");
@@ -64,23 +41,16 @@ it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C
   const { sealShare } = await import("@/lib/shares/seal");
   const actor = await anActor();
   // Larger than loopback's socket buffers (a few MiB each way): the kill must find bytes the gateway has not sent.
-  const bytes = crypto.randomBytes(40 * MiB);
+  const bytes = crypto.randomBytes(24 * MiB);
   const w = worker();
   const f = await uploaded(actor, bytes, { maxDownloads: 1 });
   await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 120_000, w.output);
   const { credentials } = await sealShare(actor, f.shareId);
   await w.stop();
 
-  const [port, pasv] = [await freePort(), await freePortRange(10)];
-  const gatewayEnv = { FTP_PORT: String(port), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}` };
-  const startGateway = async () => {
-    const g = spawnProcess("workers/ftp.ts", gatewayEnv);
-    procs.push(g);
-    await until("the gateway to listen", async () => g.output().includes("ftp gateway listening"), 180_000, g.output);
-    return g;
-  };
-  const gateway = await startGateway();
-  const out = path.join(services.dataDir, "download.bin");
+  const gateway = await file.gateway();
+  const { port } = gateway;
+  const out = path.join(file.services.dataDir, "download.bin");
   const url = `ftp://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/data.bin`;
   const curl = (args: string[], file = out) =>
     new Promise<number | null>((resolve) => {
@@ -97,11 +67,11 @@ it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C
   expect(partial).toBeLessThan(bytes.length);
 
   // Same port (the kernel frees a dead process's listener at once).
-  const second = await startGateway();
+  const second = await file.gateway({ port, pasv: gateway.pasv });
   const { db } = await import("@/lib/db");
   const events = (type: string) => db().auditEvent.findMany({ where: { shareId: f.shareId, type }, orderBy: { id: "asc" } });
   // A fresh copy from 0 is refused: the limit's one download is the killed one.
-  expect(await curl([], path.join(services.dataDir, "again.bin"))).not.toBe(0);
+  expect(await curl([], path.join(file.services.dataDir, "again.bin"))).not.toBe(0);
   expect((await events("share.download.refused")).map((e) => e.data)).toMatchObject([{ offset: 0, reason: "download limit reached" }]);
   // The resume (REST at the byte the first transfer reached) is refused while the dead transfer's last heartbeat is
   // fresh, and joins its slot once it is stale (slots.ts): a client retrying `curl -C -` gets the rest.
@@ -118,6 +88,6 @@ it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C
   expect(share.downloads).toBe(1);
   // The completed resume was the limit's download: the share ends, and nothing more comes out of it.
   await until("the share to end at its download limit", async () => (await db().share.findUniqueOrThrow({ where: { id: f.shareId } })).status !== "ready", 30_000, second.output);
-  expect(await curl([], path.join(services.dataDir, "after.bin"))).not.toBe(0);
+  expect(await curl([], path.join(file.services.dataDir, "after.bin"))).not.toBe(0);
   expect(await events("share.download.started")).toHaveLength(2);
 }, 600_000);

@@ -1,42 +1,25 @@
 import crypto from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { isWriteUnder, startFaultyProxy, type FaultyProxy } from "../s3/faulty-proxy";
-import { anActor, fileRow, MiB, ownServices, sha256, spawnProcess, streamEvents, until, uploaded, type Proc } from "./harness";
+import { expect, it } from "vitest";
+import { isWriteUnder } from "../s3/faulty-proxy";
+import { anActor, faultFile, fileRow, MiB, sha256, streamEvents, until, uploaded } from "./harness";
 
 // Issue 16 item 5: the storage unreachable for 30 s while the worker processes a file. Attempts fail and are
 // retried with backoff (queueDefs["process-file"]); the file never shows failed and ends ready, exactly once.
 
 const OUTAGE_MS = 30_000;
-let services: Awaited<ReturnType<typeof ownServices>>;
-let proxy: FaultyProxy;
-let worker: Proc | undefined;
-
-beforeAll(async () => {
-  services = await ownServices();
-  proxy = await startFaultyProxy(process.env.S3_ENDPOINT!);
-}, 180_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  const [{ closeQueues }, { closeRedis }, { closeDb }] = await Promise.all([import("@/lib/queues"), import("@/lib/redis"), import("@/lib/db")]);
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
-  await proxy?.close();
-  await services?.close();
-}, 60_000);
+const file = faultFile({ proxy: true });
 
 it("storage unreachable for 30 s during processing: retried, the file never failed, ready once", async () => {
   const { queue } = await import("@/lib/queues");
   const actor = await anActor();
   const bytes = crypto.randomBytes(12 * MiB);
-  const gate = proxy.hold(isWriteUnder("vault/"));
-  worker = spawnProcess("workers/index.ts", { PROCESS_CONCURRENCY: "1", S3_ENDPOINT: proxy.url });
+  const gate = file.proxy.hold(isWriteUnder("vault/"));
+  const worker = file.worker({ S3_ENDPOINT: file.proxy.url });
   const f = await uploaded(actor, bytes);
   await until("the worker to be writing the vault object", () => gate.held.then(() => true), 120_000, worker.output);
 
   // Mid-write, the storage goes away: open connections are cut, new ones reset.
-  const outage = proxy.down();
+  const outage = file.proxy.down();
   gate.release();
   const statuses = new Set<string>();
   const deadline = Date.now() + OUTAGE_MS;

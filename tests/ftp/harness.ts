@@ -7,9 +7,10 @@ import path from "node:path";
 import tls from "node:tls";
 import selfsigned from "selfsigned";
 import { createFtpServer, type FtpServer, type FtpServerOptions } from "../../lib/ftp";
-import type { MemoryBackend } from "./memory-backend";
+import type { FtpBackend } from "../../lib/ftp/types";
 export { freePortRange as freeRange } from "../../scripts/services/free-port";
 import { freePortRange as freeRange } from "../../scripts/services/free-port";
+export { startFtpCluster, type FtpCluster } from "./gateway-process";
 
 // Starts the gateway on free ports for a test file and runs real FTP clients (curl, lftp, Python) against it.
 
@@ -28,7 +29,7 @@ export function testTls() {
 export type Started = { server: FtpServer; port: number; pasv: { from: number; to: number }; url(user: string, pass: string, file?: string): string };
 
 export async function startFtp(
-  backend: MemoryBackend,
+  backend: FtpBackend,
   opts: Partial<FtpServerOptions> & { pasvCount?: number } = {},
 ): Promise<Started> {
   const pasv = opts.pasvPorts ?? (await freeRange(opts.pasvCount ?? 20));

@@ -1,25 +1,20 @@
 import crypto from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeDb, db } from "@/lib/db";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
+import { db } from "@/lib/db";
 import { beatSlot, finishSlot, reserveSlot, slotsKey, slotState, type SlotRequest } from "@/lib/downloads/slots";
-import { createFtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis, redis } from "@/lib/redis";
+import { redis } from "@/lib/redis";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
-import { freeRange, HOST, run, testTls } from "../ftp/harness";
+import { HOST, run } from "../ftp/harness";
 import { readyShare } from "../ftp/ready-share";
+import { startShareGateway } from "../ftp/share-gateway";
+import { closeClients } from "../setup/close-clients";
 
 // The stale-heartbeat rule of download slots, against Redis directly: a running transfer that stopped reporting
 // (its gateway process was killed) counts as ended with the bytes it last reported, judged in the same atomic step
 // as the next reservation. Short silences (staleMs) stand in for the production 10 s.
 
-afterAll(async () => {
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
-});
+afterAll(closeClients);
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const size = 4_000_000;
@@ -104,19 +99,9 @@ describe("a live transfer whose reservation was settled as stale", () => {
   it("is cut at its next heartbeat: its later bytes would be counted nowhere", { timeout: 180_000 }, async () => {
     const { user } = await createUser(createUserSchema.parse({ email: `beat.${crypto.randomUUID()}@example.test` }));
     // Larger than loopback's socket buffers: the gateway must still have bytes to send when it is told to stop.
-    const bytes = crypto.randomBytes(48 * 1024 * 1024);
+    const bytes = crypto.randomBytes(24 * 1024 * 1024);
     const s = await readyShare({ id: user.id, role: "user" }, { "big.bin": bytes }, { maxDownloads: 1 });
-    const server = createFtpServer({
-      host: HOST,
-      port: 0,
-      publicHost: HOST,
-      pasvPorts: await freeRange(10),
-      tls: await testTls(),
-      backend: createShareBackend(),
-      limiter: redisLoginLimiter,
-      failedLoginDelayMs: 20,
-    });
-    const { port } = await server.listen();
+    const { server, port } = await startShareGateway({ pasvCount: 10 });
     try {
       const url = `ftp://${encodeURIComponent(s.user)}:${encodeURIComponent(s.pass)}@${HOST}:${port}/big.bin`;
       const download = run("curl", ["-sS", "--limit-rate", "1M", "--max-time", "150", url], { timeoutMs: 160_000 });

@@ -1,13 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDb } from "@/lib/db";
 import { processFile } from "@/lib/processing/process-file";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import { bucket, s3 } from "@/lib/s3";
 import { sealShare } from "@/lib/shares/seal";
 import { createShareSchema } from "@/lib/shares/schemas";
@@ -16,8 +12,8 @@ import { GAVE_UP_EXIT_CODE } from "@/lib/supervise/restart-policy";
 import { completeFile, declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
-import { freeRange, HOST, run, tempDir, wait } from "../ftp/harness";
-import { freePort } from "../../scripts/services/free-port";
+import { HOST, run, startFtpCluster, tempDir, wait, type FtpCluster } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
 import { alive } from "../system/stack-client";
 
 // The production gateway entry (workers/ftp.ts) with FTP_PROCESSES=2: node's cluster shares the control port,
@@ -30,12 +26,11 @@ const bytes = crypto.randomBytes(SIZE);
 const digest = crypto.createHash("sha256").update(bytes).digest("hex");
 let port: number;
 let pasv: { from: number; to: number };
-let primary: ChildProcess;
-let out = "";
-let exited: Promise<number | null>;
+let gateway: FtpCluster;
 let creds: { user: string; pass: string };
 
-const listening = () => [...out.matchAll(/"ftpProcess":(\d+),"component":"ftp".*?"pasv":\{"from":(\d+),"to":(\d+)\}.*?"msg":"ftp gateway listening"/g)];
+const out = () => gateway.output();
+const listening = () => [...out().matchAll(/"ftpProcess":(\d+),"component":"ftp".*?"pasv":\{"from":(\d+),"to":(\d+)\}.*?"msg":"ftp gateway listening"/g)];
 
 /** Pids of the primary's gateway processes by FTP_PROCESS_INDEX (read from their environment). */
 function gatewayPids(): Map<number, number> {
@@ -43,7 +38,7 @@ function gatewayPids(): Map<number, number> {
   for (const d of fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== primary.pid) continue;
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== gateway.child.pid) continue;
       const index = /(?:^|\0)FTP_PROCESS_INDEX=(\d+)/.exec(fs.readFileSync(`/proc/${d}/environ`, "utf8"))?.[1];
       if (index !== undefined) found.set(Number(index), Number(d));
     } catch {
@@ -58,7 +53,7 @@ async function until<T>(what: string, probe: () => T | undefined | false, ms = 1
   for (;;) {
     const v = probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what} within ${ms / 1000} s:\n${out.slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`${what} within ${ms / 1000} s:\n${out().slice(-3000)}`);
     await wait(100);
   }
 }
@@ -117,34 +112,13 @@ beforeAll(async () => {
   const { credentials } = await sealShare(actor, share.id);
   creds = { user: credentials.username, pass: credentials.password };
 
-  port = await freePort();
-  pasv = await freeRange(20);
-  primary = spawn(process.execPath, ["--import", "tsx", "workers/ftp.ts"], {
-    env: {
-      ...process.env,
-      FTP_HOST: HOST,
-      FTP_PORT: String(port),
-      FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`,
-      FTP_PROCESSES: "2",
-      DATA_DIR: tempDir("tempoftp-cluster-"),
-      TEMPOFTP_PROCESS: "ftp",
-      LOG_FORMAT: "json",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  primary.stdout!.on("data", (d) => (out += d.toString()));
-  primary.stderr!.on("data", (d) => (out += d.toString()));
-  exited = new Promise((resolve) => primary.on("exit", (code) => resolve(code)));
-  await until("both gateway processes listening", () => listening().length >= 2, 180_000);
+  gateway = await startFtpCluster({ processes: 2, pasvCount: 20 });
+  ({ port, pasv } = gateway);
 }, 300_000);
 
 afterAll(async () => {
-  if (primary?.exitCode === null) primary.kill("SIGTERM");
-  await exited;
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await gateway?.stop();
+  await closeClients();
 });
 
 describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
@@ -203,28 +177,29 @@ describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
       expect(resumed.stderr).toContain(`REST ${had}`);
       expect(resumed.sha256).toBe(digest);
     }
-    await until("the restart log line", () => out.includes(`ftp process ${victim} exited unexpectedly (signal SIGKILL); restarting it`));
+    await until("the restart log line", () => out().includes(`ftp process ${victim} exited unexpectedly (signal SIGKILL); restarting it`));
     await until("the killed process listening again", () => listening().filter((m) => m[1] === String(victim)).length >= 2, 180_000);
     expect(gatewayPids().get(victim)).not.toBe(pids.get(victim));
-    expect(primary.exitCode).toBeNull();
+    expect(gateway.child.exitCode).toBeNull();
   }, 400_000);
 
   it("stops the gateway with the give-up code when a process keeps dying", async () => {
     const healthy = gatewayPids().get(1)!;
     let last = gatewayPids().get(0)!;
-    for (let kill = 0; kill < 6 && primary.exitCode === null; kill++) {
+    for (let kill = 0; kill < 6 && gateway.child.exitCode === null; kill++) {
       process.kill(last, "SIGKILL");
       const killed = last;
       const next = await until("the next process 0 (or the primary's end)", () => {
-        if (primary.exitCode !== null) return -1;
+        if (gateway.child.exitCode !== null) return -1;
         const pid = gatewayPids().get(0);
         return pid && pid !== killed ? pid : undefined;
       });
       if (next < 0) break;
       last = next;
     }
-    expect(await exited).toBe(GAVE_UP_EXIT_CODE);
-    expect(out).toMatch(/ftp process 0 keeps crashing: it exited 5 times within 60 s; stopping the gateway/);
+    await gateway.exited;
+    expect(gateway.child.exitCode).toBe(GAVE_UP_EXIT_CODE);
+    expect(out()).toMatch(/ftp process 0 keeps crashing: it exited 5 times within 60 s; stopping the gateway/);
     // The healthy process went with it.
     await until("the other process to stop", () => !alive(healthy), 30_000);
   }, 300_000);

@@ -1,22 +1,19 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
+import { db } from "@/lib/db";
 import { finishSlot, reserveSlot, resumeOverlap, slotState } from "@/lib/downloads/slots";
-import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
+import type { FtpServer } from "@/lib/ftp";
 import type { Actor } from "@/lib/auth/actor";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare as createReadyShare } from "../ftp/ready-share";
-import { freeRange, HOST, RawFtp, run, sha256, tempDir, testTls, wait } from "../ftp/harness";
-import { freePort } from "../../scripts/services/free-port";
+import { HOST, RawFtp, run, sha256, startFtpCluster, tempDir, wait, type FtpCluster } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // The download limit across two gateway PROCESSES sharing Redis and the database: this test process runs one
 // gateway, a child process (workers/ftp.ts, the production entry) the other.
@@ -25,59 +22,24 @@ const MiB = 1024 * 1024;
 let local: FtpServer;
 let portA: number;
 let portB: number;
-let child: ChildProcess;
+let child: FtpCluster;
 let actor: Actor;
-
-async function waitForPort(port: number, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, HOST);
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`gateway on ${port} did not start`);
-    await wait(200);
-  }
-}
 
 beforeAll(async () => {
   const { user } = await createUser(createUserSchema.parse({ email: `dl.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
-  local = createFtpServer({
-    host: HOST,
-    port: 0,
-    publicHost: HOST,
-    pasvPorts: await freeRange(20),
-    tls: await testTls(),
-    backend: createShareBackend({ resumeGraceMs: 1500 }),
-    limiter: redisLoginLimiter,
-    failedLoginDelayMs: 20,
-  });
-  ({ port: portA } = await local.listen());
-  portB = await freePort();
-  const pasv = await freeRange(20);
-  const dataDir = tempDir("tempoftp-gw-");
-  child = spawn(path.resolve("node_modules/.bin/tsx"), ["workers/ftp.ts"], {
-    env: { ...process.env, FTP_HOST: HOST, FTP_PORT: String(portB), FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`, FTP_PROCESSES: "1", DATA_DIR: dataDir, TEMPOFTP_PROCESS: "ftp" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  await waitForPort(portB);
+  // The two gateways start together.
+  [{ server: local, port: portA }, child] = await Promise.all([startShareGateway({ shareBackend: { resumeGraceMs: 1500 } }), startFtpCluster({ processes: 1 })]);
+  portB = child.port;
 });
 
 afterAll(async () => {
-  child?.kill("SIGTERM");
+  await child?.stop();
   await local?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
-async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {
-  const s = await createReadyShare(actor, files, options);
-  return s;
-}
+const readyShare = (files: Record<string, Buffer>, options: Record<string, unknown> = {}) => createReadyShare(actor, files, options);
 
 type Retr = { reply: string; data: Buffer; done: string };
 type Prepared = { ftp: RawFtp; data: net.Socket; retr(name: string): Promise<Retr> };

@@ -1,21 +1,17 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
-import { closeDb } from "@/lib/db";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
-import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
+import type { FtpServer } from "@/lib/ftp";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { resetCredentials } from "@/lib/shares/reset-credentials";
 import { verifiedLoginStats } from "@/lib/shares/verified-logins";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
-import { freePort } from "../../scripts/services/free-port";
 import { readyShare } from "../ftp/ready-share";
-import { freeRange, HOST, PYTHON, run, tempDir, testTls, wait } from "../ftp/harness";
+import { HOST, PYTHON, run, startFtpCluster, type FtpCluster } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // Sign-in storms through real clients (Python ftplib, half of them FTPS), against the gateway over the real share
 // store: right passwords all get in at the cost of about one scrypt per share and process (the verified-login
@@ -71,9 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 describe("sign-in storms on one gateway process", () => {
@@ -81,18 +75,7 @@ describe("sign-in storms on one gateway process", () => {
   let port: number;
 
   beforeAll(async () => {
-    server = createFtpServer({
-      host: HOST,
-      port: 0,
-      publicHost: HOST,
-      pasvPorts: await freeRange(8),
-      tls: await testTls(),
-      backend: createShareBackend(),
-      limiter: redisLoginLimiter,
-      failedLoginDelayMs: 20,
-      loginTimeoutMs: 300_000,
-    });
-    ({ port } = await server.listen());
+    ({ server, port } = await startShareGateway({ pasvCount: 8, loginTimeoutMs: 300_000 }));
   }, 60_000);
   afterAll(() => server?.close());
 
@@ -142,49 +125,22 @@ describe("sign-in storms on one gateway process", () => {
 });
 
 describe("sign-in storms on the cluster (FTP_PROCESSES=2)", () => {
-  let primary: ChildProcess;
-  let exited: Promise<number | null>;
-  let out = "";
+  let gateway: FtpCluster;
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    const pasv = await freeRange(8);
-    primary = spawn(process.execPath, ["--import", "tsx", "workers/ftp.ts"], {
-      env: {
-        ...process.env,
-        FTP_HOST: HOST,
-        FTP_PORT: String(port),
-        FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`,
-        FTP_PROCESSES: "2",
-        DATA_DIR: tempDir("tempoftp-storm-"),
-        TEMPOFTP_PROCESS: "ftp",
-        LOG_FORMAT: "json",
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    primary.stdout!.on("data", (d) => (out += d.toString()));
-    primary.stderr!.on("data", (d) => (out += d.toString()));
-    exited = new Promise((resolve) => primary.on("exit", (code) => resolve(code)));
-    const deadline = Date.now() + 240_000;
-    while ((out.match(/"msg":"ftp gateway listening"/g) ?? []).length < 2) {
-      if (Date.now() > deadline || primary.exitCode !== null) throw new Error(`the gateway's two processes did not start:\n${out.slice(-3000)}`);
-      await wait(200);
-    }
+    gateway = await startFtpCluster({ processes: 2, pasvCount: 8 });
+    ({ port } = gateway);
   }, 300_000);
 
-  afterAll(async () => {
-    if (primary?.exitCode === null) primary.kill("SIGTERM");
-    await exited;
-  });
+  afterAll(() => gateway?.stop());
 
   // 40 at once (four per share, within the throttle's five in flight): at load 40-50, 100 at once on two processes
   // outlasted the 30 s login deadline (two processes, each its own scrypt per share).
   it("lets 40 parallel right sign-ins in on both processes; after a reset the old ones fail on both, the new ones get in", async () => {
     const ten = await shares(10);
     expect(replies(await storm(port, 40, (i) => ten[i % 10]!))).toEqual(Array(40).fill("230"));
-    const processes = new Set([...out.matchAll(/"ftpProcess":(\d+)[^\n]*"msg":"ftp login ok"/g)].map((m) => m[1]));
+    const processes = new Set([...gateway.output().matchAll(/"ftpProcess":(\d+)[^\n]*"msg":"ftp login ok"/g)].map((m) => m[1]));
     expect(processes).toEqual(new Set(["0", "1"]));
 
     const s = ten[0]!;

@@ -4,12 +4,10 @@ import path from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
-import { createShareBackend, ipAllowed, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
-import { createFtpServer, type FtpServer } from "@/lib/ftp";
+import { db } from "@/lib/db";
+import { ipAllowed } from "@/lib/downloads/ftp-backend";
+import type { FtpServer } from "@/lib/ftp";
 import { processFile } from "@/lib/processing/process-file";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
 import { bucket, s3 } from "@/lib/s3";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { sealShare } from "@/lib/shares/seal";
@@ -20,7 +18,9 @@ import { completeFile, declareFile } from "@/lib/uploads/uploads";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare as createReadyShare } from "../ftp/ready-share";
-import { freeRange, ftplib, HOST, lftp, RawFtp, run, runHashed, sha256, tempDir, testTls } from "../ftp/harness";
+import { ftplib, HOST, lftp, RawFtp, run, runHashed, sha256, tempDir } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // The gateway over the real share store: credentials from seal, files decrypted from the vault, limits enforced.
 
@@ -32,24 +32,12 @@ let actor: Actor;
 beforeAll(async () => {
   const { user } = await createUser(createUserSchema.parse({ email: `ftp.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
-  server = createFtpServer({
-    host: HOST,
-    port: 0,
-    publicHost: HOST,
-    pasvPorts: await freeRange(30),
-    tls: await testTls(),
-    backend: createShareBackend(),
-    limiter: redisLoginLimiter,
-    failedLoginDelayMs: 20,
-  });
-  ({ port } = await server.listen());
+  ({ server, port } = await startShareGateway({ pasvCount: 30 }));
 });
 
 afterAll(async () => {
   await server?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 async function readyShare(files: Record<string, Buffer>, options: Record<string, unknown> = {}) {

@@ -4,11 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/actor";
 import { clearLimits } from "@/lib/auth/rate-limit";
-import { closeDb, db } from "@/lib/db";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
-import { createFtpServer, type FtpServer } from "@/lib/ftp";
-import { closeQueues } from "@/lib/queues";
-import { closeRedis } from "@/lib/redis";
+import { db } from "@/lib/db";
+import type { FtpServer } from "@/lib/ftp";
 import { revokeShare } from "@/lib/shares/lifecycle";
 import { resetCredentials } from "@/lib/shares/reset-credentials";
 import { createUserSchema } from "@/lib/users/schemas";
@@ -22,7 +19,9 @@ import { POST as resetRoute } from "@/app/api/v1/shares/[id]/credentials/reset/r
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { env } from "@/lib/env";
 import { readyShare as readyShareOf } from "../ftp/ready-share";
-import { freeRange, HOST, PYTHON, RawFtp, run, sha256, tempDir, testTls, until, wait } from "../ftp/harness";
+import { HOST, PYTHON, RawFtp, run, sha256, tempDir, until, wait } from "../ftp/harness";
+import { closeClients } from "../setup/close-clients";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // The recipient side (issue 15, items 1, 2 and 6): the password proof against the stored hash behind the FTP
 // throttle, the share-bound cookie (another share's, a reset's and a revoke's refused), the FileZilla file (parsed
@@ -38,24 +37,12 @@ let actor: Actor;
 beforeAll(async () => {
   const { user } = await createUser(createUserSchema.parse({ email: `recipient.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
-  server = createFtpServer({
-    host: HOST,
-    port: 0,
-    publicHost: HOST,
-    pasvPorts: await freeRange(20),
-    tls: await testTls(),
-    backend: createShareBackend({ resumeGraceMs: 60_000 }),
-    limiter: redisLoginLimiter,
-    failedLoginDelayMs: 20,
-  });
-  ({ port } = await server.listen());
+  ({ server, port } = await startShareGateway({ shareBackend: { resumeGraceMs: 60_000 } }));
 });
 
 afterAll(async () => {
   await server?.close();
-  await closeQueues();
-  await closeRedis();
-  await closeDb();
+  await closeClients();
 });
 
 const readyShare = (files: Record<string, Buffer>, options: Record<string, unknown> = {}) => readyShareOf(actor, files, { name: "for a partner", ...options });

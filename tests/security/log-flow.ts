@@ -9,8 +9,6 @@ import * as sharesRoute from "@/app/api/v1/shares/route";
 import { createApiToken, generateToken, revokeApiToken } from "@/lib/auth/api-tokens";
 import { signIn } from "@/lib/auth/sign-in";
 import { closeDb } from "@/lib/db";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
-import { createFtpServer } from "@/lib/ftp";
 import { log } from "@/lib/log";
 import { processFile } from "@/lib/processing/process-file";
 import { closeQueues } from "@/lib/queues";
@@ -18,7 +16,8 @@ import { closeRedis } from "@/lib/redis";
 import { checkCredentials } from "@/lib/shares/credentials";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
-import { freeRange, HOST, run, testTls } from "../ftp/harness";
+import { HOST, run } from "../ftp/harness";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // A real flow whose every log line (LOG_LEVEL=trace, JSON) goes to this process's output, for
 // tests/integration/log-secrets.test.ts to scan. The secrets it handled are written to SECRETS_OUT, apart from
@@ -76,8 +75,7 @@ async function main() {
   await checkCredentials(ftp.username, `${ftp.password}x`);
   await checkCredentials(ftp.username, ftp.password);
 
-  const server = createFtpServer({ host: HOST, port: 0, publicHost: HOST, pasvPorts: await freeRange(10), tls: await testTls(), backend: createShareBackend(), limiter: redisLoginLimiter, failedLoginDelayMs: 5 });
-  const { port } = await server.listen();
+  const { server, port } = await startShareGateway({ pasvCount: 10, failedLoginDelayMs: 5 });
   await run("curl", ["-sS", `ftp://${ftp.username}:${ftp.password}x@${HOST}:${port}/a.txt`]);
   const got = await run("curl", ["-sS", `ftp://${ftp.username}:${ftp.password}@${HOST}:${port}/a.txt`]);
   if (got.stdout.toString() !== "hello") throw new Error(`FTP download got ${JSON.stringify(got.stdout.toString())}`);
