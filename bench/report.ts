@@ -106,8 +106,8 @@ function goals(r: BenchResults): string[][] {
     const g = upload.rssGrowthMiB.presigned ?? NaN;
     rows.push([`upload: app memory flat in file size (presigned peak RSS, small → large file)`, `${g >= 0 ? "+" : ""}${num(g)} MiB (buffered proxy: +${num(upload.rssGrowthMiB.buffered)} MiB)`, yes(g < 32)]);
   }
-  // GET /me is the baseline (one authenticated request, no presigning), not a goal of its own.
-  for (const x of (resultOf<{ runs: ApiRun[] }>(r, "api")?.runs ?? []).filter((x) => x.connections === 200 && x.endpoint !== "me")) {
+  // GET /me and the bare server are baselines, not goals of their own.
+  for (const x of (resultOf<{ runs: ApiRun[] }>(r, "api")?.runs ?? []).filter((x) => x.connections === 200 && x.endpoint !== "me" && x.endpoint !== "ceiling")) {
     const measured = x.total ? `${x.latencyMs.p99} ms${x.non2xx || x.errors ? ` (${x.non2xx} non-2xx, ${x.errors} errors)` : ""}` : "no request answered within the run";
     rows.push([`api ${x.endpoint}: p99 < 20 ms at 200 clients`, measured, yes(x.total > 0 && x.latencyMs.p99 < 20 && !x.non2xx && !x.errors)]);
   }
@@ -165,16 +165,20 @@ function apiSection(r: BenchResults): string {
     "autocannon keeps N requests in flight against one web process: **me** (GET /api/v1/me, the baseline: one " +
       "authenticated request through Next.js, no presigning), **declare** (a new single-PUT file per request, its " +
       "presigned PUT URL in the answer, a new share every 1,000 files) and **sign-parts** (8 part URLs of a 1 GiB " +
-      "multipart upload). CPU per request is the web process's; × me compares req/s with the baseline at the same clients.",
+      "multipart upload); **ceiling** is a bare `http.createServer` in its own Node process answering /me's JSON (no auth, " +
+      "no database), the most one Node process gives on this machine in the same run. CPU per request is the serving " +
+      "process's; × me and × ceiling compare req/s with those baselines at the same clients.",
     "",
     table(
-      ["endpoint", "clients", "answered", "req/s", "× me", "p50 ms", "p99 ms", "max ms", "web CPU ms/request", "non-2xx", "errors"],
+      ["endpoint", "clients", "answered", "req/s", "× me", "× ceiling", "p50 ms", "p99 ms", "max ms", "CPU ms/request", "non-2xx", "errors"],
       a.runs.map((x) => {
-        const base = a.runs.find((b) => b.endpoint === "me" && b.connections === x.connections && b.total);
-        const ratio = base && x.total ? num(x.reqPerSec / base.reqPerSec, 2) : "–";
+        const ratioTo = (endpoint: string) => {
+          const base = a.runs.find((b) => b.endpoint === endpoint && b.connections === x.connections && b.total);
+          return base && x.total ? num(x.reqPerSec / base.reqPerSec, 2) : "–";
+        };
         return x.total
-          ? [x.endpoint, x.connections, x.total, num(x.reqPerSec, 1), ratio, x.latencyMs.p50, x.latencyMs.p99, x.latencyMs.max, num(x.webCpuMsPerRequest, 2), x.non2xx, x.errors]
-          : [x.endpoint, x.connections, 0, "–", "–", "–", "–", "–", "–", x.non2xx, x.errors];
+          ? [x.endpoint, x.connections, x.total, num(x.reqPerSec, 1), ratioTo("me"), ratioTo("ceiling"), x.latencyMs.p50, x.latencyMs.p99, x.latencyMs.max, num(x.webCpuMsPerRequest, 2), x.non2xx, x.errors]
+          : [x.endpoint, x.connections, 0, "–", "–", "–", "–", "–", "–", "–", x.non2xx, x.errors];
       }),
     ),
     "",
