@@ -88,6 +88,8 @@ export type ApiInput = {
   ip: () => string;
 };
 
+const utf8 = new TextDecoder();
+
 /** The body as text, refused once it passes the limit: a huge body is never held in memory whole. */
 async function readText(input: ApiInput): Promise<string> {
   if (Number(input.header("content-length") ?? 0) > MAX_JSON_BODY_BYTES) throw tooLarge();
@@ -101,7 +103,8 @@ async function readText(input: ApiInput): Promise<string> {
     if (total > MAX_JSON_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
-  return chunks.length === 1 ? Buffer.from(chunks[0]!).toString("utf8") : Buffer.concat(chunks).toString("utf8");
+  // TextDecoder, as before: a leading byte-order mark is dropped, invalid UTF-8 becomes U+FFFD.
+  return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
 }
 
 async function readJson(input: ApiInput): Promise<unknown> {
