@@ -1,4 +1,5 @@
 import type { NextConfig } from "next";
+import { STATIC_HEADERS } from "./lib/http/security-headers";
 
 const config: NextConfig = {
   // Workers and scripts import lib/ directly; Next must not bundle these server-only packages.
@@ -9,11 +10,7 @@ const config: NextConfig = {
     return [
       {
         source: "/(.*)",
-        headers: [
-          { key: "X-Content-Type-Options", value: "nosniff" },
-          { key: "X-Frame-Options", value: "DENY" },
-          { key: "Referrer-Policy", value: "same-origin" },
-        ],
+        headers: Object.entries(STATIC_HEADERS).map(([key, value]) => ({ key, value })),
       },
     ];
   },

@@ -4,13 +4,17 @@
 //   - me: GET /api/v1/me, the baseline: one authenticated API request through Next.js on the same process, no presigning;
 //   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer),
 //     moving to the next of many shares every 1,000 files (the product's default cap per share);
-//   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks.
+//   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks;
+//   - ceiling: a bare `http.createServer` in its own Node process answering /me's JSON (no auth, no database), the most
+//     one Node process gives on this machine in the same run: each endpoint's req/s is also reported as a ratio of it.
 // The stack runs the web role only (ROLES=web): nothing here needs the worker or the FTP gateway.
 // Each for a warm-up of 2 s, then `--seconds` per connection count: requests per second, latency p50 / p99 / max, and
 // any non-2xx answer or error (a run with errors is reported as such, never hidden; a run in which no request was
 // answered says so, autocannon's latency of 0 is then no figure). Goal: p99 < 20 ms at 200.
 // `--cpu-prof DIR` makes the web process write a V8 CPU profile there when the stack stops.
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { cpuSeconds, emitResult, option, round, startBenchStack, webProcessOf } from "./common";
 
@@ -66,9 +70,12 @@ async function main() {
       shares.push(...(await Promise.all(batch)).map((s) => s.id));
     }
     const web = webProcessOf(stack.child.pid!);
+    const meBody = await (await fetch(`${stack.url}/api/v1/me`, { headers: { authorization: headers.authorization } })).text();
+    const ceiling = await bareServer(meBody);
 
     let n = 0;
-    const endpoints: Record<string, Request & { setupRequest?: (r: Request) => Request }> = {
+    const endpoints: Record<string, Request & { setupRequest?: (r: Request) => Request; url?: string; pid?: number }> = {
+      ceiling: { method: "GET", path: "/api/v1/me", headers: { authorization: headers.authorization }, url: ceiling.url, pid: ceiling.pid },
       me: { method: "GET", path: "/api/v1/me", headers: { authorization: headers.authorization } },
       declare: {
         method: "POST",
@@ -104,14 +111,15 @@ async function main() {
       }
     };
     const runs = [];
-    for (const [endpoint, request] of Object.entries(endpoints)) {
+    for (const [endpoint, { url = stack.url, pid = web, ...request }] of Object.entries(endpoints)) {
       await drain();
-      await autocannon({ url: stack.url, connections: 10, duration: 2, requests: [request] }); // warm-up (JIT, route compile)
+      await autocannon({ url, connections: 10, duration: 2, requests: [request] }); // warm-up (JIT, route compile)
       for (const connections of CONNECTIONS) {
         const drainedSeconds = await drain();
-        const cpu0 = cpuSeconds(web);
-        const r = await autocannon({ url: stack.url, connections, duration: SECONDS, requests: [request] });
-        const cpu = cpuSeconds(web) - cpu0;
+        const load = os.loadavg()[0]!;
+        const cpu0 = cpuSeconds(pid);
+        const r = await autocannon({ url, connections, duration: SECONDS, requests: [request] });
+        const cpu = cpuSeconds(pid) - cpu0;
         const run = {
           endpoint,
           connections,
@@ -123,21 +131,46 @@ async function main() {
           non2xx: r.non2xx,
           errors: r.errors + r.timeouts,
           drainedSeconds,
+          loadAverage1m: round(load),
+          ofCeiling: null as number | null,
         };
         say(`${endpoint} × ${connections}: ${run.reqPerSec} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.non2xx} non-2xx, ${run.errors} errors (started after ${drainedSeconds} s of draining)`);
         runs.push(run);
       }
     }
-    console.log("");
-    console.log("| endpoint | connections | req/s | p50 ms | p99 ms | max ms | web CPU ms/req | non-2xx | errors |");
-    console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    ceiling.stop();
+    // req/s as a share of the bare server's at the same client count, from this run (the machine's load cancels out).
     for (const r of runs) {
-      console.log(`| ${r.endpoint} | ${r.connections} | ${r.reqPerSec} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.webCpuMsPerRequest} | ${r.non2xx} | ${r.errors} |`);
+      const base = runs.find((b) => b.endpoint === "ceiling" && b.connections === r.connections)?.reqPerSec;
+      r.ofCeiling = base ? round(r.reqPerSec / base, 3) : null;
+    }
+    console.log("");
+    console.log("| endpoint | connections | req/s | of ceiling | p50 ms | p99 ms | max ms | CPU ms/req | non-2xx | errors | load 1m |");
+    console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (const r of runs) {
+      console.log(`| ${r.endpoint} | ${r.connections} | ${r.reqPerSec} | ${r.ofCeiling} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.webCpuMsPerRequest} | ${r.non2xx} | ${r.errors} | ${r.loadAverage1m} |`);
     }
     emitResult({ bench: "api", goal: "p99 < 20 ms at 200 connections", runs });
   } finally {
     await stop();
   }
+}
+
+/** The ceiling: a bare Node HTTP server in its own process, answering `body` as JSON to every request. */
+async function bareServer(body: string): Promise<{ url: string; pid: number; stop: () => void }> {
+  const source = `const body = ${JSON.stringify(body)};
+require("node:http").createServer((req, res) => {
+  req.resume();
+  res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(body);
+}).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  const child = spawn(process.execPath, ["-e", source], { stdio: ["ignore", "pipe", "inherit"] });
+  process.once("exit", () => child.kill()); // also when the benchmark fails half-way
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once("exit", (code) => reject(new Error(`the bare server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => void child.kill() };
 }
 
 main().catch((err) => {

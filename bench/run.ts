@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only upload,api] [-- --report-only] [-- --out DIR]`: runs every benchmark in turn (each starts and
+// `npm run bench [-- --quick] [-- --only upload,api] [-- --parallel N] [-- --report-only] [-- --out DIR]`: runs every benchmark in turn, or N at a time (each starts and
 // removes its own embedded services) and writes bench/REPORT.md, bench/results.json and bench/charts/*.svg (vega-lite);
 // --quick writes to bench/quick/ instead, so a smoke run never replaces the committed full-run report (--out overrides). Each
 // benchmark hands its figures over as JSON (`--json FILE`), never as scraped text. The previous results.json is read
@@ -19,6 +19,10 @@ const QUICK = process.argv.includes("--quick");
 const REPORT_ONLY = process.argv.includes("--report-only");
 const ONLY = option("only", "").split(",").filter(Boolean);
 const OUT = path.resolve(option("out", path.join(root, "bench", QUICK ? "quick" : "")));
+// Benchmarks run at a time. A quick run is a smoke run whose time is mostly each benchmark starting its own services
+// (waiting on PostgreSQL, storage, Next.js): two at a time halves that; its figures then share the machine, which the
+// report says. A full run measures, so one at a time.
+const PARALLEL = Math.max(1, Number(option("parallel", QUICK ? "2" : "1")) || 1);
 
 // What each benchmark runs with. --quick is a smoke run of every benchmark that stays under five minutes on this
 // loaded 2-core VM: most of its time is each benchmark starting its own services, so its sizes, counts and durations
@@ -91,17 +95,26 @@ async function main() {
   const steps: BenchResults["steps"] = {};
   // Built once up front, with no time limit: a stack that had to build first could outlast its start-up timeout.
   await buildIfStale(process.env as Record<string, string>, (m) => console.log(`[build] ${m}`));
-  for (const step of plan) {
-    console.log(`\n== ${step.name}: npx tsx ${step.script} ${step.args.join(" ")}`);
-    const r = await runStep(step, path.join(os.tmpdir(), `tempoftp-bench-${process.pid}-${step.name}.json`));
-    steps[step.name] = { command: `npx tsx ${step.script} ${step.args.join(" ")}`, ...r };
-  }
+  // A pool of PARALLEL lanes taking the plan's steps in order; the report lists them in plan order.
+  const queue = [...plan];
+  const done: Record<string, BenchResults["steps"][string]> = {};
+  const lane = async () => {
+    for (let step = queue.shift(); step; step = queue.shift()) {
+      console.log(`\n== ${step.name}: npx tsx ${step.script} ${step.args.join(" ")}`);
+      const r = await runStep(step, path.join(os.tmpdir(), `tempoftp-bench-${process.pid}-${step.name}.json`));
+      console.log(`== ${step.name}: ${r.ok ? "done" : "FAILED"} in ${r.seconds} s`);
+      done[step.name] = { command: `npx tsx ${step.script} ${step.args.join(" ")}`, ...r };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, plan.length) }, lane));
+  for (const step of plan) steps[step.name] = done[step.name]!;
   // Benchmarks left out with --only keep their previous figures.
   for (const [name, s] of Object.entries(previous?.steps ?? {})) if (!steps[name]) steps[name] = { ...s, carriedOver: true };
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
     startedAt,
     mode: QUICK ? "quick" : "full",
+    parallel: PARALLEL,
     command: `npm run bench${QUICK || ONLY.length ? ` -- ${[QUICK ? "--quick" : "", ONLY.length ? `--only ${ONLY.join(",")}` : ""].filter(Boolean).join(" ")}` : ""}`,
     seconds: Math.round((Date.now() - t0) / 1000),
     machine: { ...before, loadAverageAfter: machine().loadAverage },

@@ -3,7 +3,9 @@
 import http from "node:http";
 import path from "node:path";
 import next from "next";
+import { apiRoutes } from "../lib/api/routes";
 import { env } from "../lib/env";
+import { nodeApiHandler } from "../lib/http/node-api";
 import { handleEventStream } from "../lib/live/event-streams";
 import { observeHttp, routeMatcher, routeTemplates } from "../lib/metrics/http";
 import { REMOTE_ADDR_HEADER } from "../lib/net/client-address";
@@ -24,12 +26,15 @@ async function main() {
   const handle = app.getRequestHandler();
   // Requests are counted by the app's route templates (bounded labels), found once from the app directory.
   const routeOf = routeMatcher(routeTemplates(path.join(root, "app")));
+  const handleApi = nodeApiHandler(apiRoutes);
   const server = http.createServer((req, res) => {
     // Always overwritten: a client's own copy of the header never survives.
     req.headers[REMOTE_ADDR_HEADER] = req.socket.remoteAddress ?? "";
     observeHttp(req, res, routeOf);
     // Event streams are served here, without Next.js's per-request web streams: thousands of clients per process.
     if (handleEventStream(req, res)) return;
+    // The hot JSON API routes (lib/api/routes.ts), the same handlers as Next.js's, without its per-request cost.
+    if (handleApi(req, res)) return;
     void handle(req, res);
   });
   if (dev) server.on("upgrade", app.getUpgradeHandler());

@@ -38,6 +38,9 @@ export function pagePolicy(nonce: string, cfg: SecurityConfig): string {
   ].join("; ");
 }
 
+/** The same on every response (next.config.ts sets them for Next.js; the web server's own routes add them too). */
+export const STATIC_HEADERS: Record<string, string> = { "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin" };
+
 /** JSON and event streams render nothing: they may load nothing and be framed by no one. */
 export const API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 

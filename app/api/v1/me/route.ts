@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { getUser } from "@/lib/users/users";
+import { apiRoutes } from "@/lib/api/routes";
 
-export const GET = apiRoute({}, async ({ caller }) => ({ user: await getUser(caller.id) }));
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { GET } = apiRoutes["/api/v1/me"];

@@ -1,9 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { createShareSchema, listSharesQuerySchema } from "@/lib/shares/schemas";
-import { createShare, listShares } from "@/lib/shares/shares";
+import { apiRoutes } from "@/lib/api/routes";
 
-export const GET = apiRoute({ query: listSharesQuerySchema }, async ({ query, caller }) => ({
-  shares: await listShares(caller, query, { everyone: true }),
-}));
-
-export const POST = apiRoute({ body: createShareSchema, status: 201 }, async ({ body, caller, ip }) => createShare(caller, body, ip));
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { GET, POST } = apiRoutes["/api/v1/shares"];

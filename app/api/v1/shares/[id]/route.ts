@@ -1,8 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { revokeShare } from "@/lib/shares/lifecycle";
-import { getShare } from "@/lib/shares/shares";
+import { apiRoutes } from "@/lib/api/routes";
 
-export const GET = apiRoute<{ id: string }>({}, async ({ params, caller }) => getShare(caller, params.id));
-
-// Revokes: credentials, key and objects are destroyed; the record stays for the audit trail.
-export const DELETE = apiRoute<{ id: string }>({}, async ({ params, caller, ip }) => revokeShare(caller, params.id, ip));
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { GET, DELETE } = apiRoutes["/api/v1/shares/[id]"];

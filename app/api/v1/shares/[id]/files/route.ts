@@ -1,7 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { declareFileSchema } from "@/lib/uploads/schemas";
-import { declareFile } from "@/lib/uploads/uploads";
+import { apiRoutes } from "@/lib/api/routes";
 
-export const POST = apiRoute<{ id: string }, typeof declareFileSchema>({ body: declareFileSchema, status: 201 }, async ({ params, body, caller, ip }) =>
-  declareFile(caller, params.id, body, ip),
-);
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { POST } = apiRoutes["/api/v1/shares/[id]/files"];

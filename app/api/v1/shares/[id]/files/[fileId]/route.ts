@@ -1,14 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { getShare } from "@/lib/shares/shares";
-import { removeFile, resumeState } from "@/lib/uploads/uploads";
+import { apiRoutes } from "@/lib/api/routes";
 
-type Params = { id: string; fileId: string };
-
-// The upload's layout and finished parts, for a client resuming it.
-export const GET = apiRoute<Params>({}, async ({ params, caller }) => resumeState(caller, params.id, params.fileId));
-
-// Cancels the upload (or removes the file) while the share is open; answers with the share as it is now.
-export const DELETE = apiRoute<Params>({}, async ({ params, caller, ip }) => {
-  await removeFile(caller, params.id, params.fileId, ip);
-  return getShare(caller, params.id);
-});
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { GET, DELETE } = apiRoutes["/api/v1/shares/[id]/files/[fileId]"];

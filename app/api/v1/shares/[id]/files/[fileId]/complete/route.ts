@@ -1,7 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { completeFileSchema } from "@/lib/uploads/schemas";
-import { completeFile } from "@/lib/uploads/uploads";
+import { apiRoutes } from "@/lib/api/routes";
 
-export const POST = apiRoute<{ id: string; fileId: string }, typeof completeFileSchema>({ body: completeFileSchema, status: 202 }, async ({ params, body, caller, ip }) =>
-  completeFile(caller, params.id, params.fileId, body, ip),
-);
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { POST } = apiRoutes["/api/v1/shares/[id]/files/[fileId]/complete"];

@@ -1,14 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { recordPartsSchema, signPartsSchema } from "@/lib/uploads/schemas";
-import { recordParts, signParts } from "@/lib/uploads/uploads";
+import { apiRoutes } from "@/lib/api/routes";
 
-type Params = { id: string; fileId: string };
-
-export const POST = apiRoute<Params, typeof signPartsSchema>({ body: signPartsSchema }, async ({ params, body, caller }) =>
-  signParts(caller, params.id, params.fileId, body),
-);
-
-// Records finished parts' ETags in one request, so a resumed upload skips them.
-export const PUT = apiRoute<Params, typeof recordPartsSchema>({ body: recordPartsSchema }, async ({ params, body, caller }) =>
-  recordParts(caller, params.id, params.fileId, body),
-);
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { POST, PUT } = apiRoutes["/api/v1/shares/[id]/files/[fileId]/parts"];

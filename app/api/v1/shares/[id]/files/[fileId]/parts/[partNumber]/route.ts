@@ -1,11 +1,4 @@
-import { apiRoute } from "@/lib/http/api-route";
-import { recordPartSchema } from "@/lib/uploads/schemas";
-import { recordPart } from "@/lib/uploads/uploads";
+import { apiRoutes } from "@/lib/api/routes";
 
-type Params = { id: string; fileId: string; partNumber: string };
-
-// Records a finished part's ETag so a resumed upload skips it.
-export const PUT = apiRoute<Params, typeof recordPartSchema>(
-  { body: recordPartSchema, fromParams: (p) => ({ partNumber: Number(p.partNumber) }) },
-  async ({ params, body, caller }) => recordPart(caller, params.id, params.fileId, body),
-);
+// Defined in lib/api/routes.ts, where the production web server serves the same handlers itself (scripts/web-server.ts).
+export const { PUT } = apiRoutes["/api/v1/shares/[id]/files/[fileId]/parts/[partNumber]"];
