@@ -8,7 +8,7 @@ import { CONNECTED, every, frameOf, KEEPALIVE, KEEPALIVE_MS, SSE_HEADERS, watch,
 // Event streams written straight to Node's ServerResponse (scripts/web-server.ts), for thousands of clients on one
 // process: all clients of a stream share one hub subscription (a channel), the events of one tick are encoded
 // once into one chunk, already framed for HTTP's chunked encoding, and that one buffer is written to every
-// client's socket (one write per client per tick, nothing allocated per client); a client is a small record (no
+// client's socket (one write per client per tick, no per-client copy or framing); a client is a small record (no
 // web streams, no per-client Redis subscription, one shared keepalive timer per channel). Same frames, resume and
 // re-checks as sse.ts.
 
@@ -46,7 +46,7 @@ function scheduleFlush() {
 }
 
 /** Bytes as one HTTP/1.1 chunk (size line, bytes, CRLF): what ServerResponse.write would put on the socket. */
-export function chunkOf(bytes: Uint8Array): Uint8Array {
+function chunkOf(bytes: Uint8Array): Uint8Array {
   return Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, CRLF]);
 }
 const CRLF = Buffer.from("\r\n");
