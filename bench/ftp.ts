@@ -20,7 +20,7 @@
 // REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
 // reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU, summed over
 // all its processes (the default FTP_PROCESSES, as `npm start` runs it; `--gateway-processes N` sets it), with
-// each process's heap and external memory; each failure is printed with its FTP reply and the gateway's warnings.
+// each process's peak; each failure is printed with its FTP reply and the gateway's warnings.
 //
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
 // (bench/profile-summary.ts).
