@@ -20,7 +20,7 @@
 // REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
 // reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU, summed over
 // all its processes (the default FTP_PROCESSES, as `npm start` runs it; `--gateway-processes N` sets it), with
-// each process's heap and external memory; each failure is printed with its FTP reply and the gateway's warnings.
+// each process's peak; each failure is printed with its FTP reply and the gateway's warnings.
 //
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
 // (bench/profile-summary.ts).
@@ -305,42 +305,12 @@ function suffixSha256(file: string, offset: number): string {
 
 type Rss = ReturnType<typeof rssSampler>;
 
-const METRICS_TOKEN = crypto.randomBytes(24).toString("base64url");
-
-/**
- * Each gateway process's V8 heap and external memory (Buffers' bytes), peak over the run, read every 2 s from its
- * scrape endpoint (METRICS_PORT + 1 + index): where the RSS goes, beside what the sampler sums.
- */
-function memorySampler(processes: number) {
-  const peaks = Array.from({ length: processes }, () => ({ heapUsed: 0, heapTotal: 0, external: 0, rss: 0 }));
-  const metric = (text: string, name: string) => Number(new RegExp(`^tempoftp_${name} (\\S+)`, "m").exec(text)?.[1] ?? 0) / MiB;
-  const base = Number(process.env.METRICS_PORT);
-  const timer = setInterval(() => {
-    peaks.forEach((p, i) => {
-      fetch(`http://127.0.0.1:${base + 1 + i}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, signal: AbortSignal.timeout(5000) })
-        .then((r) => r.text())
-        .then((t) => {
-          p.heapUsed = Math.max(p.heapUsed, metric(t, "nodejs_heap_size_used_bytes"));
-          p.heapTotal = Math.max(p.heapTotal, metric(t, "nodejs_heap_size_total_bytes"));
-          p.external = Math.max(p.external, metric(t, "nodejs_external_memory_bytes"));
-          p.rss = Math.max(p.rss, metric(t, "process_resident_memory_bytes"));
-        })
-        .catch(() => undefined);
-    });
-  }, 2000);
-  return {
-    stop: () => clearInterval(timer),
-    summary: () =>
-      peaks.map((p, i) => `process ${i}: heap used ${p.heapUsed.toFixed(0)} / total ${p.heapTotal.toFixed(0)}, external ${p.external.toFixed(0)}, RSS ${p.rss.toFixed(0)}`).join("; "),
-  };
-}
-
 /**
  * CONCURRENT downloads at once against the gateway: download i comes from loopback(i), signs in to share
  * i % shares, uses FTPS when i is odd, and every fifth resumes (REST) from an offset (every tenth on a segment
  * boundary, the others anywhere). Each is hashed and compared; any failure is reported and fails the run.
  */
-async function concurrentRun(o: { port: number; pid: number; processes: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
+async function concurrentRun(o: { port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
   const SEGMENT = 64 * 1024;
   const plan = Array.from({ length: CONCURRENT }, (_, i) => {
     const resume = i % 5 === 0;
@@ -363,7 +333,6 @@ async function concurrentRun(o: { port: number; pid: number; processes: number; 
     filesNeeded: FILES_NEEDED,
     downloads: plan.map((d) => ({ address: loopback(d.i), secure: d.secure, offset: d.offset, user: d.creds.username, password: d.creds.password })),
   };
-  const memory = memorySampler(o.processes);
   const treeCpu = () => processTree(o.pid).reduce((n, p) => n + (fs.existsSync(`/proc/${p}/stat`) ? cpuSeconds(p) : 0), 0);
   const cpu0 = treeCpu();
   const out = spawnSync("python3", [path.join(import.meta.dirname, "ftp-concurrent.py")], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 64 * MiB });
@@ -379,7 +348,6 @@ async function concurrentRun(o: { port: number; pid: number; processes: number; 
   const peakRss = o.rss.peak();
   const hwm = o.rss.hwm();
   o.rss.stop();
-  memory.stop();
   const bytes = results.reduce((n, r) => n + r.bytes, 0);
   const failed = results.filter((r) => !r.ok);
   const mibps = bytes / MiB / seconds;
@@ -392,7 +360,6 @@ async function concurrentRun(o: { port: number; pid: number; processes: number; 
     `| ${CONCURRENT} | ${plan.filter((d) => d.secure).length} | ${plan.filter((d) => d.offset).length} | ${o.shares.length} | ${peak} | ${(bytes / 1024 ** 3).toFixed(2)} | ${seconds.toFixed(1)} | ${mibps.toFixed(1)} | ${(cpu / (bytes / 1024 ** 3)).toFixed(2)} | ${o.rssIdle.toFixed(0)} / ${peakRss.toFixed(0)} / ${hwm.toFixed(0)} |`,
   );
   console.log(`gateway processes: ${o.rss.processes()}; each one's peak RSS MiB: ${o.rss.breakdown()}`);
-  console.log(`gateway processes' peaks, MiB (scraped every 2 s): ${memory.summary()}`);
   // Each failure with the client's error (the FTP reply) and the gateway's warnings for its address.
   const logLines = failed.length ? fs.readFileSync(o.log, "utf8").trim().split("\n") : [];
   for (const f of failed.slice(0, 30)) {
@@ -483,8 +450,6 @@ async function main() {
     // --concurrent, each share's login holds at most its own downloads' ports.
     FTP_MAX_PASV_PER_USER: String(CONCURRENT ? Math.ceil(CONCURRENT / SHARES) + 8 : STREAMS + 8),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    // --concurrent reads each gateway process's heap and external memory off its scrape endpoint.
-    ...(CONCURRENT ? { METRICS_TOKEN: METRICS_TOKEN, METRICS_PORT: String((await freePortRange(66)).from) } : {}),
   };
   Object.assign(process.env, env);
   fs.mkdirSync(env.DATA_DIR!, { recursive: true });
@@ -605,17 +570,17 @@ async function main() {
     // A cluster primary greets as soon as its first process listens: wait until every one has logged.
     const listening = () => (fs.readFileSync(gatewayLog, "utf8").match(/ftp gateway listening/g) ?? []).length;
     if (processes > 1) await waitFor("every gateway process", async () => listening() >= processes, child, 300_000, gatewayLog);
-    return { child, stop, log: gatewayLog, processes };
+    return { child, stop, log: gatewayLog };
   };
   if (PROCESSES.length) return compareProcesses({ startGateway, ftpPort, credentials, sha256, vaultKey, vaultSize, getStream: () => getStream(s3(), bucket(), vaultKey) });
   // --concurrent: the default process count, all processes' memory summed; the throughput table: one process.
-  const { child: gateway, log: gatewayLog, processes } = await startGateway(CONCURRENT ? GATEWAY_PROCESSES || undefined : 1);
+  const { child: gateway, log: gatewayLog } = await startGateway(CONCURRENT ? GATEWAY_PROCESSES || undefined : 1);
   // setpriv execs node in place, so the pid is node's own.
   const rss = rssSampler(gateway.pid!);
   cleanups.push(() => rss.stop());
   const rssIdle = rss.now();
   if (CONCURRENT) {
-    await concurrentRun({ port: ftpPort, pid: gateway.pid!, processes, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
+    await concurrentRun({ port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
     if (PROFILE) await printProfiles(PROFILE, () => stopChild(gateway));
     return;
   }

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { Readable } from "node:stream";
-import type { FtpBackend, FtpFile, FtpSession, LoginEvent, TransferInfo } from "../../lib/ftp";
+import { FileUnavailableError, type FtpBackend, type FtpFile, type FtpSession, type LoginEvent, type TransferInfo } from "../../lib/ftp";
 
 // An in-memory FTP backend for tests: shares of small buffers and large seeded files that are generated on the fly
 // (AES-CTR keystream, seekable), so a 64 MiB file is never held in memory.
@@ -75,7 +75,7 @@ export class MemoryBackend implements FtpBackend {
       list: async () => share.files.map(({ name, size, modifiedAt, sha256 }) => ({ name, size, modifiedAt, sha256 })),
       async open(name, offset) {
         const f = share.files.find((x) => x.name === name);
-        if (!f) throw new Error("gone");
+        if (!f) throw new FileUnavailableError("gone");
         await backend.beforeOpen?.(name);
         backend.opens++;
         const source = f.read(offset);
