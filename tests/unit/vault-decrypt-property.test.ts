@@ -3,7 +3,6 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ChunkQueue } from "../../lib/vault/chunk-queue";
 import { deriveDataKey, HEADER_SIZE, NONCE_PREFIX_SIZE, SEALED_SEGMENT_SIZE, SEGMENT_SIZE, TAG_SIZE } from "../../lib/vault/layout";
 import { decryptStream, encryptStream, segmentRangeFor, VaultError } from "../../lib/vault/format";
 import { VaultDecryptor } from "../../lib/vault/decrypt";
@@ -153,27 +152,5 @@ describe("segment reader (property tests against a reference decryption; as a Tr
     const vault = await encrypt(crypto.randomBytes(size));
     const { pushes } = await run(split(vault, Array.from({ length: 200 }, () => Math.random())), { plaintextSize: size });
     expect(pushes).toBe(6);
-  });
-});
-
-describe("ChunkQueue.takeContiguous", () => {
-  it("returns the bytes in order, a view when one chunk holds them, a copy in the scratch buffer otherwise", () => {
-    fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 50 }), { minLength: 1, maxLength: 20 }), fc.array(fc.nat({ max: 60 }), { maxLength: 20 }), (chunks, takes) => {
-        const q = new ChunkQueue();
-        const all = Buffer.concat(chunks.map((c) => Buffer.from(c)));
-        for (const c of chunks) q.push(Buffer.from(c));
-        const scratch = Buffer.alloc(64);
-        let at = 0;
-        for (const t of takes) {
-          const n = Math.min(t, q.length);
-          if (!n) continue;
-          const got = q.takeContiguous(n, scratch);
-          expect(got.equals(all.subarray(at, at + n))).toBe(true);
-          at += n;
-          expect(q.length).toBe(all.length - at);
-        }
-      }),
-    );
   });
 });
