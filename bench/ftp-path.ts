@@ -1,6 +1,6 @@
-// `npx tsx bench/ftp-path.ts [--size-mib 256] [--runs 3] [--tls]`: the gateway's data path alone, for profiling
-// and quick iteration: a vault object on the embedded S3 server (its own process) is read with lib/s3.ts,
-// decrypted with lib/vault, and written to a loopback socket whose reader (a child process) drops the bytes.
+// `npx tsx bench/ftp-path.ts [--size-mib 256] [--runs 3] [--tls] [--compare]`: the gateway's data path alone, for profiling
+// and quick iteration: a vault object on the embedded S3 server (its own process) is read and decrypted as a
+// download reads it (lib/downloads/vault-reader.ts: lib/s3.ts readInto, lib/vault's decryptor), and written to a loopback socket whose reader (a child process) drops the bytes.
 // Prints this process's CPU seconds per GiB (user + system) and MiB/s per run, and checks the SHA-256.
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
@@ -21,6 +21,8 @@ const arg = (name: string, def: string) => {
 const SIZE = Number(arg("size-mib", "256")) * 1024 * 1024;
 const RUNS = Number(arg("runs", "3"));
 const TLS = process.argv.includes("--tls");
+// `--compare`: alternate runs between the download reader and the SDK stream it replaced, for ratios from one run.
+const COMPARE = process.argv.includes("--compare");
 // `--profile FILE`: a V8 CPU profile of the measured runs only (not the setup).
 const PROFILE = arg("profile", "");
 
@@ -45,6 +47,7 @@ async function main() {
     });
     const { storage, ensureBucket, s3: client, bucket } = await import("../lib/s3");
     const { encryptStream, decryptStream, segmentRangeFor, HEADER_SIZE } = await import("../lib/vault/format");
+    const { readDecrypted } = await import("../lib/downloads/vault-reader");
     const { DATA_HIGH_WATER_MARK } = await import("../lib/ftp/passive");
     await ensureBucket(client(), bucket(), []);
     const shareKey = crypto.randomBytes(32);
@@ -85,7 +88,12 @@ async function main() {
       const t0 = process.hrtime.bigint();
       const header = Buffer.concat(await ((await storage().getStream("v", { start: 0, end: HEADER_SIZE - 1 })).body as unknown as Readable).toArray() as Buffer[]);
       const range = segmentRangeFor(0, undefined, SIZE);
-      const src = (await storage().getStream("v", { start: range.start, end: range.end! - 1 })).body as unknown as Readable;
+      // As openPlaintext (lib/downloads/ftp-backend.ts): the storage read and decryption of lib/downloads/vault-reader.ts.
+      // Odd runs with --compare: the SDK's stream into the decrypt Transform (the path before the buffered reader).
+      const sdk = COMPARE && run % 2 === 1;
+      const src = sdk
+        ? ((await storage().getStream("v", { start: range.start, end: range.end! - 1 })).body as unknown as Readable).pipe(decryptStream(shareKey, fileId, { header, plaintextSize: SIZE }))
+        : await readDecrypted({ vaultKey: "v", range: { start: range.start, end: range.end! }, shareKey, fileId, decrypt: { header, plaintextSize: SIZE } });
       let chunks = 0;
       let writes = 0;
       const push = src.push.bind(src);
@@ -100,7 +108,7 @@ async function main() {
           cb(null, chunk);
         },
       });
-      await pipeline(src, decryptStream(shareKey, fileId, { header, plaintextSize: SIZE }), counter, sock);
+      await pipeline(src, counter, sock);
       if (counted !== SIZE) throw new Error(`counted ${counted} bytes`);
       const cpu = process.cpuUsage(cpu0);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -109,7 +117,7 @@ async function main() {
       const res = JSON.parse(out) as { n: number; sha256: string };
       if (res.n !== SIZE || res.sha256 !== expected) throw new Error(`wrong bytes: ${out}`);
       const cpuS = (cpu.user + cpu.system) / 1e6;
-      console.log(`run ${run + 1}: ${(SIZE / 2 ** 20 / secs).toFixed(0)} MiB/s, ${(cpuS / (SIZE / 2 ** 30)).toFixed(2)} CPU s/GiB (user ${(cpu.user / 1e6).toFixed(2)}, sys ${(cpu.system / 1e6).toFixed(2)}; ${chunks} storage chunks, ${writes} socket writes)${TLS ? " TLS" : ""}`);
+      console.log(`run ${run + 1}: ${(SIZE / 2 ** 20 / secs).toFixed(0)} MiB/s, ${(cpuS / (SIZE / 2 ** 30)).toFixed(2)} CPU s/GiB (user ${(cpu.user / 1e6).toFixed(2)}, sys ${(cpu.system / 1e6).toFixed(2)}; ${chunks} plaintext chunks, ${writes} socket writes)${TLS ? " TLS" : ""}${COMPARE ? (sdk ? " [sdk stream]" : " [buffered reader]") : ""}`);
     }
     if (PROFILE) {
       const { profile } = await session.post("Profiler.stop");

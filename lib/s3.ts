@@ -24,6 +24,7 @@ import {
 import { formatUrl } from "@aws-sdk/core/util";
 import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
 import { env, required } from "./env";
+import { bufferedGet, type BufferedGet, type BufferedGetHandlers } from "./net/buffered-get";
 
 // The one module for object storage.
 
@@ -129,6 +130,7 @@ export function bindStorage(client: S3Client, name: string) {
     delete: (key: string) => deleteObject(client, name, key),
     putStream: (key: string, source: AsyncIterable<Buffer>, opts?: PutStreamOptions) => putStream(client, name, key, source, opts),
     getStream: (key: string, range?: { start: number; end?: number }) => getStream(client, name, key, range),
+    readInto: (key: string, range: { start: number; end: number }, handlers: BufferedGetHandlers) => readInto(client, name, key, range, handlers),
     /** The keys under a prefix, a page at a time. */
     listPages: (prefix: string, pageSize?: number) => listObjectPages(client, name, prefix, pageSize),
     count: (prefix: string) => countObjects(client, name, prefix),
@@ -491,6 +493,22 @@ export async function getStream(client: S3Client, name: string, key: string, ran
       await new Promise((r) => setTimeout(r, GET_RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random())));
     }
   }
+}
+
+/**
+ * The object's bytes `start`..`end` (inclusive) handed to `handlers` as views of one reused read buffer (see
+ * lib/net/buffered-get.ts): a presigned GET with the range as an unsigned header. Rejects with a BufferedGetError
+ * of code "unsupported" when the store's answer needs an ordinary client (use getStream then).
+ */
+export async function readInto(
+  client: S3Client,
+  name: string,
+  key: string,
+  range: { start: number; end: number },
+  handlers: BufferedGetHandlers,
+): Promise<BufferedGet> {
+  const url = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: name, Key: key }), { expiresIn: 300 }));
+  return bufferedGet(url, { Range: `bytes=${range.start}-${range.end}` }, handlers, { expect: { status: 206, length: range.end - range.start + 1 } });
 }
 
 export type ListedObject = { key: string; size: number; lastModified: Date | null };

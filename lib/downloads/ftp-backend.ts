@@ -1,5 +1,4 @@
 import net from "node:net";
-import { pipeline, type Readable } from "node:stream";
 import { failedAttempt, isKnownAddress, loginLimits, releaseAttempt, rememberAddress, reserveAttempt, type LoginPolicy } from "../auth/rate-limit";
 import { db } from "../db";
 import { emit } from "../events/emit";
@@ -11,10 +10,11 @@ import { redis } from "../redis";
 import { storage, transientGetError } from "../s3";
 import { checkCredentials, credentialsExist, shareOfCredentials } from "../shares/credentials";
 import { endShare } from "../shares/lifecycle";
-import { decryptStream, HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault/format";
+import { HEADER_SIZE, segmentRangeFor, vaultSize } from "../vault/format";
 import { unwrapShareKey } from "../vault/keys";
 import { ftpDiagnostic, loginDiagnostic, progressDiagnostic } from "./ftp-diagnostics";
 import type { ShareKey } from "../vault/layout";
+import { readDecrypted } from "./vault-reader";
 import { beatSlot, dropSlots, finishSlot, HEARTBEAT_MS, reserveSlot, slotState } from "./slots";
 
 // The FTP gateway's view of the share store: a login opens one ready share, read-only; RETR streams from the
@@ -83,11 +83,8 @@ export async function openPlaintext(shareKey: ShareKey, file: { id: string; size
   const whole = offset === 0 && (length === undefined || length >= file.size);
   const header = whole ? undefined : await collect((await storage().getStream(file.vaultKey, { start: 0, end: HEADER_SIZE - 1 })).body);
   const range = whole ? { start: 0, end: vaultSize(file.size) } : segmentRangeFor(offset, length, file.size);
-  const { body } = await storage().getStream(file.vaultKey, { start: range.start, end: range.end === undefined ? undefined : range.end - 1 });
-  const plain = decryptStream(shareKey, file.id, { offset, length, header, plaintextSize: file.size });
-  // Either side failing or being destroyed ends both: a cut transfer also releases its storage connection.
-  pipeline(body as Readable, plain, () => undefined);
-  return plain;
+  const end = range.end ?? vaultSize(file.size);
+  return readDecrypted({ vaultKey: file.vaultKey, range: { start: range.start, end }, shareKey, fileId: file.id, decrypt: { offset, length, header, plaintextSize: file.size } });
 }
 
 /**

@@ -1,5 +1,4 @@
-// Bytes waiting to become a segment, kept as the caller's chunks: take() slices, it never copies; takeContiguous()
-// copies only a segment that straddles chunks (into the caller's scratch buffer), so it is opened in one call.
+// Bytes waiting to become a segment (encryption), kept as the caller's chunks: take() slices, it never copies.
 export class ChunkQueue {
   #chunks: Buffer[] = [];
   #length = 0;
@@ -31,17 +30,5 @@ export class ChunkQueue {
       n = 0;
     }
     return out;
-  }
-
-  /**
-   * Removes the first `n` bytes (n <= length) as one buffer: a view of the first chunk when it holds them all,
-   * else a copy into `scratch` (at least n bytes), valid until the next call that writes to it.
-   */
-  takeContiguous(n: number, scratch: Buffer): Buffer {
-    const first = this.#chunks[0];
-    if (!first || first.length >= n) return this.take(n)[0] ?? Buffer.alloc(0);
-    let at = 0;
-    for (const piece of this.take(n)) at += piece.copy(scratch, at);
-    return scratch.subarray(0, n);
   }
 }

@@ -1,6 +1,5 @@
 import type { KeyObject } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
-import { ChunkQueue } from "./chunk-queue";
 import { VaultError } from "./errors";
 import {
   deriveDataKey,
@@ -33,18 +32,22 @@ export type DecryptOptions = {
 export type DecryptStats = { plaintextBytes: number; segmentsVerified: number };
 
 /**
- * Vault bytes in, plaintext from `offset` out. A segment's bytes are pushed only after its tag verifies and its
- * place is confirmed: a segment is the last one only if the input ends right after it (or the known size says so),
- * so a full segment is held until a byte after it arrives. Any failure ends the stream with a VaultError.
+ * Vault bytes in, plaintext from `offset` out, synchronously: write() consumes its chunk before it returns and
+ * never keeps a reference to it (a segment's bytes are copied into one buffer of the decryptor's own when they
+ * straddle writes), so a caller may hand it views of one reused read buffer. A segment's bytes are released only
+ * after its tag verifies and its place is confirmed: a segment is the last one only if the input ends right after
+ * it (or the known size says so), so such a segment is held until a byte after it or the end arrives. Any failure
+ * throws a VaultError, and nothing more is released.
  */
-export class VaultDecryptStream extends Transform {
+export class VaultDecryptor {
   readonly #dataKey: KeyObject;
-  readonly #pending = new ChunkQueue();
   readonly #size?: number;
   readonly #lastIndex?: number;
   readonly #header?: Uint8Array;
-  /** One sealed segment, reused: a segment that straddles input chunks is copied here to be opened in one call. */
+  readonly #release: (plaintext: Buffer) => void;
+  /** The segment being assembled (or the header), reused for every segment: at most one sealed segment. */
   readonly #scratch = Buffer.allocUnsafe(SEALED_SEGMENT_SIZE);
+  #have = 0;
   #cipher?: SegmentCipher;
   #index: number;
   /** Earlier segments' bytes to pass over unread when the input is the whole object. */
@@ -53,16 +56,16 @@ export class VaultDecryptStream extends Transform {
   #skip: number;
   #remaining: number;
   #done: boolean;
+  #failed = false;
   #released = 0;
   #verified = 0;
 
-  constructor(shareKey: ShareKey, fileId: string, options: DecryptOptions = {}) {
-    // Storage reads (64 KiB) and segments (64 KiB) fit under the threshold, so a chunk into an empty stream does
-    // not report backpressure (a pause, a 'drain' and a resume per chunk); one segment keeps memory small.
-    super({ highWaterMark: SEALED_SEGMENT_SIZE });
+  /** `release` gets each verified piece of plaintext (a buffer of its own, never reused). */
+  constructor(shareKey: ShareKey, fileId: string, options: DecryptOptions, release: (plaintext: Buffer) => void) {
     const { offset = 0, length, header, plaintextSize } = options;
     segmentRangeFor(offset, length, plaintextSize); // validates the arguments (bad_range)
     this.#dataKey = deriveDataKey(shareKey, fileId);
+    this.#release = release;
     this.#size = plaintextSize;
     this.#lastIndex = plaintextSize === undefined ? undefined : lastSegmentIndex(plaintextSize);
     this.#header = header;
@@ -77,106 +80,143 @@ export class VaultDecryptStream extends Transform {
     return { plaintextBytes: this.#released, segmentsVerified: this.#verified };
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** True once every byte asked for is released (later input is ignored). */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#guard(() => this.#write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
+  }
+
+  /** The input has ended: releases or rejects what is held. */
+  end(): void {
+    this.#guard(() => this.#end());
+  }
+
+  #guard(step: () => void) {
+    if (this.#failed) throw new VaultError("auth_failed", "the decryptor already failed");
     try {
-      if (!this.#done) this.#pending.push(chunk);
-      this.#drain(false);
-      callback();
+      step();
     } catch (err) {
-      callback(err as Error);
+      this.#failed = true;
+      throw err;
     }
   }
 
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.#drain(true);
-      callback();
-    } catch (err) {
-      callback(err as Error);
-    }
+  /** The header given apart is parsed at the first input, so a bad one fails the stream like a bad stored one. */
+  #headerGiven() {
+    if (!this.#cipher && this.#header) this.#cipher = new SegmentCipher(this.#dataKey, parseHeader(this.#header));
   }
 
-  #drain(eof: boolean) {
-    if (this.#done) return;
-    if (!this.#cipher && !this.#readHeader(eof)) return;
-    if (this.#skipSealed > 0) {
-      const n = Math.min(this.#skipSealed, this.#pending.length);
-      this.#pending.take(n);
-      this.#skipSealed -= n;
-      if (this.#skipSealed > 0 && eof) throw new VaultError("truncated", `the vault object ends before segment ${this.#index}`, this.#index);
-      if (this.#skipSealed > 0) return;
-    }
-    while (!this.#done && (this.#size === undefined ? this.#stepUnknownSize(eof) : this.#stepKnownSize(eof)));
-  }
-
-  #readHeader(eof: boolean): boolean {
-    if (!this.#header && this.#pending.length < HEADER_SIZE && !eof) return false;
-    const bytes = this.#header ?? Buffer.concat(this.#pending.take(Math.min(HEADER_SIZE, this.#pending.length)));
-    this.#cipher = new SegmentCipher(this.#dataKey, parseHeader(bytes));
-    return true;
-  }
-
-  /** With the size known, every segment's length and last flag are known: no lookahead needed. */
-  #stepKnownSize(eof: boolean): boolean {
-    const i = this.#index;
-    const last = i === this.#lastIndex;
-    const sealed = last ? this.#size! - i * SEGMENT_SIZE + TAG_SIZE : SEALED_SEGMENT_SIZE;
-    const n = this.#pending.length;
-    if (last && n > sealed) throw trailing(i);
-    if (n < sealed) {
-      if (eof) throw truncated(i);
-      return false;
-    }
-    // The last segment is released only once the input has ended, so an appended segment releases nothing.
-    if (last && !eof) return false;
-    const plain = this.#open(i, last, this.#pending.takeContiguous(sealed, this.#scratch));
-    if (!plain) throw authFailed(i);
-    this.#release(i, plain);
-    if (last) this.#finish();
-    return true;
-  }
-
-  /** Without the size, a segment is the last one exactly when the input ends right after it. */
-  #stepUnknownSize(eof: boolean): boolean {
-    const i = this.#index;
-    const n = this.#pending.length;
-    if (n > SEALED_SEGMENT_SIZE) {
-      const sealed = this.#pending.takeContiguous(SEALED_SEGMENT_SIZE, this.#scratch);
-      const plain = this.#open(i, false, sealed);
-      if (plain) {
-        this.#release(i, plain);
-        return true;
+  #write(chunk: Buffer) {
+    this.#headerGiven();
+    let at = 0;
+    while (!this.#done) {
+      if (!this.#cipher) {
+        at += this.#fill(chunk, at, HEADER_SIZE);
+        if (this.#have < HEADER_SIZE) return;
+        this.#cipher = new SegmentCipher(this.#dataKey, parseHeader(this.#scratch.subarray(0, HEADER_SIZE)));
+        this.#have = 0;
       }
-      // A genuine last segment followed by more bytes: something was appended.
-      if (this.#open(i, true, sealed)) throw trailing(i);
-      throw authFailed(i);
+      if (this.#skipSealed > 0) {
+        const n = Math.min(this.#skipSealed, chunk.length - at);
+        at += n;
+        this.#skipSealed -= n;
+        if (this.#skipSealed > 0) return;
+      }
+      const i = this.#index;
+      const last = i === this.#lastIndex;
+      const known = this.#size !== undefined;
+      const sealed = last ? this.#size! - i * SEGMENT_SIZE + TAG_SIZE : SEALED_SEGMENT_SIZE;
+      // A known size's inner segment needs no look past its end: opened straight from the input when whole in it.
+      if (known && !last && this.#have === 0 && chunk.length - at >= sealed) {
+        this.#openKnown(i, false, chunk.subarray(at, at + sealed));
+        at += sealed;
+        continue;
+      }
+      at += this.#fill(chunk, at, sealed);
+      if (this.#have < sealed) return;
+      if (known && !last) {
+        this.#openKnown(i, false, this.#takeScratch());
+        continue;
+      }
+      // Held until a byte after it shows whether it is the last one (or, for a known last one, that nothing follows).
+      if (at >= chunk.length) return;
+      if (known) throw trailing(i);
+      this.#openInner(i, this.#takeScratch());
     }
-    if (!eof) return false;
+  }
+
+  #end() {
+    if (this.#done) return;
+    this.#headerGiven();
+    if (!this.#cipher) {
+      // Too short for a header: parseHeader says why.
+      this.#cipher = new SegmentCipher(this.#dataKey, parseHeader(this.#scratch.subarray(0, this.#have)));
+      this.#have = 0;
+    }
+    const i = this.#index;
+    if (this.#skipSealed > 0) throw new VaultError("truncated", `the vault object ends before segment ${i}`, i);
+    const n = this.#have;
+    const sealed = this.#takeScratch();
+    if (this.#size !== undefined) {
+      const last = i === this.#lastIndex;
+      const want = last ? this.#size - i * SEGMENT_SIZE + TAG_SIZE : SEALED_SEGMENT_SIZE;
+      if (n < want) throw truncated(i);
+      this.#openKnown(i, last, sealed);
+      if (!this.#done) throw truncated(i + 1);
+      return;
+    }
     // Only an empty file's single segment is a bare tag.
     if (n < TAG_SIZE || (n === TAG_SIZE && i > 0)) throw truncated(i);
-    const sealed = this.#pending.takeContiguous(n, this.#scratch);
-    const plain = this.#open(i, true, sealed);
+    const plain = this.#cipher.open(i, true, sealed);
     if (plain) {
-      this.#release(i, plain);
+      this.#emit(i, plain);
       this.#finish();
-      return false;
+      return;
     }
     if (n < SEALED_SEGMENT_SIZE) throw authFailed(i);
     // A full segment sealed as not-last at the end of the input: fine if the caller asked for no more than it
     // holds (a bounded ranged read), otherwise the object was cut at a segment boundary.
-    const inner = this.#open(i, false, sealed);
+    const inner = this.#cipher.open(i, false, sealed);
     if (!inner) throw authFailed(i);
     if (this.#remaining > SEGMENT_SIZE - this.#skip) throw truncated(i + 1);
-    this.#release(i, inner);
-    return false;
+    this.#emit(i, inner);
   }
 
-  #open(i: number, last: boolean, sealed: Buffer): Buffer | null {
-    return this.#cipher!.open(i, last, sealed);
+  /** Copies input into the scratch buffer until it holds `upTo` bytes; returns how many it took. */
+  #fill(chunk: Buffer, at: number, upTo: number): number {
+    const n = Math.min(upTo - this.#have, chunk.length - at);
+    if (n <= 0) return 0;
+    chunk.copy(this.#scratch, this.#have, at, at + n);
+    this.#have += n;
+    return n;
+  }
+
+  #takeScratch(): Buffer {
+    const sealed = this.#scratch.subarray(0, this.#have);
+    this.#have = 0;
+    return sealed;
+  }
+
+  #openKnown(i: number, last: boolean, sealed: Buffer) {
+    const plain = this.#cipher!.open(i, last, sealed);
+    if (!plain) throw authFailed(i);
+    this.#emit(i, plain);
+    if (last) this.#finish();
+  }
+
+  /** Without the size, a full segment with bytes after it: an inner one, or a last one with something appended. */
+  #openInner(i: number, sealed: Buffer) {
+    const plain = this.#cipher!.open(i, false, sealed);
+    if (plain) return this.#emit(i, plain);
+    if (this.#cipher!.open(i, true, sealed)) throw trailing(i);
+    throw authFailed(i);
   }
 
   /** A verified segment's plaintext, minus what lies before the offset or past the length, as one chunk. */
-  #release(i: number, plaintext: Buffer) {
+  #emit(i: number, plaintext: Buffer) {
     this.#verified++;
     this.#index = i + 1;
     let piece = plaintext;
@@ -186,18 +226,52 @@ export class VaultDecryptStream extends Transform {
       this.#skip -= k;
     }
     if (piece.length > this.#remaining) piece = piece.subarray(0, this.#remaining);
+    if (this.#remaining - piece.length === 0) this.#done = true;
     if (piece.length) {
       this.#remaining -= piece.length;
       this.#released += piece.length;
-      this.push(piece);
+      this.#release(piece);
     }
-    if (this.#remaining === 0) this.#done = true;
   }
 
   /** After the last segment: an offset still not reached was past the end of the file. */
   #finish() {
     this.#done = true;
     if (this.#skip > 0) throw new VaultError("bad_range", "the offset is past the end of the file");
+  }
+}
+
+/** The decryptor as a Transform (vault bytes in, verified plaintext out); any failure ends the stream with its VaultError. */
+export class VaultDecryptStream extends Transform {
+  readonly #decryptor: VaultDecryptor;
+
+  constructor(shareKey: ShareKey, fileId: string, options: DecryptOptions = {}) {
+    // Storage reads (64 KiB) and segments (64 KiB) fit under the threshold, so a chunk into an empty stream does
+    // not report backpressure (a pause, a 'drain' and a resume per chunk); one segment keeps memory small.
+    super({ highWaterMark: SEALED_SEGMENT_SIZE });
+    this.#decryptor = new VaultDecryptor(shareKey, fileId, options, (plain) => this.push(plain));
+  }
+
+  stats(): DecryptStats {
+    return this.#decryptor.stats();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.#decryptor.write(chunk);
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.#decryptor.end();
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
   }
 }
 
