@@ -1,7 +1,7 @@
 // `npx tsx bench/api.ts [--connections 50,200] [--seconds 15] [--json FILE]`: the presign endpoints under load on ONE
 // web process (the `npm start` stack on the embedded services, free ports, a temp folder removed at the end), with
 // autocannon (https://github.com/mcollina/autocannon) keeping N requests in flight:
-//   - me: GET /api/v1/me, the baseline: one authenticated API request through Next.js on the same process, no presigning;
+//   - me: GET /api/v1/me, the baseline: one authenticated API request on the same process (the web server's own API path), no presigning;
 //   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer),
 //     moving to the next of many shares every 1,000 files (the product's default cap per share);
 //   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks;

@@ -165,7 +165,7 @@ function apiSection(r: BenchResults): string {
     "## Presign endpoints under load (`bench/api.ts`)",
     "",
     "autocannon keeps N requests in flight against one web process: **me** (GET /api/v1/me, the baseline: one " +
-      "authenticated request through Next.js, no presigning), **declare** (a new single-PUT file per request, its " +
+      "authenticated request, no presigning), **declare** (a new single-PUT file per request, its " +
       "presigned PUT URL in the answer, a new share every 1,000 files) and **sign-parts** (8 part URLs of a 1 GiB " +
       "multipart upload); **ceiling** is a bare `http.createServer` in its own Node process answering /me's JSON (no auth, " +
       "no database), the most one Node process gives on this machine in the same run. CPU per request is the serving " +
