@@ -24,7 +24,7 @@ import {
 import { formatUrl } from "@aws-sdk/core/util";
 import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
 import { env, required } from "./env";
-import { bufferedGet, type BufferedGet, type BufferedGetHandlers } from "./net/buffered-get";
+import { bufferedGet, BufferedGetError, type BufferedGet, type BufferedGetHandlers } from "./net/buffered-get";
 
 // The one module for object storage.
 
@@ -467,6 +467,8 @@ const GET_RETRY_BASE_MS = 100;
  * was reused: "socket hang up", ECONNRESET), or the store's 5xx/429. A 4xx (missing key, denied) is final.
  */
 export function transientGetError(err: unknown): boolean {
+  // The buffered reader's own failures: no answer at all, or the store's 5xx/429 ("unsupported" is for the SDK).
+  if (err instanceof BufferedGetError) return err.code === "connection" || (err.code === "status" && ((err.status ?? 0) >= 500 || err.status === 429));
   const code = status(err);
   if (code) return code >= 500 || code === 429;
   // The SDK marks what it sent with $metadata; a socket error carries a system code (ECONNRESET, EPIPE...).
@@ -482,11 +484,18 @@ export function transientGetError(err: unknown): boolean {
  */
 export async function getStream(client: S3Client, name: string, key: string, range?: { start: number; end?: number }) {
   const input = { Bucket: name, Key: key, Range: range ? `bytes=${range.start}-${range.end ?? ""}` : undefined };
+  return withGetRetries(async (attempt) => {
+    const via = attempt === 1 ? client : (freshConnectionClients.get(client)?.() ?? client);
+    const res = await via.send(new GetObjectCommand(input));
+    return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+  });
+}
+
+/** Runs a GET that has handed over no byte when it fails, GET_TRIES times in all while it fails transiently. */
+export async function withGetRetries<T>(get: (attempt: number) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const via = attempt === 1 ? client : (freshConnectionClients.get(client)?.() ?? client);
-      const res = await via.send(new GetObjectCommand(input));
-      return { body: res.Body as AsyncIterable<Buffer> & NodeJS.ReadableStream, size: res.ContentLength ?? 0 };
+      return await get(attempt);
     } catch (err) {
       if (attempt >= GET_TRIES || !transientGetError(err)) throw err;
       // Jittered, so the GETs that failed together do not come back together.

@@ -1,6 +1,6 @@
 import { pipeline, Readable } from "node:stream";
 import { BufferedGetError, type BufferedGet } from "../net/buffered-get";
-import { storage } from "../s3";
+import { storage, withGetRetries } from "../s3";
 import { decryptStream, VaultDecryptor, type DecryptOptions } from "../vault/decrypt";
 import { SEGMENT_SIZE, type ShareKey } from "../vault/layout";
 
@@ -77,7 +77,8 @@ export async function readDecrypted({ vaultKey, range, shareKey, fileId, decrypt
     onError: fail,
   };
   try {
-    read = await storage().readInto(vaultKey, { start: range.start, end: range.end - 1 }, handlers);
+    // A failed GET handed over nothing (each try opens its own connection): tried again while the failure is transient.
+    read = await withGetRetries(() => storage().readInto(vaultKey, { start: range.start, end: range.end - 1 }, handlers));
   } catch (err) {
     if (err instanceof BufferedGetError && err.code === "unsupported") return readDecryptedBySdk({ vaultKey, range, shareKey, fileId, decrypt });
     throw err;

@@ -1,7 +1,6 @@
 import type { DeclaredFile, ResumeState } from "@/lib/uploads/uploads";
 import { ActionError, callAction, waitForRetry, type ActionResult, type Wait } from "../action-result";
-import { PartRecorder, PartSigner, type PartRef } from "@/lib/uploads/part-batches";
-import { planFromDeclared, planFromResume, type FilePlan } from "./file-plan";
+import { planFromDeclared, planFromResume, partsToSign, takeCachedUrl, type FilePlan } from "./file-plan";
 import { refusalMessage, describeFailure, uploadErrorMessage } from "./upload-errors";
 import { isActive, newUploadRow, transition, type RowEvent, type UploadRow } from "./upload-row";
 import { continueMultipart, createShareUppy, pruneFinished, type SendBytes, type ShareUppy, type UppyBridge } from "./uppy-adapter";
@@ -15,7 +14,7 @@ export type UploadServer = {
   declare(input: { name: string; size: number; contentType?: string }): Promise<ActionResult<DeclaredFile>>;
   resumeState(fileId: string): Promise<ActionResult<ResumeState>>;
   signParts(fileId: string, partNumbers: number[]): Promise<ActionResult<{ urls: Record<string, string> }>>;
-  recordParts(fileId: string, parts: PartRef[]): Promise<ActionResult<{ parts: number }>>;
+  recordPart(fileId: string, partNumber: number, etag: string): Promise<ActionResult<{ parts: number }>>;
   complete(fileId: string, parts?: { partNumber: number; etag: string }[]): Promise<ActionResult<unknown>>;
   remove(fileId: string): Promise<ActionResult>;
 };
@@ -54,6 +53,7 @@ export type ShareUploaderOptions = {
 const REDRAW_MS = 200;
 // While uploads run, views are told every second even without progress, so a stall shows as one.
 const HEARTBEAT_MS = 1000;
+const RECORD_PART_DELAYS = [0, 2000, 5000];
 // The web app restarting (a deploy, a crash its supervisor restarts) can take a minute on a loaded host: a call that
 // does not reach it is tried again for about two minutes, with backoff, before the file fails.
 export const SERVER_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000, ...Array<number>(10).fill(10_000)];
@@ -74,10 +74,6 @@ export class ShareUploader {
   private listeners = new Set<() => void>();
   private redrawTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
-  // By file id: its part URLs (signed in batches ahead of need), its finished parts and their recorder (batches).
-  private signers = new Map<string, PartSigner>();
-  private finished = new Map<string, Map<number, string>>();
-  private recorders = new Map<string, PartRecorder>();
   private snapshot: UploaderSnapshot;
   private readonly now: () => number;
   private readonly wait: Wait;
@@ -109,20 +105,14 @@ export class ShareUploader {
     this.heartbeat = setInterval(() => this.hasActiveUploads() && this.publish(true), HEARTBEAT_MS);
   }
 
-  /** Leaving the page pauses uploads; the server keeps them (and the parts stored so far), and the page offers to continue later. */
+  /** Leaving the page pauses uploads; the server keeps them, and the page offers to continue later. */
   stop() {
-    void this.flushRecords();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.redrawTimer) clearTimeout(this.redrawTimer);
     this.heartbeat = this.redrawTimer = null;
     const uppy = this.uppy;
     this.uppy = null;
     uppy?.destroy();
-  }
-
-  /** Records every finished part not recorded yet now (pause, reload, leaving), not at the next batch. */
-  flushRecords(): Promise<void> {
-    return Promise.all([...this.recorders.values()].map((r) => r.flush())).then(() => undefined);
   }
 
   // ---- Adding files ------------------------------------------------------------------------------------------
@@ -191,7 +181,6 @@ export class ShareUploader {
     if (!row) return;
     if (row.uppyId && this.uppy?.getFile(row.uppyId)) this.uppy.removeFile(row.uppyId);
     this.rows.delete(key);
-    if (row.fileId) this.recorders.get(row.fileId)?.close();
     if (row.fileId) await this.removeOnServer(row.fileId, row.name);
     this.publish(true);
   }
@@ -269,26 +258,27 @@ export class ShareUploader {
         plan.singleUrl = undefined;
         return url ?? (await this.call(() => server.signParts(plan.fileId, [1]))).urls["1"]!;
       },
-      // Parts are signed in batches, the next one asked for ahead of need: no part waits for a sign round trip.
-      partUrl: (plan, partNumber) => this.signerOf(plan).url(partNumber),
-      listParts: async (uppyId, plan) => {
-        // The parts stored so far are recorded first, so the server's list has them; if that failed, this page's
-        // own list of them still keeps them from going twice.
-        await this.recorders.get(plan.fileId)?.flush();
-        const state = await this.call(() => server.resumeState(plan.fileId));
-        const known = new Map(state.parts.map((p) => [p.partNumber, p]));
-        const size = this.findRow((r) => r.uppyId === uppyId)?.size ?? 0;
-        for (const [partNumber, etag] of this.finished.get(plan.fileId) ?? []) {
-          const partSize = partNumber < plan.partCount ? plan.partSize : size - plan.partSize * (plan.partCount - 1);
-          if (!known.has(partNumber)) known.set(partNumber, { partNumber, etag, size: partSize });
+      // Parts are signed in small batches so most parts need no round trip.
+      partUrl: (plan, partNumber) => {
+        const cached = takeCachedUrl(plan, partNumber, Date.now());
+        if (cached) return cached;
+        const stored = this.findRow((r) => r.fileId === plan.fileId)?.partsDone ?? new Set<number>();
+        const parts = partsToSign(plan, partNumber, stored);
+        const signed = this.call(() => server.signParts(plan.fileId, parts));
+        const at = Date.now();
+        for (const n of parts.slice(1)) {
+          const url = signed.then((r) => r.urls[String(n)]!);
+          url.catch(() => undefined);
+          plan.urls.set(n, { url, at });
         }
-        const parts = [...known.values()].sort((a, b) => a.partNumber - b.partNumber);
-        this.updateWhere((r) => r.uppyId === uppyId, { type: "parts-stored", partNumbers: parts.map((p) => p.partNumber) });
-        return parts;
+        return signed.then((r) => r.urls[String(partNumber)]!);
+      },
+      listParts: async (uppyId, plan) => {
+        const state = await this.call(() => server.resumeState(plan.fileId));
+        this.updateWhere((r) => r.uppyId === uppyId, { type: "parts-stored", partNumbers: state.parts.map((p) => p.partNumber) });
+        return state.parts;
       },
       complete: async (plan, parts) => {
-        // The completion carries every part: nothing is left to record.
-        this.recorders.get(plan.fileId)?.close();
         this.updateWhere((r) => r.fileId === plan.fileId, { type: "completing" });
         this.publish(true);
         await this.call(() => server.complete(plan.fileId, parts));
@@ -303,8 +293,7 @@ export class ShareUploader {
         if (!row || plan?.method !== "multipart") return;
         this.update(row.key, { type: "parts-stored", partNumbers: [partNumber] });
         this.publish();
-        this.finishedOf(plan.fileId).set(partNumber, etag);
-        this.recorderOf(plan.fileId).add(partNumber, etag);
+        void this.recordPart(row.key, plan.fileId, partNumber, etag);
       },
       onSuccess: (uppyId) => {
         const row = this.updateWhere((r) => r.uppyId === uppyId, { type: "succeeded" });
@@ -318,8 +307,6 @@ export class ShareUploader {
         const { message, retryable } = uploadErrorMessage(error);
         if (!this.updateWhere((r) => r.uppyId === uppyId, { type: "failed", message, retryable })) return;
         const plan = this.plans.get(uppyId);
-        // Paused by a failure: what it stored is recorded now, for a Retry here or a resume after a reload.
-        if (plan) void this.recorders.get(plan.fileId)?.flush();
         const uppy = this.uppy;
         if (uppy && plan?.method === "multipart" && retryable) continueMultipart(uppy, uppyId, plan.fileId);
         if (uppy && !retryable) setTimeout(() => uppy.getFile(uppyId) && uppy.removeFile(uppyId), 0);
@@ -329,44 +316,20 @@ export class ShareUploader {
     };
   }
 
-  private signerOf(plan: FilePlan): PartSigner {
-    let signer = this.signers.get(plan.fileId);
-    if (!signer) {
-      const stored = this.finishedOf(plan.fileId);
-      signer = new PartSigner({
-        partCount: plan.partCount,
-        sign: async (partNumbers) => (await this.call(() => this.opts.server.signParts(plan.fileId, partNumbers))).urls,
-        stored: (n) => stored.has(n) || (this.findRow((r) => r.fileId === plan.fileId)?.partsDone.has(n) ?? false),
-      });
-      this.signers.set(plan.fileId, signer);
+  /** The server remembers the part so that a reload continues after it; losing one only costs a re-send. */
+  private async recordPart(key: string, fileId: string, partNumber: number, etag: string) {
+    for (const delay of RECORD_PART_DELAYS) {
+      if (delay) await this.sleep(delay);
+      try {
+        const res = await this.call(() => this.opts.server.recordPart(fileId, partNumber, etag));
+        this.update(key, { type: "part-recorded", parts: res.parts });
+        this.publish();
+        return;
+      } catch (err) {
+        // Refused for good (e.g. completed), or the app stayed away through every retry.
+        if (!(err instanceof ActionError) || err.code !== "internal") return;
+      }
     }
-    return signer;
-  }
-
-  private finishedOf(fileId: string): Map<number, string> {
-    let parts = this.finished.get(fileId);
-    if (!parts) this.finished.set(fileId, (parts = new Map()));
-    return parts;
-  }
-
-  /** The server remembers stored parts in batches so that a reload continues after them; losing some costs a re-send. */
-  private recorderOf(fileId: string): PartRecorder {
-    let recorder = this.recorders.get(fileId);
-    if (!recorder) {
-      recorder = new PartRecorder({
-        record: async (parts) => (await this.call(() => this.opts.server.recordParts(fileId, parts))).parts,
-        onRecorded: (recorded) => {
-          if (typeof recorded !== "number") return;
-          this.updateWhere((r) => r.fileId === fileId, { type: "part-recorded", parts: recorded });
-          this.publish();
-        },
-        // Refused for good (completed, removed); a call that never reached the app keeps its parts for the next batch.
-        isFinal: (err) => err instanceof ActionError && err.code !== "internal",
-        sleep: this.sleep,
-      });
-      this.recorders.set(fileId, recorder);
-    }
-    return recorder;
   }
 
   private prune() {
