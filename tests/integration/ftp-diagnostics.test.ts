@@ -261,8 +261,9 @@ describe("live diagnostics on the share's stream", () => {
   });
 
   it("a throttled curl download reports its progress about once a second, then ends with share.download", async () => {
-    // Larger than what loopback's socket buffers hold, so the gateway itself sends for several seconds.
-    const big = crypto.randomBytes(12 * 1024 * KiB);
+    // Well over what loopback's socket buffers hold (about 10 MiB with a reader at 2 MiB/s), so the gateway itself
+    // sends for several seconds.
+    const big = crypto.randomBytes(24 * 1024 * KiB);
     const s = await readyShare({ "slow.bin": big });
     const got = await runHashed("curl", ["-sS", "--limit-rate", "2M", url(s.user, s.pass, "slow.bin")], 120_000);
     expect([got.code, got.sha256]).toEqual([0, sha256(big)]);
