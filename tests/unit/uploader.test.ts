@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ErrorCode } from "../../lib/errors";
 import type { DeclaredFile, ResumeState } from "../../lib/uploads/uploads";
 import { ActionError, callAction, type ActionResult } from "../../app/_lib/action-result";
-import { planFromDeclared } from "../../app/_lib/uploader/file-plan";
-import { PartRecorder, PartSigner, URL_FRESH_MS, type PartRef } from "../../lib/uploads/part-batches";
+import { partsToSign, planFromDeclared, takeCachedUrl, URL_FRESH_MS, type FilePlan } from "../../app/_lib/uploader/file-plan";
+import { PartRecorder, PartSigner, type PartRef } from "../../lib/uploads/part-batches";
 import { ShareUploader, type UploadServer } from "../../app/_lib/uploader/share-uploader";
 import { unfinishedNotes } from "../../app/_lib/uploader/unfinished-uploads";
 import { describeFailure, isTransientStorageError, refusalMessage, uploadErrorMessage } from "../../app/_lib/uploader/upload-errors";
@@ -175,6 +175,40 @@ describe("callAction", () => {
   });
 });
 
+describe("file plans", () => {
+  const plan = (): FilePlan => ({ fileId: "f", method: "multipart", partSize: 5 * MiB, partCount: 20, headers: {}, urls: new Map() });
+
+  it("signs the part asked for and the next ones that have neither a URL nor their bytes", () => {
+    const p = plan();
+    p.urls.set(3, { url: Promise.resolve("u3"), at: 0 });
+    expect(partsToSign(p, 1, new Set([2, 5]))).toEqual([1, 4, 6, 7, 8, 9, 10, 11]);
+    expect(partsToSign(p, 18, new Set())).toEqual([18, 19, 20]);
+  });
+
+  it("uses a cached URL once, and only while fresh", async () => {
+    const p = plan();
+    p.urls.set(2, { url: Promise.resolve("u2"), at: 1000 });
+    expect(await takeCachedUrl(p, 2, 2000)).toBe("u2");
+    expect(takeCachedUrl(p, 2, 2000)).toBeUndefined();
+    p.urls.set(3, { url: Promise.resolve("u3"), at: 1000 });
+    expect(takeCachedUrl(p, 3, 1000 + URL_FRESH_MS)).toBeUndefined();
+  });
+
+  it("takes the server's layout from a declaration", () => {
+    const single = { file: { id: "a" }, upload: { method: "single", url: "http://s/a", headers: { "content-type": "text/plain" } } } as unknown as DeclaredFile;
+    expect(planFromDeclared(single, 10)).toMatchObject({ fileId: "a", method: "single", partSize: 10, partCount: 1, singleUrl: "http://s/a" });
+    const multi = { file: { id: "b" }, upload: { method: "multipart", partSize: 8 * MiB, partCount: 27 } } as unknown as DeclaredFile;
+    expect(planFromDeclared(multi, 210 * MiB)).toMatchObject({ fileId: "b", method: "multipart", partSize: 8 * MiB, partCount: 27, headers: {} });
+  });
+});
+
+// ---- The engine, with real Uppy -----------------------------------------------------------------------------------
+
+function memoryStorage() {
+  const m = new Map<string, string>();
+  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) };
+}
+
 describe("part batches: signing ahead, recording in batches", () => {
   /** A signer over `partCount` parts whose sign requests are listed in `asked` (failing while `failing()`). */
   const signer = (partCount: number, opts: { stored?: Set<number>; failing?: () => boolean; now?: () => number; batch?: number; ahead?: number } = {}) => {
@@ -315,21 +349,7 @@ describe("part batches: signing ahead, recording in batches", () => {
     await Promise.all([first, second]);
     expect(sent).toEqual([[1], [2]]);
   });
-
-  it("takes the server's layout from a declaration", () => {
-    const single = { file: { id: "a" }, upload: { method: "single", url: "http://s/a", headers: { "content-type": "text/plain" } } } as unknown as DeclaredFile;
-    expect(planFromDeclared(single, 10)).toMatchObject({ fileId: "a", method: "single", partSize: 10, partCount: 1, singleUrl: "http://s/a" });
-    const multi = { file: { id: "b" }, upload: { method: "multipart", partSize: 8 * MiB, partCount: 27 } } as unknown as DeclaredFile;
-    expect(planFromDeclared(multi, 210 * MiB)).toMatchObject({ fileId: "b", method: "multipart", partSize: 8 * MiB, partCount: 27, headers: {} });
-  });
 });
-
-// ---- The engine, with real Uppy -----------------------------------------------------------------------------------
-
-function memoryStorage() {
-  const m = new Map<string, string>();
-  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) };
-}
 
 describe("unfinished-upload notes", () => {
   it("remembers, matches on name, size and date, forgets, and drops notes older than two days", () => {
@@ -358,7 +378,6 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
   const stored = new Map<string, Buffer>(); // url -> bytes, written by the fake storage transport
   const signed: number[][] = [];
   const sent: string[] = [];
-  const recordCalls: number[][] = [];
   let seq = 0;
   const fail = (code: ErrorCode, error: string, details?: unknown) => ({ ok: false as const, code, error, ...(details ? { details } : {}) });
   const partUrl = (id: string, n: number) => `mem://staging/${id}?partNumber=${n}&sig=${++seq}`;
@@ -390,12 +409,10 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
       signed.push(partNumbers);
       return { ok: true, data: { urls: Object.fromEntries(partNumbers.map((n) => [String(n), partUrl(fileId, n)])) } };
     },
-    async recordParts(fileId, parts) {
+    async recordPart(fileId, partNumber, etag) {
       const f = files.get(fileId);
       if (!f) return fail("not_found", "No such file in this share");
-      if (f.status !== "pending") return fail("conflict", "This file is already complete");
-      recordCalls.push(parts.map((p) => p.partNumber));
-      for (const p of parts) f.recorded.set(p.partNumber, p.etag);
+      f.recorded.set(partNumber, etag);
       return { ok: true, data: { parts: f.recorded.size } };
     },
     async complete(fileId, parts) {
@@ -433,7 +450,7 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
     return { ETag: etag };
   };
   const sentParts = (fileId: string) => sent.filter((u) => u.includes(`/${fileId}?partNumber=`)).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-  return { server, files, signed, sent, sentParts, recordCalls, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
+  return { server, files, signed, sent, sentParts, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
 }
 
 const started: ShareUploader[] = [];
@@ -441,8 +458,7 @@ afterEach(() => {
   for (const u of started.splice(0)) u.stop();
 });
 
-/** `sleep` is the record batches' delay: instant by default; `never` keeps parts waiting until a flush. */
-function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage(), sleep: (ms: number) => Promise<void> = async () => undefined) {
+function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage()) {
   let changes = 0;
   const uploader = new ShareUploader({
     shareId: "share-1",
@@ -450,7 +466,7 @@ function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage(), s
     notes: unfinishedNotes(() => store),
     onServerChanged: () => changes++,
     wait: async () => undefined,
-    sleep,
+    sleep: async () => undefined,
     sendBytes: mem.sendBytes,
   });
   uploader.start();
@@ -539,10 +555,8 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     expect(troubled.every(Boolean)).toBe(true); // each wait happened with the trouble shown
     expect(uploader.getSnapshot().serverTrouble).toBe(false);
     expect(mem.sentParts("file-1").sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await until(() => mem.files.get("file-1")!.recorded.size === 10, "every part recorded despite the outage");
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
-    // Records went in batches (those cut off by the outage with the next one, the rest carried by the completion).
-    expect(mem.recordCalls.length).toBeLessThan(10);
-    expect(new Set(mem.recordCalls.flat()).size).toBe(mem.recordCalls.flat().length);
   });
 
   it("a part storage refuses fails the row; Retry continues from the server's parts without re-sending them", async () => {
@@ -607,52 +621,6 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
     expect(after.sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8]);
     expect(mem.files.size).toBe(1); // continued, not declared again
-    expect(mem.files.get("file-1")!.status).toBe("uploaded");
-  });
-
-  it("records wait for their batch; leaving the page (pause) records them at once, and the reload resumes from them", async () => {
-    const mem = memoryServer();
-    const never = () => new Promise<void>(() => undefined); // the batch delay never ends: only a flush records
-    const first = engine(mem, memoryStorage(), never);
-    const file = fileOf("paused.bin", 8 * 5 * MiB);
-    mem.setRefuse((url) => (Number(new URL(url.replace("mem://", "http://x/")).searchParams.get("partNumber")) > 4 ? "hang" : undefined));
-    await first.uploader.addFiles([file]);
-    await until(() => rowNamed(first.uploader, "paused.bin")?.partsDone.size === 4, "four parts stored");
-    expect(mem.recordCalls).toEqual([]); // waiting for their batch
-    first.uploader.stop(); // a reload or leaving: the parts stored so far are recorded in one request
-    await until(() => mem.files.get("file-1")?.recorded.size === 4, "the flush");
-    expect(mem.recordCalls).toEqual([[1, 2, 3, 4]]);
-    mem.setRefuse(() => undefined);
-    const sentBefore = mem.sent.length;
-
-    const second = engine(mem, first.store, never);
-    await second.uploader.checkUnfinished([{ id: "file-1", status: "uploading" }]);
-    expect(second.uploader.getSnapshot().interrupted.get("file-1")).toMatchObject({ partsDone: 4, partCount: 8 });
-    await second.uploader.addFiles([file]);
-    await until(() => rowNamed(second.uploader, "paused.bin")?.phase === "done", "done");
-    const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-    expect(after.sort((a, b) => a - b)).toEqual([5, 6, 7, 8]);
-    expect(mem.files.get("file-1")!.status).toBe("uploaded"); // completed with the part list, the rest never recorded
-  });
-
-  it("a failed upload's Retry keeps the parts this page stored even when their record failed: none goes twice", async () => {
-    const mem = memoryServer();
-    // Every record fails as if the app did not answer (the other calls go through).
-    const server: UploadServer = { ...mem.server, recordParts: async () => ({ ok: false, code: "internal", error: "The app is not answering" }) };
-    let refusing = true;
-    mem.setRefuse((url) => (refusing && url.includes("partNumber=5&") ? { status: 403 } : undefined));
-    const uploader = new ShareUploader({ shareId: "share-1", server, notes: unfinishedNotes(() => memoryStorage()), wait: async () => undefined, sleep: async () => undefined, sendBytes: mem.sendBytes });
-    uploader.start();
-    started.push(uploader);
-    await uploader.addFiles([fileOf("retry.bin", 6 * 5 * MiB)]);
-    const failed = await until(() => rowNamed(uploader, "retry.bin")?.phase === "error" && rowNamed(uploader, "retry.bin"), "error");
-    expect(mem.files.get("file-1")!.recorded.size).toBe(0); // every record failed
-    const sentBefore = mem.sent.length;
-    refusing = false; // records still fail: the retry's part list comes from this page
-    uploader.retry(failed.key);
-    await until(() => rowNamed(uploader, "retry.bin")?.phase === "done", "done after retry");
-    const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-    expect(after).toEqual([5]);
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
   });
 
