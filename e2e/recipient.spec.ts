@@ -31,7 +31,7 @@ const sha256File = (file: string) => crypto.createHash("sha256").update(fs.readF
 function curlFtps(user: string, password: string, name: string, out: string): Promise<number | null> {
   const url = `ftp://127.0.0.1:${process.env.E2E_FTP_PORT}/${encodeURIComponent(name)}`;
   return new Promise((resolve) => {
-    const child = spawn("curl", ["-sS", "--ssl-reqd", "-k", "--limit-rate", "2M", "--max-time", "120", "-u", `${user}:${password}`, "-o", out, url], { stdio: "ignore" });
+    const child = spawn("curl", ["-sS", "--ssl-reqd", "-k", "--limit-rate", "1M", "--max-time", "120", "-u", `${user}:${password}`, "-o", out, url], { stdio: "ignore" });
     child.on("close", resolve);
   });
 }
