@@ -2,8 +2,7 @@ import crypto from "node:crypto";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { closeDb } from "@/lib/db";
-import { createShareBackend, redisLoginLimiter } from "@/lib/downloads/ftp-backend";
-import { createFtpServer, type FtpServer } from "@/lib/ftp";
+import type { FtpServer } from "@/lib/ftp";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
 import { BufferedGetError } from "@/lib/net/buffered-get";
@@ -12,7 +11,8 @@ import type { Actor } from "@/lib/auth/actor";
 import { createUserSchema } from "@/lib/users/schemas";
 import { createUser } from "@/lib/users/users";
 import { readyShare } from "../ftp/ready-share";
-import { freeRange, HOST, run, runHashed, sha256, testTls } from "../ftp/harness";
+import { HOST, run, runHashed, sha256 } from "../ftp/harness";
+import { startShareGateway } from "../ftp/share-gateway";
 
 // Storage GETs that fail before their response began (what 500 downloads at once met: the embedded S3 server
 // closing kept-alive connections as they were reused, "socket hang up", after the SDK's retry quota was spent)
@@ -28,17 +28,7 @@ let actor: Actor;
 beforeAll(async () => {
   const { user } = await createUser(createUserSchema.parse({ email: `retry.${crypto.randomUUID()}@example.test` }));
   actor = { id: user.id, role: "user" };
-  server = createFtpServer({
-    host: HOST,
-    port: 0,
-    publicHost: HOST,
-    pasvPorts: await freeRange(10),
-    tls: await testTls(),
-    backend: createShareBackend(),
-    limiter: redisLoginLimiter,
-    failedLoginDelayMs: 20,
-  });
-  ({ port } = await server.listen());
+  ({ server, port } = await startShareGateway({ pasvCount: 10 }));
 });
 
 afterEach(() => vi.restoreAllMocks());
