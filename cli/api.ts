@@ -56,8 +56,8 @@ export class Api {
     return res;
   }
 
-  async call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await this.fetch(method, route, { body });
+  async call<T>(method: string, route: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.fetch(method, route, { body, signal });
     try {
       return (await res.json()) as T;
     } catch {
@@ -75,8 +75,9 @@ export class Api {
   removeFile = (shareId: string, fileId: string) => this.call<Share>("DELETE", `/shares/${enc(shareId)}/files/${enc(fileId)}`);
   signParts = (shareId: string, fileId: string, partNumbers: number[]) =>
     this.call<{ urls: Record<string, string> }>("POST", `/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { partNumbers });
-  recordParts = (shareId: string, fileId: string, parts: { partNumber: number; etag: string }[]) =>
-    this.call<{ parts: number }>("PUT", `/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { parts });
+  /** `signal` replaces the CLI's own (Ctrl-C): the records of a stopped run still go out. */
+  recordParts = (shareId: string, fileId: string, parts: { partNumber: number; etag: string }[], signal?: AbortSignal) =>
+    this.call<{ parts: number }>("PUT", `/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { parts }, signal);
   complete = (shareId: string, fileId: string, parts?: { partNumber: number; etag: string }[]) =>
     this.call<ShareFile>("POST", `/shares/${enc(shareId)}/files/${enc(fileId)}/complete`, parts ? { parts } : {});
   seal = (shareId: string) => this.call<{ share: Share; credentials: Credentials }>("POST", `/shares/${enc(shareId)}/seal`);

@@ -6,10 +6,13 @@ import { sleep } from "./events";
 import type { Reporter } from "./progress";
 import { isNetworkFailure, putRange, StorageStatus } from "./put-part";
 
-// The browser's upload, from a terminal, on the same batch path (lib/uploads/part-batches.ts): declare each file,
+// The share page's upload, from a terminal, on the batch path (lib/uploads/part-batches.ts): declare each file,
 // sign its parts 64 a request ahead of need, PUT them in parallel straight to storage, record finished parts in
 // batches (at most once a second, and when the run stops, so an interrupted run resumes without re-sending them)
 // and complete with the part list. A resumed run asks the server what it already has and sends only the rest.
+
+// A stopped run waits at most this long for its last part records.
+const RECORD_TIMEOUT_MS = 15_000;
 
 export type UploadOptions = { concurrency: number; signal: AbortSignal; reporter: Reporter };
 
@@ -100,7 +103,8 @@ function newJob(
     method === "multipart"
       ? new PartRecorder({
           // A network failure keeps the parts for the next batch; a refusal (completed, removed) ends recording.
-          record: async (parts) => void (await api.recordParts(shareId, fileId, parts)),
+          // Not tied to Ctrl-C: the flush after a stop must still reach the server (bounded by its own timeout).
+          record: async (parts) => void (await api.recordParts(shareId, fileId, parts, AbortSignal.timeout(RECORD_TIMEOUT_MS))),
           isFinal: (err) => !(err instanceof CliError && err.exitCode === EXIT.network),
         })
       : undefined;
