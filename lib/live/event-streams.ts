@@ -5,6 +5,7 @@ import { authenticateBearer } from "../auth/api-tokens";
 import { sessionUserOf } from "../auth/session-cookie";
 import { activeUser } from "../auth/sign-in";
 import { env } from "../env";
+import { limiter } from "../concurrency";
 import { AppError } from "../errors";
 import { serveEventStream } from "../events/node-sse";
 import { lastEventIdFrom, type StreamPlan } from "../events/sse";
@@ -73,28 +74,18 @@ let securityHeaders: Record<string, string> | undefined;
 // reconnecting after a restart (thousands within EventSource's 2 s retry) then holds a few dozen database queries
 // and their buffers at a time, not thousands: the process's peak memory (which it keeps) and the pool's queue stay small.
 export const MAX_JOINS_AT_ONCE = 32;
-let joining = 0;
-const waitingJoins: (() => void)[] = [];
-
-async function admitted<T>(fn: () => Promise<T>): Promise<T> {
-  if (joining < MAX_JOINS_AT_ONCE) joining++;
-  else await new Promise<void>((r) => waitingJoins.push(r)); // the slot is handed over by the join that ends
-  try {
-    return await fn();
-  } finally {
-    const next = waitingJoins.shift();
-    if (next) next();
-    else joining--;
-  }
-}
+const joins = limiter(MAX_JOINS_AT_ONCE);
 
 /** Joins being checked and waiting (tests: a crowd leaves no slot taken). */
-export const eventStreamJoins = () => ({ joining, waiting: waitingJoins.length });
+export const eventStreamJoins = () => {
+  const { running, waiting } = joins.counts();
+  return { joining: running, waiting };
+};
 
 async function serve(route: Route, param: string, req: IncomingMessage, res: ServerResponse) {
   try {
     // A client that left while waiting costs no lookup.
-    const plan = await admitted(async () =>
+    const plan = await joins.run(async () =>
       res.destroyed ? null : route.plan({ headers: headersOf(req), url: new URL(req.url ?? "/", "http://127.0.0.1"), param }),
     );
     if (!plan) return;

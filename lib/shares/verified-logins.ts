@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import os from "node:os";
+import { limiter } from "../concurrency";
 
 // A per-process memory of FTP passwords that recently passed the slow scrypt check, so a storm of sign-ins to one
 // share costs one scrypt instead of one each. Only an HMAC of (user name, password) under a key that never leaves
@@ -78,19 +79,12 @@ export function forgetVerifiedLogins(): void {
 // Slow hash checks at once in this process: scrypt runs on libuv's thread pool (4 threads), which also serves DNS
 // look-ups and file reads of the transfers; a storm of wrong passwords waits here instead of filling it.
 const MAX_HASHES = Math.min(2, os.availableParallelism());
-let running = 0;
-const waiting: Array<() => void> = [];
+const hashSlots = limiter(MAX_HASHES);
 
 /** Runs one slow hash check when a slot is free (at most MAX_HASHES at once, the rest in arrival order). */
 export async function withHashSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= MAX_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
-  stats.hashChecks++;
-  try {
-    return await fn();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
+  return hashSlots.run(() => {
+    stats.hashChecks++;
+    return fn();
+  });
 }
