@@ -147,14 +147,53 @@ async function makeFile(file: string, size: number): Promise<string> {
 }
 
 type Server = { name: string; port: number; user: string; pass: string; pid?: number };
-type Run = { streams: number; secure: boolean; bytes: number; seconds: number; mibps: number; cpuPerGiB?: number };
+/** CPU seconds per GiB and busy share of the wall time (CPU s / wall s; 1 = one core all the time) of one process. */
+type Cost = { cpuPerGiB: number; busy: number };
+type Run = {
+  streams: number;
+  secure: boolean;
+  bytes: number;
+  seconds: number;
+  mibps: number;
+  cpuPerGiB?: number;
+  /** Every process on the path: the server, the storage it reads (none for pure-ftpd's local disk), the clients. */
+  costs?: { server?: Cost; storage?: Cost; clients: Cost };
+};
 
-/** A process's user + system CPU seconds so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
+/**
+ * A process's user + system CPU seconds so far (/proc/<pid>/stat, clock ticks of 1/100 s); with `reaped`, also its
+ * children's that have exited (pure-ftpd forks one process per session; curl runs as this process's child).
+ */
+function cpuSeconds(pid: number | "self", reaped = false): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  return (fields[11]! + fields[12]! + (reaped ? fields[13]! + fields[14]! : 0)) / 100;
 }
+
+/** Where the CPU of one run goes: snapshot before, costs after (per GiB moved and as a share of the wall time). */
+function costMeter(pids: { server?: number; storage?: number; clientIsSelf?: boolean }) {
+  const read = () => ({
+    server: pids.server ? cpuSeconds(pids.server, true) : 0,
+    storage: pids.storage ? cpuSeconds(pids.storage) : 0,
+    // curl's CPU reaches this process's children's counters once it exits; the raw GET runs in this process.
+    clients: pids.clientIsSelf ? cpuSeconds("self") : cpuSeconds("self", true),
+  });
+  const start = read();
+  return (bytes: number, seconds: number): NonNullable<Run["costs"]> => {
+    const end = read();
+    const cost = (k: keyof typeof start): Cost => ({ cpuPerGiB: (end[k] - start[k]) / (bytes / 1024 ** 3), busy: (end[k] - start[k]) / seconds });
+    return { ...(pids.server ? { server: cost("server") } : {}), ...(pids.storage ? { storage: cost("storage") } : {}), clients: cost("clients") };
+  };
+}
+
+const describeCosts = (c: NonNullable<Run["costs"]>, server: string) =>
+  [c.server && [server, c.server], c.storage && ["storage", c.storage], ["clients", c.clients]]
+    .filter((x): x is [string, Cost] => !!x)
+    .map(([name, k]) => `${name} ${k.cpuPerGiB.toFixed(2)} CPU s/GiB, ${(k.busy * 100).toFixed(0)} % busy`)
+    .join("; ");
+
+/** The storage server's process, when this benchmark started it (its CPU is part of every gateway download). */
+let storagePid: number | undefined;
 
 const loopback = (i: number) => `127.0.0.${2 + (i % 250)}`;
 
@@ -201,17 +240,22 @@ async function verify(srv: Server, secure: boolean, expected: string) {
 
 /** `streams` whole-file downloads at once; throughput is all bytes over the wall time of the slowest. */
 async function measure(srv: Server, secure: boolean, streams: number): Promise<Run> {
-  const cpu0 = srv.pid ? cpuSeconds(srv.pid) : 0;
+  const cpu0 = srv.pid ? cpuSeconds(srv.pid, true) : 0;
+  const meter = costMeter({ server: srv.pid, storage: srv.name === "gateway" ? storagePid : undefined });
   const t0 = process.hrtime.bigint();
   const results = await Promise.all(Array.from({ length: streams }, (_, i) => curl(curlArgs(srv, secure, i))));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const bad = results.find((r) => r.code !== 0 || r.bytes !== SIZE);
   if (bad) throw new Error(`${srv.name} ${secure ? "FTPS" : "FTP"} ×${streams}: curl exit ${bad.code}, ${bad.bytes} of ${SIZE} bytes: ${bad.stderr}`);
   const bytes = streams * SIZE;
-  const cpuPerGiB = srv.pid ? (cpuSeconds(srv.pid) - cpu0) / (bytes / 1024 ** 3) : undefined;
-  const run = { streams, secure, bytes, seconds, mibps: bytes / MiB / seconds, cpuPerGiB };
+  const cpuPerGiB = srv.pid ? (cpuSeconds(srv.pid, true) - cpu0) / (bytes / 1024 ** 3) : undefined;
+  // pure-ftpd's session processes are counted once its master has reaped them, just after their client quit.
+  await new Promise((r) => setTimeout(r, 300));
+  const costs = meter(bytes, seconds);
+  const run = { streams, secure, bytes, seconds, mibps: bytes / MiB / seconds, cpuPerGiB, costs };
   const cpu = cpuPerGiB === undefined ? "" : `, ${cpuPerGiB.toFixed(2)} CPU s/GiB`;
   say(`${srv.name.padEnd(9)} ${(secure ? "FTPS" : "FTP").padEnd(4)} ×${String(streams).padEnd(3)} ${run.mibps.toFixed(1).padStart(8)} MiB/s (${seconds.toFixed(1)} s${cpu})`);
+  say(`          where the CPU went: ${describeCosts(costs, srv.name)}`);
   return run;
 }
 
@@ -422,6 +466,7 @@ async function main() {
       (s) => (cleanups.push(() => s.stop()), s),
     ),
   ]);
+  storagePid = "pid" in storage ? storage.pid : undefined;
   const [ftpPort, pureftpdPort] = [await freePort(), await freePort()];
   const gatewayPasv = await freePortRange(Math.max((CONCURRENT || STREAMS) + 16, 2 * CONCURRENT + 16, ...PROCESSES.map((n) => n * (STREAMS + 8))));
   // pure-ftpd admits at most half as many clients as it has passive ports.
@@ -588,7 +633,7 @@ async function main() {
   // pure-ftpd: one virtual user (puredb in the temp folder) chrooted to the folder with the plaintext file.
   const pureDir = path.join(dataDir, "pure-ftpd");
   fs.mkdirSync(pureDir, { mode: 0o700 });
-  const pureUser = { name: "pure-ftpd", port: pureftpdPort, user: "bench", pass: crypto.randomBytes(18).toString("base64url") };
+  const pureUser: Server = { name: "pure-ftpd", port: pureftpdPort, user: "bench", pass: crypto.randomBytes(18).toString("base64url") };
   const passwd = path.join(pureDir, "pureftpd.passwd");
   const pdb = path.join(pureDir, "pureftpd.pdb");
   const nobody = fs.readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("nobody:"))?.split(":") ?? [];
@@ -620,6 +665,7 @@ async function main() {
     "-2", `${certFile},${keyFile}`,
   ];
   const pure = spawnLogged("pure-ftpd", pureArgs, pureLog);
+  pureUser.pid = pure.pid;
   cleanups.push(() => stopChild(pure));
   await waitFor("pure-ftpd", () => greets(pureftpdPort), pure, 30_000, pureLog);
   const gatewaySrv: Server = { name: "gateway", port: ftpPort, user: credentials.username, pass: credentials.password, pid: gateway.pid };
@@ -630,6 +676,7 @@ async function main() {
 
   // Raw S3 GET of the vault object, streamed and dropped: what the gateway reads before decrypting.
   const rawGet = async (streams: number): Promise<Run> => {
+    const meter = costMeter({ storage: storagePid, clientIsSelf: true });
     const t0 = process.hrtime.bigint();
     const sizes = await Promise.all(
       Array.from({ length: streams }, async () => {
@@ -642,8 +689,10 @@ async function main() {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     if (sizes.some((n) => n !== vaultSize)) throw new Error(`raw S3 GET returned ${sizes.join(",")} bytes, not ${vaultSize}`);
     const bytes = streams * vaultSize;
-    const run = { streams, secure: false, bytes, seconds, mibps: bytes / MiB / seconds };
+    const costs = meter(bytes, seconds);
+    const run = { streams, secure: false, bytes, seconds, mibps: bytes / MiB / seconds, costs };
     say(`${"raw S3".padEnd(9)} GET  ×${String(streams).padEnd(3)} ${run.mibps.toFixed(1).padStart(8)} MiB/s (${seconds.toFixed(1)} s)`);
+    say(`          where the CPU went: ${describeCosts(costs, "")}`);
     return run;
   };
 
@@ -677,6 +726,33 @@ async function main() {
     );
   }
   console.log("");
+  // A run can go no faster than its busiest single-threaded process allows (1 core), nor than all its processes'
+  // CPU shared over the machine's cores: what the CPU alone would allow, to set a ratio against.
+  const cores = os.cpus().length;
+  const bound = (c?: Run["costs"]) => {
+    if (!c) return undefined;
+    const all = [c.server, c.storage, c.clients].filter((k): k is Cost => !!k);
+    const total = all.reduce((n, k) => n + k.cpuPerGiB, 0);
+    const busiest = Math.max(...all.map((k) => k.cpuPerGiB));
+    return { total, mibps: (1024 * Math.min(cores / total, 1 / busiest)) };
+  };
+  console.log(`Where the CPU goes (CPU s/GiB per process, and the throughput the CPU alone would allow on ${cores} cores: no process above one core, all together at most ${cores}):`);
+  console.log("");
+  console.log("| run | streams | server | storage | clients | all | CPU-bound MiB/s | measured MiB/s | measured / CPU-bound |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const costRows: { run: string; r: Run }[] = [];
+  for (const r of rows) {
+    const p = r.secure ? "FTPS" : "FTP";
+    costRows.push({ run: `gateway ${p}`, r: r.gateway }, { run: `pure-ftpd ${p}`, r: r.pure });
+    if (!r.secure) costRows.push({ run: "raw S3 GET", r: r.s3 });
+  }
+  for (const { run, r } of costRows) {
+    const b = bound(r.costs);
+    const c = (k?: Cost) => (k ? `${f2(k.cpuPerGiB)} (${(k.busy * 100).toFixed(0)} %)` : "–");
+    if (!b || !r.costs) continue;
+    console.log(`| ${run} | ${r.streams} | ${c(r.costs.server)} | ${c(r.costs.storage)} | ${c(r.costs.clients)} | ${f2(b.total)} | ${f1(b.mibps)} | ${f1(r.mibps)} | ${f2(r.mibps / b.mibps)} |`);
+  }
+  console.log("");
   console.log(`gateway RSS: ${rssIdle.toFixed(0)} MiB idle, peak ${peakRss.toFixed(0)} MiB sampled every 100 ms (kernel high-water mark ${hwm.toFixed(0)} MiB)`);
   emitResult({
       bench: "ftp",
@@ -692,6 +768,8 @@ async function main() {
         rawS3MiBps: +f1(r.s3.mibps),
         gatewayVsPureftpd: +f2(r.gateway.mibps / r.pure.mibps),
         gatewayVsRawS3: +f2(r.gateway.mibps / r.s3.mibps),
+        // CPU s/GiB and busy share of each process on the path (server, storage, clients), per run.
+        costs: { gateway: r.gateway.costs, pureftpd: r.pure.costs, rawS3: r.s3.costs },
       })),
       gatewayRssIdleMiB: Math.round(rssIdle),
       gatewayPeakRssMiB: Math.round(peakRss),

@@ -8,6 +8,8 @@ export type S3rverHandle = {
   endpoint: string;
   accessKeyId: "S3RVER";
   secretAccessKey: "S3RVER";
+  /** The server's process (benchmarks count its CPU). */
+  pid?: number;
   stop(): Promise<void>;
 };
 
@@ -29,5 +31,5 @@ export async function startS3rver(opts: {
   const child = spawnLogged(process.execPath, ["--openssl-legacy-provider", path.join(import.meta.dirname, "s3rver-entry.cjs"), args], logFile);
   const endpoint = `http://${host}:${port}`;
   await waitFor("embedded S3 server", async () => (await fetch(endpoint)).status > 0, child, 30_000, logFile);
-  return { name: "s3", endpoint, accessKeyId: "S3RVER", secretAccessKey: "S3RVER", stop: () => stopChild(child) };
+  return { name: "s3", endpoint, accessKeyId: "S3RVER", secretAccessKey: "S3RVER", pid: child.pid, stop: () => stopChild(child) };
 }
