@@ -746,6 +746,13 @@ async function main() {
     costRows.push({ run: `gateway ${p}`, r: r.gateway }, { run: `pure-ftpd ${p}`, r: r.pure });
     if (!r.secure) costRows.push({ run: "raw S3 GET", r: r.s3 });
   }
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const costJson = (r: Run) => {
+    const b = bound(r.costs);
+    if (!r.costs || !b) return undefined;
+    const k = (c?: Cost) => (c ? { cpuPerGiB: r2(c.cpuPerGiB), busy: r2(c.busy) } : undefined);
+    return { server: k(r.costs.server), storage: k(r.costs.storage), clients: k(r.costs.clients), allCpuPerGiB: r2(b.total), cpuBoundMiBps: r2(b.mibps), ofCpuBound: r2(r.mibps / b.mibps) };
+  };
   for (const { run, r } of costRows) {
     const b = bound(r.costs);
     const c = (k?: Cost) => (k ? `${f2(k.cpuPerGiB)} (${(k.busy * 100).toFixed(0)} %)` : "–");
@@ -769,7 +776,7 @@ async function main() {
         gatewayVsPureftpd: +f2(r.gateway.mibps / r.pure.mibps),
         gatewayVsRawS3: +f2(r.gateway.mibps / r.s3.mibps),
         // CPU s/GiB and busy share of each process on the path (server, storage, clients), per run.
-        costs: { gateway: r.gateway.costs, pureftpd: r.pure.costs, rawS3: r.s3.costs },
+        costs: { gateway: costJson(r.gateway), pureftpd: costJson(r.pure), rawS3: costJson(r.s3) },
       })),
       gatewayRssIdleMiB: Math.round(rssIdle),
       gatewayPeakRssMiB: Math.round(peakRss),

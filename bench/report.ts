@@ -43,7 +43,20 @@ export type SseRun = {
   redisConnections: { before: number; with: number };
 };
 type SseResult = { redisReferenceMs: { p50: number; p99: number }; runs: SseRun[] };
-export type FtpRow = { protocol: string; streams: number; gatewayMiBps: number; pureftpdMiBps: number; rawS3MiBps: number; gatewayVsPureftpd: number; gatewayVsRawS3: number; gatewayCpuPerGiB?: number };
+type ProcCost = { cpuPerGiB: number; busy: number };
+/** Where one run's CPU went (bench/ftp.ts): each process's CPU s/GiB and busy share, and what the CPU alone allows. */
+type RunCost = { server?: ProcCost; storage?: ProcCost; clients?: ProcCost; allCpuPerGiB: number; cpuBoundMiBps: number; ofCpuBound: number };
+export type FtpRow = {
+  protocol: string;
+  streams: number;
+  gatewayMiBps: number;
+  pureftpdMiBps: number;
+  rawS3MiBps: number;
+  gatewayVsPureftpd: number;
+  gatewayVsRawS3: number;
+  gatewayCpuPerGiB?: number;
+  costs?: { gateway?: RunCost; pureftpd?: RunCost; rawS3?: RunCost };
+};
 type FtpResult = { sizeMiB: number; streams: number; results: FtpRow[]; gatewayRssIdleMiB: number; gatewayPeakRssMiB: number };
 export type ProcessRow = {
   gib: number;
@@ -112,6 +125,14 @@ function goals(r: BenchResults): string[][] {
   for (const x of (resultOf<{ runs: ApiRun[] }>(r, "api")?.runs ?? []).filter((x) => x.connections === 200 && x.endpoint !== "me" && x.endpoint !== "ceiling")) {
     const measured = x.total ? `${x.latencyMs.p99} ms${x.non2xx || x.errors ? ` (${x.non2xx} non-2xx, ${x.errors} errors)` : ""}` : "no request answered within the run";
     rows.push([`api ${x.endpoint}: p99 < 20 ms at 200 clients`, measured, yes(x.total > 0 && x.latencyMs.p99 < 20 && !x.non2xx && !x.errors)]);
+  }
+  // Issue 18's goals for one download (one run's ratios; the issue asks for the median of three 1 GiB runs).
+  for (const x of (resultOf<FtpResult>(r, "ftp")?.results ?? []).filter((x) => x.streams === 1)) {
+    const ftps = x.protocol === "ftps";
+    const cpu = x.costs?.gateway?.server?.cpuPerGiB;
+    if (cpu !== undefined) rows.push([`ftp ${x.protocol.toUpperCase()} × 1: gateway ≤ ${ftps ? 2 : 1.5} CPU s/GiB`, `${num(cpu, 2)} CPU s/GiB`, yes(cpu <= (ftps ? 2 : 1.5))]);
+    if (ftps) rows.push([`ftp FTPS × 1: gateway ≥ 0.9× pure-ftpd`, `${num(x.gatewayVsPureftpd, 2)}×`, yes(x.gatewayVsPureftpd >= 0.9)]);
+    else rows.push([`ftp FTP × 1: gateway ≥ 0.7× the raw S3 GET`, `${num(x.gatewayVsRawS3, 2)}×`, yes(x.gatewayVsRawS3 >= 0.7)]);
   }
   const sse = resultOf<SseResult>(r, "sse");
   const big = sse?.runs.at(-1);
@@ -229,7 +250,31 @@ function ftpSection(r: BenchResults): string {
     "",
     `Gateway RSS ${f.gatewayRssIdleMiB} MiB idle, ${f.gatewayPeakRssMiB} MiB peak.`,
     "",
+    ...ftpCosts(f),
   ].join("\n");
+}
+
+/** Every process's CPU per GiB on each path, and the throughput the CPU alone would allow on this machine. */
+function ftpCosts(f: FtpResult): string[] {
+  const rows: (string | number)[][] = [];
+  const cell = (c?: ProcCost) => (c ? `${num(c.cpuPerGiB, 2)} (${Math.round(c.busy * 100)} %)` : "–");
+  for (const x of f.results) {
+    const runs: [string, RunCost | undefined, number][] = [
+      [`gateway ${x.protocol.toUpperCase()}`, x.costs?.gateway, x.gatewayMiBps],
+      [`pure-ftpd ${x.protocol.toUpperCase()}`, x.costs?.pureftpd, x.pureftpdMiBps],
+      ...(x.protocol === "ftp" ? ([["raw S3 GET", x.costs?.rawS3, x.rawS3MiBps]] as [string, RunCost | undefined, number][]) : []),
+    ];
+    for (const [name, c, mibps] of runs) {
+      if (c) rows.push([name, x.streams, cell(c.server), cell(c.storage), cell(c.clients), num(c.allCpuPerGiB, 2), num(c.cpuBoundMiBps), num(mibps), num(c.ofCpuBound, 2)]);
+    }
+  }
+  if (!rows.length) return [];
+  return [
+    "Where the CPU goes: each process's CPU seconds per GiB moved (and its busy share of the run's wall time), and the throughput the CPU alone would allow here (no process above one core, all of them together at most the machine's cores). The storage is a process of its own on the same two cores for the gateway and the raw GET, not for pure-ftpd.",
+    "",
+    table(["run", "streams", "server", "storage", "clients", "all CPU s/GiB", "CPU-bound MiB/s", "measured MiB/s", "measured / CPU-bound"], rows),
+    "",
+  ];
 }
 
 function processSection(r: BenchResults): string {
