@@ -53,6 +53,9 @@ const SHARES = Number(arg("shares", String(Math.max(1, Math.ceil(CONCURRENT / 25
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
 const PROFILE = arg("profile", "");
 const PROCESSES = arg("processes", "").split(",").filter(Boolean).map(Number);
+// `--runs N`: the one-stream measurements N times (N odd); each protocol's row is then the run with the median ratio
+// (FTP against the raw S3 GET, FTPS against pure-ftpd), every figure of it from that one run, all runs listed.
+const RUNS = Number(arg("runs", "1"));
 // --concurrent's gateway: FTP_PROCESSES (0: unset, the gateway's default of one process per core).
 const GATEWAY_PROCESSES = Number(arg("gateway-processes", "0"));
 if (
@@ -68,12 +71,16 @@ if (
   SHARES < 1 ||
   SHARES > 100 ||
   PROCESSES.some((n) => !Number.isInteger(n) || n < 1 || n > 64) ||
+  !Number.isInteger(RUNS) ||
+  RUNS < 1 ||
+  RUNS > 9 ||
+  RUNS % 2 === 0 ||
   !Number.isInteger(GATEWAY_PROCESSES) ||
   GATEWAY_PROCESSES < 0 ||
   GATEWAY_PROCESSES > 64
 ) {
   console.error(
-    "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--processes 1,2]\n" +
+    "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--runs 1|3|5] [--storage swift|embedded] [--profile DIR] [--processes 1,2]\n" +
       "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--gateway-processes N] [--profile DIR]",
   );
   process.exit(2);
@@ -248,9 +255,9 @@ async function measure(srv: Server, secure: boolean, streams: number): Promise<R
   const bad = results.find((r) => r.code !== 0 || r.bytes !== SIZE);
   if (bad) throw new Error(`${srv.name} ${secure ? "FTPS" : "FTP"} ×${streams}: curl exit ${bad.code}, ${bad.bytes} of ${SIZE} bytes: ${bad.stderr}`);
   const bytes = streams * SIZE;
-  const cpuPerGiB = srv.pid ? (cpuSeconds(srv.pid, true) - cpu0) / (bytes / 1024 ** 3) : undefined;
   // pure-ftpd's session processes are counted once its master has reaped them, just after their client quit.
-  await new Promise((r) => setTimeout(r, 300));
+  if (srv.name === "pure-ftpd") await new Promise((r) => setTimeout(r, 300));
+  const cpuPerGiB = srv.pid ? (cpuSeconds(srv.pid, true) - cpu0) / (bytes / 1024 ** 3) : undefined;
   const costs = meter(bytes, seconds);
   const run = { streams, secure, bytes, seconds, mibps: bytes / MiB / seconds, cpuPerGiB, costs };
   const cpu = cpuPerGiB === undefined ? "" : `, ${cpuPerGiB.toFixed(2)} CPU s/GiB`;
@@ -698,14 +705,29 @@ async function main() {
 
   // Baseline and gateway back to back for each case, so a noisy neighbour hits both alike.
   const streamCounts = [...new Set([1, STREAMS])];
-  const rows: Array<{ streams: number; secure: boolean; gateway: Run; pure: Run; s3: Run }> = [];
-  const s3Runs = new Map<number, Run>();
+  type Row = { streams: number; secure: boolean; gateway: Run; pure: Run; s3: Run };
+  const all: Row[] = [];
   for (const streams of streamCounts) {
-    s3Runs.set(streams, await rawGet(streams));
+    for (let rep = 0; rep < (streams === 1 ? RUNS : 1); rep++) {
+      if (streams === 1 && RUNS > 1) say(`one stream, run ${rep + 1} of ${RUNS}`);
+      const s3Run = await rawGet(streams);
+      for (const secure of [false, true]) {
+        const pureRun = await measure(pureUser, secure, streams);
+        const gatewayRun = await measure(gatewaySrv, secure, streams);
+        all.push({ streams, secure, gateway: gatewayRun, pure: pureRun, s3: s3Run });
+      }
+    }
+  }
+  // The issue's ratio for each protocol: FTP against the raw S3 GET, FTPS against pure-ftpd.
+  const ratioOf = (r: Row) => (r.secure ? r.gateway.mibps / r.pure.mibps : r.gateway.mibps / r.s3.mibps);
+  const rows: Row[] = [];
+  const repeats = new Map<Row, Row[]>();
+  for (const streams of streamCounts) {
     for (const secure of [false, true]) {
-      const pureRun = await measure(pureUser, secure, streams);
-      const gatewayRun = await measure(gatewaySrv, secure, streams);
-      rows.push({ streams, secure, gateway: gatewayRun, pure: pureRun, s3: s3Runs.get(streams)! });
+      const same = all.filter((r) => r.streams === streams && r.secure === secure).sort((a, b) => ratioOf(a) - ratioOf(b));
+      const median = same[(same.length - 1) / 2]!;
+      rows.push(median);
+      repeats.set(median, all.filter((r) => r.streams === streams && r.secure === secure));
     }
   }
   const peakRss = rss.peak();
@@ -724,6 +746,18 @@ async function main() {
     console.log(
       `| ${r.secure ? "FTPS" : "FTP"} | ${r.streams} | ${f1(r.gateway.mibps)} | ${f1(r.pure.mibps)} | ${f1(r.s3.mibps)} | ${f2(r.gateway.mibps / r.pure.mibps)} | ${f2(r.gateway.mibps / r.s3.mibps)} |`,
     );
+  }
+  if (RUNS > 1) {
+    console.log("");
+    console.log(`One stream, each of the ${RUNS} runs (the table above shows the run with the median ratio):`);
+    console.log("");
+    console.log("| protocol | run | gateway MiB/s | gateway CPU s/GiB | pure-ftpd MiB/s | raw S3 GET MiB/s | gateway / pure-ftpd | gateway / raw S3 |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (const r of rows.filter((r) => r.streams === 1)) {
+      repeats.get(r)!.forEach((x, i) =>
+        console.log(`| ${x.secure ? "FTPS" : "FTP"} | ${i + 1}${x === r ? " (median)" : ""} | ${f1(x.gateway.mibps)} | ${f2(x.gateway.cpuPerGiB ?? NaN)} | ${f1(x.pure.mibps)} | ${f1(x.s3.mibps)} | ${f2(x.gateway.mibps / x.pure.mibps)} | ${f2(x.gateway.mibps / x.s3.mibps)} |`),
+      );
+    }
   }
   console.log("");
   // A run can go no faster than its busiest single-threaded process allows (1 core), nor than all its processes'
@@ -765,6 +799,7 @@ async function main() {
       bench: "ftp",
       sizeMiB: SIZE_MIB,
       streams: STREAMS,
+      runs: RUNS,
       storage: STORAGE,
       cpus: os.cpus().length,
       results: rows.map((r) => ({
@@ -777,6 +812,17 @@ async function main() {
         gatewayVsRawS3: +f2(r.gateway.mibps / r.s3.mibps),
         // CPU s/GiB and busy share of each process on the path (server, storage, clients), per run.
         costs: { gateway: costJson(r.gateway), pureftpd: costJson(r.pure), rawS3: costJson(r.s3) },
+        ...(RUNS > 1 && r.streams === 1
+          ? {
+              runs: repeats.get(r)!.map((x) => ({
+                gatewayMiBps: +f1(x.gateway.mibps),
+                gatewayCpuPerGiB: +f2(x.gateway.cpuPerGiB ?? NaN),
+                gatewayVsPureftpd: +f2(x.gateway.mibps / x.pure.mibps),
+                gatewayVsRawS3: +f2(x.gateway.mibps / x.s3.mibps),
+                median: x === r,
+              })),
+            }
+          : {}),
       })),
       gatewayRssIdleMiB: Math.round(rssIdle),
       gatewayPeakRssMiB: Math.round(peakRss),

@@ -56,8 +56,10 @@ export type FtpRow = {
   gatewayVsRawS3: number;
   gatewayCpuPerGiB?: number;
   costs?: { gateway?: RunCost; pureftpd?: RunCost; rawS3?: RunCost };
+  /** With --runs N: every one-stream run's figures; the row itself is the run with the median ratio. */
+  runs?: { gatewayMiBps: number; gatewayCpuPerGiB: number; gatewayVsPureftpd: number; gatewayVsRawS3: number; median: boolean }[];
 };
-type FtpResult = { sizeMiB: number; streams: number; results: FtpRow[]; gatewayRssIdleMiB: number; gatewayPeakRssMiB: number };
+type FtpResult = { sizeMiB: number; streams: number; runs?: number; results: FtpRow[]; gatewayRssIdleMiB: number; gatewayPeakRssMiB: number };
 export type ProcessRow = {
   gib: number;
   copy: { mibps: number };
@@ -250,8 +252,23 @@ function ftpSection(r: BenchResults): string {
     "",
     `Gateway RSS ${f.gatewayRssIdleMiB} MiB idle, ${f.gatewayPeakRssMiB} MiB peak.`,
     "",
+    ...ftpRepeats(f),
     ...ftpCosts(f),
   ].join("\n");
+}
+
+/** With --runs N, each one-stream run: the table above holds the run with the median ratio. */
+function ftpRepeats(f: FtpResult): string[] {
+  const rows = f.results.flatMap((x) =>
+    (x.runs ?? []).map((y, i) => [x.protocol.toUpperCase(), `${i + 1}${y.median ? " (median)" : ""}`, num(y.gatewayMiBps), num(y.gatewayCpuPerGiB, 2), num(y.gatewayVsPureftpd, 2), num(y.gatewayVsRawS3, 2)]),
+  );
+  if (!rows.length) return [];
+  return [
+    `One stream was measured ${f.runs} times; the table above shows, per protocol, the run with the median ratio (FTP against the raw S3 GET, FTPS against pure-ftpd), every figure from that one run. Each run:`,
+    "",
+    table(["protocol", "run", "gateway MiB/s", "gateway CPU s/GiB", "gateway / pure-ftpd", "gateway / raw S3"], rows),
+    "",
+  ];
 }
 
 /** Every process's CPU per GiB on each path, and the throughput the CPU alone would allow on this machine. */

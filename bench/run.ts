@@ -34,7 +34,7 @@ const plan: (Step & { env?: Record<string, string> })[] = [
   { name: "upload", script: "bench/upload.ts", env: { ROLES: "web,worker" }, args: QUICK ? ["--sizes-mib", "72,96"] : ["--sizes-mib", "256,1024"] },
   { name: "api", script: "bench/api.ts", args: QUICK ? ["--connections", "50,200", "--seconds", "3"] : ["--connections", "50,200", "--seconds", "15"] },
   { name: "sse", script: "bench/sse.ts", env: { ROLES: "web" }, args: QUICK ? ["--clients", "100,300", "--events", "10"] : ["--clients", "200,1000,3000", "--events", "20"] },
-  { name: "ftp", script: "bench/ftp.ts", args: QUICK ? ["--size-mib", "16", "--streams", "2", "--storage", "embedded"] : ["--size-mib", "1024", "--streams", "16", "--storage", "embedded"] },
+  { name: "ftp", script: "bench/ftp.ts", args: QUICK ? ["--size-mib", "16", "--streams", "2", "--storage", "embedded"] : ["--size-mib", "1024", "--streams", "16", "--runs", "3", "--storage", "embedded"] },
   { name: "process", script: "bench/process.ts", args: QUICK ? ["--sizes", "0.1", "--storage", "embedded"] : ["--sizes", "1,2", "--storage", "embedded"] },
 ].filter((s) => !ONLY.length || ONLY.includes(s.name));
 
