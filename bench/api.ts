@@ -194,8 +194,7 @@ type Capacity = { endpoint: string; connections: number; reqPerSec: number; p99M
  * CAPACITY_CONNECTIONS kept-alive connections (a request finding them all busy waits, and that wait counts): p99 of
  * the time from each request's scheduled moment to its whole answer.
  */
-async function pacedRun(url: string, request: Request & { setupRequest?: (r: Request) => Request }, rate: number, seconds: number): Promise<Step> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CAPACITY_CONNECTIONS });
+async function pacedRun(agent: http.Agent, url: string, request: Request & { setupRequest?: (r: Request) => Request }, rate: number, seconds: number): Promise<Step> {
   const target = new URL(url);
   const total = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
@@ -233,7 +232,6 @@ async function pacedRun(url: string, request: Request & { setupRequest?: (r: Req
     };
     tick();
   });
-  agent.destroy();
   errors += total - done;
   latencies.sort((a, b) => a - b);
   const p99Ms = latencies.length ? round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!, 1) : Infinity;
@@ -243,9 +241,13 @@ async function pacedRun(url: string, request: Request & { setupRequest?: (r: Req
 /** The highest paced rate at which p99 stays under the goal: doubling until a step misses, then once in between. */
 async function capacityAtGoal(endpoint: string, url: string, request: Request & { setupRequest?: (r: Request) => Request }, drain: () => Promise<number>): Promise<Capacity> {
   const steps: Step[] = [];
+  // One set of kept-alive connections for all the steps, opened and warmed (JIT, sockets) by a run not counted.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CAPACITY_CONNECTIONS });
+  await drain();
+  await pacedRun(agent, url, request, CAPACITY_FROM, 1);
   const step = async (rate: number) => {
     await drain();
-    const s = await pacedRun(url, request, rate, CAPACITY_SECONDS);
+    const s = await pacedRun(agent, url, request, rate, CAPACITY_SECONDS);
     say(`${endpoint} paced at ${rate} req/s over ${CAPACITY_CONNECTIONS} connections: p99 ${s.p99Ms} ms, ${s.answered} answered, ${s.non2xx} non-2xx, ${s.errors} failed`);
     steps.push(s);
     return s.ok;
@@ -260,6 +262,7 @@ async function capacityAtGoal(endpoint: string, url: string, request: Request & 
   // Once between the last rate that passed and the first that missed (√2 apart from the first step).
   const between = Math.round(best ? best * Math.SQRT2 : rate / 2);
   if (between !== best && between >= 10 && (await step(between))) best = Math.max(best, between);
+  agent.destroy();
   const at = steps.find((s) => s.rate === best);
   return { endpoint, connections: CAPACITY_CONNECTIONS, reqPerSec: best, p99Ms: at?.p99Ms ?? null, ofCeiling: null, loadAverage1m: round(load), steps };
 }

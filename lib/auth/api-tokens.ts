@@ -63,16 +63,19 @@ export async function authenticateBearer(header: string | null, opts: { fresh?: 
   return { id: caller.id, email: caller.email, role: caller.role, tokenId: caller.tokenId };
 }
 
-/** One indexed lookup, reading only what is checked (never the user's password hash); a valid caller may be kept. */
+// The user's public fields (what GET /api/v1/me shows, kept with the token), never the password hash.
+const USER_FIELDS = { id: true, email: true, name: true, role: true, disabledAt: true, lastLoginAt: true, createdAt: true } as const;
+
+/** One indexed lookup, reading only what is checked and shown; a valid caller may be kept. */
 async function lookUp(tokenHash: string, keep: boolean): Promise<CachedCaller> {
   const since = cacheEpoch();
   const row = await db().apiToken.findUnique({
     where: { tokenHash },
-    select: { id: true, revokedAt: true, lastUsedAt: true, user: { select: { id: true, email: true, role: true, disabledAt: true } } },
+    select: { id: true, revokedAt: true, lastUsedAt: true, user: { select: USER_FIELDS } },
   });
   if (!row || row.revokedAt) throw new AppError("token_invalid", "API token is unknown or revoked");
   if (row.user.disabledAt) throw new AppError("account_disabled", "This account is disabled");
   const caller = { id: row.user.id, email: row.user.email, role: row.user.role, tokenId: row.id, lastUsedAt: row.lastUsedAt?.getTime() ?? 0 };
-  if (keep) keepCaller(tokenHash, caller, since);
+  if (keep) keepCaller(tokenHash, caller, row.user, since);
   return caller;
 }

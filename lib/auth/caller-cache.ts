@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { env } from "../env";
 import { log } from "../log";
 import { dedicatedRedis, redis, redisKey } from "../redis";
+import type { PublicUser } from "../users/users";
 
 // Bearer tokens answered from memory for a few seconds (BEARER_CACHE_SECONDS), so an API request costs no database
 // query. Fails closed: entries are used only while this process's invalidation subscription is connected; a
@@ -16,6 +17,8 @@ const CHANNEL = redisKey("auth", "invalidate");
 const MAX_ENTRIES = 10_000;
 
 const entries = new Map<string, { caller: CachedCaller; until: number }>();
+/** The caller's user as GET /api/v1/me shows it, read with the token and dropped with it (and on every sign-in). */
+const users = new Map<string, { user: PublicUser; until: number }>();
 let sub: Redis | undefined;
 let live = false;
 /** Bumped by every invalidation and every change of the subscription: a lookup that straddles one is not kept. */
@@ -25,12 +28,14 @@ function forgetAll() {
   live = false;
   epoch++;
   entries.clear();
+  users.clear();
 }
 
 function evict(message: string) {
   epoch++;
-  if (message === "*") return entries.clear();
+  if (message === "*") return entries.clear(), users.clear();
   const [kind, id] = [message.slice(0, 2), message.slice(2)];
+  if (kind === "u:") users.delete(id);
   for (const [hash, e] of entries) if ((kind === "t:" && e.caller.tokenId === id) || (kind === "u:" && e.caller.id === id)) entries.delete(hash);
 }
 
@@ -81,15 +86,28 @@ export function cacheEpoch(): number | undefined {
 }
 
 /** Keeps a caller found valid in the database, unless anything was invalidated (or the link changed) since `since`. */
-export function keepCaller(tokenHash: string, caller: CachedCaller, since: number | undefined): void {
+export function keepCaller(tokenHash: string, caller: CachedCaller, user: PublicUser, since: number | undefined): void {
   if (since === undefined || since !== epoch || !live) return;
   if (entries.size >= MAX_ENTRIES) entries.clear();
-  entries.set(tokenHash, { caller, until: Date.now() + env.BEARER_CACHE_SECONDS * 1000 });
+  if (users.size >= MAX_ENTRIES) users.clear();
+  const until = Date.now() + env.BEARER_CACHE_SECONDS * 1000;
+  entries.set(tokenHash, { caller, until });
+  users.set(user.id, { user, until });
+}
+
+/** The user as read with a cached token, under the same rules (live subscription, BEARER_CACHE_SECONDS). */
+export function cachedUser(id: string): PublicUser | undefined {
+  if (!live || sub?.status !== "ready") return undefined;
+  const e = users.get(id);
+  if (!e) return undefined;
+  if (e.until > Date.now()) return e.user;
+  users.delete(id);
+  return undefined;
 }
 
 /**
- * Drops a token (by id) or every token of a user from the cache of every process, this one at once. Call it after
- * the change is committed. A failed publish is logged, not thrown (the change stands): its subscribers are then
+ * Drops a token (by id) or every token of a user (and the user's cached fields) from the cache of every process,
+ * this one at once. Call it after the change is committed. A failed publish is logged, not thrown (the change stands): its subscribers are then
  * most likely cut off from Redis too, which empties and bypasses their caches; otherwise entries live at most
  * BEARER_CACHE_SECONDS.
  */

@@ -3,7 +3,7 @@ import { isUuid } from "../ids";
 import { AppError } from "../errors";
 import { Prisma } from "../generated/prisma/client";
 import { emit } from "../events/emit";
-import { invalidateCallers } from "../auth/caller-cache";
+import { cachedUser, invalidateCallers } from "../auth/caller-cache";
 import { generatePassword, hashPassword } from "../auth/password";
 import type { CreateUserInput } from "./schemas";
 
@@ -49,9 +49,14 @@ export async function listUsers(): Promise<PublicUser[]> {
   return db().user.findMany({ orderBy: { createdAt: "asc" }, select: publicFields });
 }
 
-/** The user's public fields (GET /api/v1/me asks on every call: one named statement through pg, not Prisma). */
+/**
+ * The user's public fields (GET /api/v1/me asks on every call): as read with the caller's cached token when this
+ * process has it (lib/auth/caller-cache.ts), else one named statement through pg, not Prisma.
+ */
 export async function getUser(id: string): Promise<PublicUser | null> {
   if (!isUuid(id)) return null;
+  const cached = cachedUser(id);
+  if (cached) return cached;
   const { rows } = await sql().query<PublicUser>({
     name: "get-user",
     text: 'SELECT id, email, name, role::text AS role, "disabledAt", "lastLoginAt", "createdAt" FROM "User" WHERE id = $1::uuid',

@@ -1,8 +1,11 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { revokeApiToken } from "@/lib/auth/api-tokens";
+import crypto from "node:crypto";
+import { createApiToken, revokeApiToken } from "@/lib/auth/api-tokens";
+import { signIn } from "@/lib/auth/sign-in";
+import { createUserSchema } from "@/lib/users/schemas";
 import { db } from "@/lib/db";
-import { setUserDisabled } from "@/lib/users/users";
+import { createUser, setUserDisabled } from "@/lib/users/users";
 import { closeClients } from "../setup/close-clients";
 import { spawnNode, type Proc } from "../setup/spawn-node";
 import { newUser } from "../security/api-client";
@@ -17,10 +20,13 @@ let base: string;
 let admin: Awaited<ReturnType<typeof newUser>>;
 let peek: Redis;
 
-const me = async (token: string) => {
+const meBody = async (token: string) => {
   const res = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await res.json()) as { error?: { code: string } };
-  return [res.status, body.error?.code ?? "ok"];
+  return { status: res.status, body: (await res.json()) as { error?: { code: string }; user?: { lastLoginAt: string | null } } };
+};
+const me = async (token: string) => {
+  const { status, body } = await meBody(token);
+  return [status, body.error?.code ?? "ok"];
 };
 /** Until B's subscription is confirmed (one poll at a time; the test's own timeout bounds it). */
 const bIsLive = async () => {
@@ -69,6 +75,17 @@ describe("bearer tokens cached in another process", () => {
     expect(await me(user.token)).toEqual([200, "ok"]);
     await setUserDisabled(user.id, true, admin.id);
     expect(await me(user.token)).toEqual([403, "account_disabled"]);
+  });
+
+  it("show a sign-in on A in B's GET /me at once (the user's fields are cached with the token)", async () => {
+    const password = `pw-${crypto.randomUUID()}`;
+    const { user } = await createUser(createUserSchema.parse({ email: `cache.${crypto.randomUUID()}@example.test`, role: "user", password }));
+    const { token } = await createApiToken(user.id, "cache");
+    const before = await meBody(token);
+    expect([before.status, before.body.user?.lastLoginAt]).toEqual([200, null]);
+    await signIn({ email: user.email, password }, "192.0.2.77");
+    const after = await meBody(token);
+    expect(after.body.user?.lastLoginAt).toEqual((await db().user.findUniqueOrThrow({ where: { id: user.id } })).lastLoginAt!.toISOString());
   });
 
   it("go to the database on B once its subscription is dropped (CLIENT KILL), before and after it reconnects", async () => {
