@@ -12,7 +12,16 @@
 // any non-2xx answer or error (a run with errors is reported as such, never hidden; a run in which no request was
 // answered says so, autocannon's latency of 0 is then no figure). Goal: p99 < 20 ms at 200.
 // `--cpu-prof DIR` makes the web process write a V8 CPU profile there when the stack stops.
+// Capacity at the goal: in a closed loop p99 ≥ clients / throughput (Little's law), so p99 < 20 ms at 200 clients
+// needs 10,000 req/s, which even the bare server may miss on a loaded machine. So each endpoint is also run open-loop
+// over 200 kept-alive connections at a fixed, evenly paced rate (stepped: doubling from --capacity-from until p99
+// passes 20 ms, then once between the last pass and the first miss), latency counted from each request's scheduled
+// time (no coordinated omission): the highest rate whose p99 stays under 20 ms, with no error and no non-2xx, is its
+// "capacity at the goal" (--capacity-seconds per step; --capacity-seconds 0 skips it). autocannon's own rate limit
+// (overallRate) is not used for this: it lets each connection send its share of a second back-to-back at the start
+// of the second, so 200 requests arrive at once every second whatever the rate, and p99 measures that burst.
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -37,8 +46,12 @@ const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 const CONNECTIONS = option("connections", "50,200").split(",").map(Number);
 const SECONDS = Number(option("seconds", "15"));
 const CPU_PROF = option("cpu-prof", "");
-if (CONNECTIONS.some((c) => !(c > 0)) || !(SECONDS > 0)) {
-  console.error("usage: npx tsx bench/api.ts [--connections 50,200] [--seconds 15] [--cpu-prof DIR] [--json FILE]");
+const CAPACITY_SECONDS = Number(option("capacity-seconds", "3"));
+const CAPACITY_FROM = Number(option("capacity-from", "100"));
+const CAPACITY_CONNECTIONS = 200;
+const GOAL_P99_MS = 20;
+if (CONNECTIONS.some((c) => !(c > 0)) || !(SECONDS > 0) || !(CAPACITY_SECONDS >= 0) || !(CAPACITY_FROM > 0)) {
+  console.error("usage: npx tsx bench/api.ts [--connections 50,200] [--seconds 15] [--capacity-seconds 3] [--capacity-from 100] [--cpu-prof DIR] [--json FILE]");
   process.exit(2);
 }
 const say = (m: string) => console.log(`[bench] ${m}`);
@@ -63,7 +76,7 @@ async function main() {
     const big = await post<{ file: { id: string } }>(`/api/v1/shares/${share.id}/files`, { name: "parts.bin", size: 1024 ** 3 });
     // Declares fill shares as a client would, up to the default cap per share; enough shares for 3,000 declares/s.
     const FILES_PER_SHARE = 1000;
-    const shareCount = Math.ceil((3000 * (2 + SECONDS * CONNECTIONS.length)) / FILES_PER_SHARE);
+    const shareCount = Math.ceil((3000 * (2 + SECONDS * CONNECTIONS.length) + 2000 * 8 * CAPACITY_SECONDS) / FILES_PER_SHARE);
     const shares: string[] = [];
     for (let i = 0; i < shareCount; i += 8) {
       const batch = Array.from({ length: Math.min(8, shareCount - i) }, (_, j) => post<{ id: string }>("/api/v1/shares", { name: `api bench ${i + j}` }));
@@ -111,6 +124,7 @@ async function main() {
       }
     };
     const runs = [];
+    const capacity: Capacity[] = [];
     for (const [endpoint, { url = stack.url, pid = web, ...request }] of Object.entries(endpoints)) {
       await drain();
       await autocannon({ url, connections: 10, duration: 2, requests: [request] }); // warm-up (JIT, route compile)
@@ -137,6 +151,7 @@ async function main() {
         say(`${endpoint} × ${connections}: ${run.reqPerSec} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.non2xx} non-2xx, ${run.errors} errors (started after ${drainedSeconds} s of draining)`);
         runs.push(run);
       }
+      if (CAPACITY_SECONDS > 0) capacity.push(await capacityAtGoal(endpoint, url, request, drain));
     }
     ceiling.stop();
     // req/s as a share of the bare server's at the same client count, from this run (the machine's load cancels out).
@@ -150,10 +165,106 @@ async function main() {
     for (const r of runs) {
       console.log(`| ${r.endpoint} | ${r.connections} | ${r.reqPerSec} | ${r.ofCeiling} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.webCpuMsPerRequest} | ${r.non2xx} | ${r.errors} | ${r.loadAverage1m} |`);
     }
-    emitResult({ bench: "api", goal: "p99 < 20 ms at 200 connections", runs });
+    for (const c of capacity) {
+      const base = capacity.find((b) => b.endpoint === "ceiling")?.reqPerSec;
+      c.ofCeiling = base ? round(c.reqPerSec / base, 3) : null;
+    }
+    if (capacity.length) {
+      console.log("");
+      console.log(`Capacity at the goal: the highest evenly paced rate over ${CAPACITY_CONNECTIONS} connections with p99 < ${GOAL_P99_MS} ms (${CAPACITY_SECONDS} s a step)`);
+      console.log("");
+      console.log("| endpoint | req/s at p99 < 20 ms | of ceiling | p99 ms there | steps (rate: p99 ms) | load 1m |");
+      console.log("|---|--:|--:|--:|---|--:|");
+      for (const c of capacity) {
+        const steps = c.steps.map((x) => `${x.rate}: ${x.p99Ms}${x.errors || x.non2xx ? ` (${x.errors + x.non2xx} failed)` : ""}`).join(", ");
+        console.log(`| ${c.endpoint} | ${c.reqPerSec} | ${c.ofCeiling} | ${c.p99Ms ?? "–"} | ${steps} | ${c.loadAverage1m} |`);
+      }
+    }
+    emitResult({ bench: "api", goal: "p99 < 20 ms at 200 connections", runs, capacity, capacityMethod: { connections: CAPACITY_CONNECTIONS, goalP99Ms: GOAL_P99_MS, secondsPerStep: CAPACITY_SECONDS, paced: "even, open loop" } });
   } finally {
     await stop();
   }
+}
+
+type Step = { rate: number; answered: number; p99Ms: number; non2xx: number; errors: number; ok: boolean };
+type Capacity = { endpoint: string; connections: number; reqPerSec: number; p99Ms: number | null; ofCeiling: number | null; loadAverage1m: number; steps: Step[] };
+
+/**
+ * `rate` requests a second for `seconds`, evenly paced whatever the answers do (open loop), over at most
+ * CAPACITY_CONNECTIONS kept-alive connections (a request finding them all busy waits, and that wait counts): p99 of
+ * the time from each request's scheduled moment to its whole answer.
+ */
+async function pacedRun(agent: http.Agent, url: string, request: Request & { setupRequest?: (r: Request) => Request }, rate: number, seconds: number): Promise<Step> {
+  const target = new URL(url);
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latencies: number[] = [];
+  let [sent, done, non2xx, errors] = [0, 0, 0, 0];
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    // Whatever has not answered 10 s after the last request was due is counted as failed.
+    const giveUp = setTimeout(() => resolve(), (seconds + 10) * 1000);
+    const finish = () => {
+      if (++done === total) {
+        clearTimeout(giveUp);
+        resolve();
+      }
+    };
+    const fire = (due: number) => {
+      const r = request.setupRequest ? request.setupRequest({ ...request }) : request;
+      const req = http.request({ agent, host: target.hostname, port: target.port, method: r.method, path: r.path, headers: r.headers }, (res) => {
+        res.on("data", () => {});
+        res.on("end", () => {
+          latencies.push(performance.now() - due);
+          if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
+          finish();
+        });
+      });
+      req.on("error", () => {
+        errors++;
+        finish();
+      });
+      req.end(r.body);
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+      while (sent < due) fire(t0 + (sent++ * 1000) / rate);
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  errors += total - done;
+  latencies.sort((a, b) => a - b);
+  const p99Ms = latencies.length ? round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!, 1) : Infinity;
+  return { rate, answered: latencies.length, p99Ms, non2xx, errors, ok: p99Ms < GOAL_P99_MS && !non2xx && !errors };
+}
+
+/** The highest paced rate at which p99 stays under the goal: doubling until a step misses, then once in between. */
+async function capacityAtGoal(endpoint: string, url: string, request: Request & { setupRequest?: (r: Request) => Request }, drain: () => Promise<number>): Promise<Capacity> {
+  const steps: Step[] = [];
+  // One set of kept-alive connections for all the steps, opened and warmed (JIT, sockets) by a run not counted.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CAPACITY_CONNECTIONS });
+  await drain();
+  await pacedRun(agent, url, request, CAPACITY_FROM, 1);
+  const step = async (rate: number) => {
+    await drain();
+    const s = await pacedRun(agent, url, request, rate, CAPACITY_SECONDS);
+    say(`${endpoint} paced at ${rate} req/s over ${CAPACITY_CONNECTIONS} connections: p99 ${s.p99Ms} ms, ${s.answered} answered, ${s.non2xx} non-2xx, ${s.errors} failed`);
+    steps.push(s);
+    return s.ok;
+  };
+  const load = os.loadavg()[0]!;
+  let rate = CAPACITY_FROM;
+  let best = 0;
+  while (rate <= 64_000 && (await step(rate))) {
+    best = rate;
+    rate *= 2;
+  }
+  // Once between the last rate that passed and the first that missed (√2 apart from the first step).
+  const between = Math.round(best ? best * Math.SQRT2 : rate / 2);
+  if (between !== best && between >= 10 && (await step(between))) best = Math.max(best, between);
+  agent.destroy();
+  const at = steps.find((s) => s.rate === best);
+  return { endpoint, connections: CAPACITY_CONNECTIONS, reqPerSec: best, p99Ms: at?.p99Ms ?? null, ofCeiling: null, loadAverage1m: round(load), steps };
 }
 
 /** The ceiling: a bare Node HTTP server in its own process, answering `body` as JSON to every request. */

@@ -1,16 +1,37 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "./generated/prisma/client";
 import { required } from "./env";
 import { withTimeout } from "./redis";
 
 // The one module for the database: Prisma through the pg driver adapter (no native engine needed).
-const globalForDb = globalThis as unknown as { tempoftpDb?: PrismaClient };
+const globalForDb = globalThis as unknown as { tempoftpDb?: PrismaClient; tempoftpSql?: pg.Pool };
 
 export function db(): PrismaClient {
   globalForDb.tempoftpDb ??= new PrismaClient({
     adapter: new PrismaPg({ connectionString: required("DATABASE_URL"), max: 10 }),
   });
   return globalForDb.tempoftpDb;
+}
+
+// Prisma's columns are `timestamp(3)` without a zone, holding UTC (as Prisma reads them); pg would read local time.
+const TIMESTAMP = 1114;
+const types = { getTypeParser: ((oid: number, format?: "text" | "binary") =>
+  oid === TIMESTAMP ? (v: string) => new Date(`${v.replace(" ", "T")}Z`) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser };
+
+/**
+ * A plain pg pool for the few hot reads (an API request's user, the file a part URL is signed for) where Prisma's
+ * query machinery costs more CPU than the query: fixed SQL only, each statement named so that PostgreSQL parses
+ * and plans it once per connection.
+ */
+export function sql(): pg.Pool {
+  if (!globalForDb.tempoftpSql) {
+    const pool = new pg.Pool({ connectionString: required("DATABASE_URL"), max: 10, types });
+    // An idle connection cut by the server is replaced on the next query; unhandled, the event would end the process.
+    pool.on("error", () => {});
+    globalForDb.tempoftpSql = pool;
+  }
+  return globalForDb.tempoftpSql;
 }
 
 export async function checkDatabase(): Promise<true> {
@@ -21,6 +42,8 @@ export async function checkDatabase(): Promise<true> {
 export async function closeDb(): Promise<void> {
   await globalForDb.tempoftpDb?.$disconnect();
   globalForDb.tempoftpDb = undefined;
+  await globalForDb.tempoftpSql?.end();
+  globalForDb.tempoftpSql = undefined;
 }
 
 // A lost or refused database connection, however it surfaces: Prisma's codes, the pg adapter's error kinds,

@@ -230,6 +230,10 @@ export const envSchema = z
     // The web server's listen queue: a crowd of event-stream clients reconnecting at once must not overflow it (the
     // kernel caps it at net.core.somaxconn; Node's own default is 511).
     WEB_LISTEN_BACKLOG: int(4096, 1, 65_535),
+    // How long a process answers a bearer token from memory (lib/auth/caller-cache.ts): only while its invalidation
+    // subscription is connected, dropped at once on a revocation, a disabled user or a role change; 0 asks the database
+    // on every request.
+    BEARER_CACHE_SECONDS: int(5, 0, 60),
   })
   .superRefine((e, ctx) => {
     const ports = e.FTP_PASV_PORTS.to - e.FTP_PASV_PORTS.from + 1;

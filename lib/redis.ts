@@ -40,9 +40,23 @@ export async function checkRedis(): Promise<true> {
   return true;
 }
 
+/** Long-lived connections of their own (a subscription), closed with the shared one. */
+const dedicated = new Set<Redis>();
+
+/** A connection for one purpose (a subscription), named so CLIENT LIST shows whose it is; closed by closeRedis(). */
+export function dedicatedRedis(name: string, opts: RedisOptions = {}): Redis {
+  const client = createRedis({ connectionName: name, ...opts });
+  dedicated.add(client);
+  client.once("end", () => dedicated.delete(client));
+  return client;
+}
+
 export async function closeRedis(): Promise<void> {
   await shared?.quit().catch(() => shared?.disconnect());
   shared = undefined;
+  // Subscriptions only: nothing of theirs waits to be written.
+  for (const client of dedicated) client.disconnect();
+  dedicated.clear();
 }
 
 /** True when a command failed because Redis could not be reached (ioredis gave up on it), not because of its input. */

@@ -21,8 +21,7 @@ import {
   UploadPartCommand,
   GetObjectCommand,
 } from "@aws-sdk/client-s3";
-import { formatUrl } from "@aws-sdk/core/util";
-import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { env, required } from "./env";
 import { bufferedGet, BufferedGetError, type BufferedGet, type BufferedGetHandlers } from "./net/buffered-get";
 
@@ -269,42 +268,98 @@ export function presignUploadPart(
 
 export type PresignPartsOptions = { uploadId: string; parts: { partNumber: number; contentLength: number }[]; expiresIn: number; signingDate?: Date };
 
-// The query parameters a presigner writes; everything else in a part's URL is the request's own.
-const SIGNATURE_PARAMS = /^x-amz-(algorithm|credential|date|expires|signature|signedheaders|content-sha256|security-token)$/i;
+/**
+ * Where one client's part URLs of a bucket go and what signs them, learnt once from one URL of the SDK's own: its
+ * origin, the path before the key (path style or not), the credential scope's region and service, the keys.
+ */
+type PartSigner = { origin: string; host: string; pathPrefix: string; region: string; service: string; accessKeyId: string; secret: string; key?: { day: string; key: Buffer } };
+const partSigners = new WeakMap<S3Client, Map<string, Promise<PartSigner | null>>>();
+
+// SigV4's URI encoding (RFC 3986: encodeURIComponent leaves !'()* alone), as the SDK applies it to keys and queries.
+const escapeUri = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const encodeKey = (key: string) => key.split("/").map(escapeUri).join("/");
+const sha256Hex = (v: string) => crypto.createHash("sha256").update(v).digest("hex");
+const amzDateOf = (d: Date) => d.toISOString().replace(/[-:]|\.\d{3}/g, "");
+
+// The signing key changes once a day (per region and service, fixed per signer): derived once a day, not per URL.
+function signingKey(s: PartSigner, day: string): Buffer {
+  if (s.key?.day === day) return s.key.key;
+  let key = crypto.createHmac("sha256", `AWS4${s.secret}`).update(day).digest();
+  for (const part of [s.region, s.service, "aws4_request"]) key = crypto.createHmac("sha256", key).update(part).digest();
+  s.key = { day, key };
+  return key;
+}
+
+/** A presigned UploadPart URL, signed as the SDK signs it (query auth, content-length and host signed, unsigned payload). */
+function signPart(s: PartSigner, key: string, uploadId: string, part: { partNumber: number; contentLength: number }, expiresIn: number, date: Date): string {
+  const amzDate = amzDateOf(date);
+  const scope = `${amzDate.slice(0, 8)}/${s.region}/${s.service}/aws4_request`;
+  const path = s.pathPrefix + encodeKey(key);
+  // In the canonical order (sorted by name), which is also the order the SDK writes them in the URL.
+  const head = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Credential=${escapeUri(`${s.accessKeyId}/${scope}`)}&X-Amz-Date=${amzDate}&X-Amz-Expires=${expiresIn}`;
+  const tail = `X-Amz-SignedHeaders=content-length%3Bhost&partNumber=${part.partNumber}&uploadId=${escapeUri(uploadId)}&x-id=UploadPart`;
+  const canonical = `PUT\n${path}\n${head}&${tail}\ncontent-length:${part.contentLength}\nhost:${s.host}\n\ncontent-length;host\nUNSIGNED-PAYLOAD`;
+  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+  const signature = crypto.createHmac("sha256", signingKey(s, amzDate.slice(0, 8))).update(toSign).digest("hex");
+  return `${s.origin}${path}?${head}&X-Amz-Signature=${signature}&${tail}`;
+}
+
+const PROBE_KEY = "tempoftp-probe/k";
 
 /**
- * Presigned UploadParts for many parts of one upload, the same URLs presignUploadPart gives (a test proves it): the
- * SDK's whole path (endpoint rules, middleware stack: about 1 ms of CPU a URL) runs for the first part only; the
- * others reuse its resolved address and are only signed, by the SDK's own S3 presigner.
+ * The signer for a client and bucket, learnt from one SDK URL and proven on it: null (the SDK signs every URL) when
+ * the SDK's URL for a probe is not exactly what signPart makes of it (another store layout, session credentials).
+ */
+function partSignerOf(client: S3Client, name: string): Promise<PartSigner | null> {
+  let perBucket = partSigners.get(client);
+  if (!perBucket) partSigners.set(client, (perBucket = new Map()));
+  let found = perBucket.get(name);
+  if (!found) {
+    found = (async () => {
+      const probe = { partNumber: 1, contentLength: 1 };
+      const date = new Date();
+      const url = new URL(await presignUploadPart(client, name, PROBE_KEY, { uploadId: "probe", ...probe, expiresIn: 60, signingDate: date }));
+      const [accessKeyId, , region, service] = (url.searchParams.get("X-Amz-Credential") ?? "").split("/");
+      const credentials = await client.config.credentials();
+      if (!url.pathname.endsWith(`/${PROBE_KEY}`) || !accessKeyId || !region || !service || credentials.sessionToken) return null;
+      const signer = {
+        origin: url.origin,
+        host: url.host,
+        pathPrefix: url.pathname.slice(0, -PROBE_KEY.length),
+        region,
+        service,
+        accessKeyId,
+        secret: credentials.secretAccessKey,
+      };
+      return signPart(signer, PROBE_KEY, "probe", probe, 60, date) === url.href ? signer : null;
+    })();
+    perBucket.set(name, found);
+    // A probe that failed (storage config unreadable) is tried again next time rather than remembered.
+    found.catch(() => perBucket.delete(name));
+  }
+  return found;
+}
+
+/** True when this client's part URLs of the bucket are signed here (the probe matched), not by the SDK. */
+export const signsPartsItself = async (client: S3Client, name: string) => (await partSignerOf(client, name)) !== null;
+
+/**
+ * Presigned UploadParts for many parts of one upload, the same URLs presignUploadPart gives (a test proves it, and
+ * the signer proves itself on a probe URL first): signed here with a cached signing key, two hashes a URL, without
+ * the SDK's endpoint rules and middleware stack (about 1 ms of CPU a URL).
  */
 export async function presignUploadParts(client: S3Client, name: string, key: string, opts: PresignPartsOptions): Promise<Map<number, string>> {
   const urls = new Map<number, string>();
-  const [first, ...rest] = opts.parts;
-  if (!first) return urls;
-  const signingDate = opts.signingDate ?? new Date();
-  const firstUrl = await presignUploadPart(client, name, key, { uploadId: opts.uploadId, ...first, expiresIn: opts.expiresIn, signingDate });
-  urls.set(first.partNumber, firstUrl);
-  if (!rest.length) return urls;
-  const u = new URL(firstUrl);
-  // The credential scope (key/date/region/service/aws4_request) names the region and service the SDK resolved.
-  const [, , region, service] = (u.searchParams.get("X-Amz-Credential") ?? "").split("/");
-  const presigner = new S3RequestPresigner({ ...client.config, region: async () => region!, signingName: service });
-  const query: Record<string, string> = {};
-  for (const [k, v] of u.searchParams) if (!SIGNATURE_PARAMS.test(k)) query[k] = v;
-  for (const part of rest) {
-    const presigned = await presigner.presign(
-      {
-        method: "PUT",
-        protocol: u.protocol,
-        hostname: u.hostname,
-        port: u.port ? Number(u.port) : undefined,
-        path: u.pathname,
-        query: { ...query, partNumber: String(part.partNumber) },
-        headers: { host: u.host, "content-length": String(part.contentLength) },
-      },
-      { expiresIn: opts.expiresIn, signingDate, signableHeaders: new Set(["content-length"]), signingRegion: region, signingService: service },
+  if (!opts.parts.length) return urls;
+  const date = opts.signingDate ?? new Date();
+  const signer = await partSignerOf(client, name);
+  for (const part of opts.parts) {
+    urls.set(
+      part.partNumber,
+      signer
+        ? signPart(signer, key, opts.uploadId, part, opts.expiresIn, date)
+        : await presignUploadPart(client, name, key, { uploadId: opts.uploadId, ...part, expiresIn: opts.expiresIn, signingDate: date }),
     );
-    urls.set(part.partNumber, formatUrl(presigned));
   }
   return urls;
 }

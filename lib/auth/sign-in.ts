@@ -1,5 +1,6 @@
 import { db } from "../db";
 import { AppError } from "../errors";
+import { invalidateCallers } from "./caller-cache";
 import { emit } from "../events/emit";
 import { signInSchema } from "./schemas";
 import { burnPasswordCheck, verifyPassword } from "./password";
@@ -46,6 +47,8 @@ export async function signIn(raw: unknown, ip: string): Promise<SignedInUser> {
     throw new AppError("account_disabled", "This account is disabled. Ask an administrator.");
   }
   await db().user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
+  // GET /api/v1/me shows lastLoginAt from the bearer cache: every process drops its copy.
+  await invalidateCallers({ userId: user.id });
   await emit("auth.signin", { actorId: user.id, ip }, { email });
   return { id: user.id, email: user.email, name: user.name, role: user.role };
 }

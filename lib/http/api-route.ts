@@ -34,8 +34,18 @@ export type Reply = { status: number; headers: Record<string, string>; body: str
 
 const bigintAsNumber = (_k: string, v: unknown) => (typeof v === "bigint" ? Number(v) : v);
 
+/** JSON without a replacer first (a replacer is called for every value): only an answer holding a BigInt needs it. */
+function stringify(data: unknown): string {
+  try {
+    return JSON.stringify(data);
+  } catch (err) {
+    if (err instanceof TypeError && /BigInt/i.test(err.message)) return JSON.stringify(data, bigintAsNumber);
+    throw err;
+  }
+}
+
 export function jsonReply(data: unknown, status = 200, headers: Record<string, string> = {}): Reply {
-  return { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers }, body: JSON.stringify(data, bigintAsNumber) };
+  return { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers }, body: stringify(data) };
 }
 
 export const toResponse = (r: Reply) => new Response(r.body, { status: r.status, headers: r.headers });

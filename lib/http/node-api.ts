@@ -46,7 +46,8 @@ function write(res: ServerResponse, reply: Reply) {
   securityHeaders ??= { ...STATIC_HEADERS, ...commonHeaders({ publicUrl: env.PUBLIC_URL }), "content-security-policy": API_POLICY };
   // A refused body may still be arriving: close the connection after the answer rather than read it all.
   const close = reply.status === 413 ? { connection: "close" } : undefined;
-  res.writeHead(reply.status, { ...securityHeaders, ...reply.headers, ...close });
+  // Its length known up front: one plain write, not chunked framing (the answer is always whole here).
+  res.writeHead(reply.status, { ...securityHeaders, ...reply.headers, ...close, "content-length": Buffer.byteLength(reply.body) });
   res.end(reply.body);
 }
 

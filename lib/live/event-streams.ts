@@ -27,6 +27,8 @@ type Route = { path: RegExp; plan: (a: Asked) => Promise<StreamPlan> };
 
 const lastId = (a: Asked) => lastEventIdFrom(a.headers.get("last-event-id"), a.url);
 const bearer = (a: Asked) => authenticateBearer(a.headers.get("authorization"));
+// The open stream's periodic re-check asks the database itself: it also sees changes made outside the app.
+const recheck = (a: Asked) => authenticateBearer(a.headers.get("authorization"), { fresh: true });
 async function session(a: Asked) {
   const user = await sessionUserOf(a.headers.get("cookie"));
   if (!user) throw new AppError("unauthorized", "Sign in first");
@@ -36,7 +38,7 @@ async function session(a: Asked) {
 const routes: Route[] = [
   {
     path: /^\/api\/v1\/shares\/([^/]+)\/events$/,
-    plan: async (a) => shareEventsPlan(await bearer(a), a.param, lastId(a), () => bearer(a)),
+    plan: async (a) => shareEventsPlan(await bearer(a), a.param, lastId(a), () => recheck(a)),
   },
   {
     path: /^\/api\/shares\/([^/]+)\/events$/,
@@ -45,7 +47,7 @@ const routes: Route[] = [
       return shareEventsPlan(user, a.param, lastId(a), () => activeUser(user.id));
     },
   },
-  { path: /^\/api\/v1\/admin\/events$/, plan: async (a) => adminEventsPlan(await bearer(a), lastId(a), () => bearer(a)) },
+  { path: /^\/api\/v1\/admin\/events$/, plan: async (a) => adminEventsPlan(await bearer(a), lastId(a), () => recheck(a)) },
   {
     path: /^\/api\/admin\/events$/,
     plan: async (a) => {

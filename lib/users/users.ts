@@ -1,7 +1,9 @@
-import { db } from "../db";
+import { db, sql } from "../db";
+import { isUuid } from "../ids";
 import { AppError } from "../errors";
 import { Prisma } from "../generated/prisma/client";
 import { emit } from "../events/emit";
+import { cachedUser, invalidateCallers } from "../auth/caller-cache";
 import { generatePassword, hashPassword } from "../auth/password";
 import type { CreateUserInput } from "./schemas";
 
@@ -47,8 +49,20 @@ export async function listUsers(): Promise<PublicUser[]> {
   return db().user.findMany({ orderBy: { createdAt: "asc" }, select: publicFields });
 }
 
+/**
+ * The user's public fields (GET /api/v1/me asks on every call): as read with the caller's cached token when this
+ * process has it (lib/auth/caller-cache.ts), else one named statement through pg, not Prisma.
+ */
 export async function getUser(id: string): Promise<PublicUser | null> {
-  return db().user.findUnique({ where: { id }, select: publicFields });
+  if (!isUuid(id)) return null;
+  const cached = cachedUser(id);
+  if (cached) return cached;
+  const { rows } = await sql().query<PublicUser>({
+    name: "get-user",
+    text: 'SELECT id, email, name, role::text AS role, "disabledAt", "lastLoginAt", "createdAt" FROM "User" WHERE id = $1::uuid',
+    values: [id],
+  });
+  return rows[0] ?? null;
 }
 
 /** Disables or re-enables a user. An admin cannot lock themselves out, nor disable the last active admin. */
@@ -65,6 +79,8 @@ export async function setUserDisabled(id: string, disabled: boolean, actorId: st
     data: { disabledAt: disabled ? (user.disabledAt ?? new Date()) : null },
     select: publicFields,
   });
+  // Every process drops the user's cached tokens now (lib/auth/caller-cache.ts); so must any future role change or deletion.
+  if (disabled) await invalidateCallers({ userId: id });
   await emit(disabled ? "user.disabled" : "user.enabled", { actorId }, { userId: id, email: user.email });
   return updated;
 }

@@ -115,7 +115,7 @@ describe("sign parts", () => {
   });
 });
 
-describe("bearer tokens (no cache: every request asks the database)", () => {
+describe("bearer tokens (this process's cache is emptied by its own revocations and disablings at once)", () => {
   it("refuses a token revoked right after it was used, at once", async () => {
     const user = await newUser();
     expect((await call(meRoute.GET, { token: user.token })).status).toBe(200);
@@ -131,6 +131,7 @@ describe("bearer tokens (no cache: every request asks the database)", () => {
     expect(codeOf(await call(meRoute.GET, { token: user.token.slice(0, -1) + last }))).toEqual([401, "token_invalid"]);
     expect(codeOf(await call(meRoute.GET, { token: `tft_${user.token.slice(4).toUpperCase()}` }))).toEqual([401, "token_invalid"]);
     await db().user.update({ where: { id: user.id }, data: { disabledAt: new Date() } });
+    // Never used before, so never cached: the database answers (tests/integration/bearer-cache.test.ts: cached ones).
     expect(codeOf(await call(meRoute.GET, { token: user.token }))).toEqual([403, "account_disabled"]);
   });
 

@@ -12,7 +12,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkStorage, ensureBucket, getStream, makeS3Client, objectSize, presignPut, presignUploadPart, putStream, type S3Config } from "../../lib/s3";
+import { checkStorage, ensureBucket, getStream, makeS3Client, objectSize, presignPut, presignUploadPart, presignUploadParts, putStream, signsPartsItself, type S3Config } from "../../lib/s3";
 
 export type S3Target = S3Config & { corsOrigin: string };
 export type S3Caps = { listParts: boolean; abortMultipart: boolean; partEtagCheck: boolean };
@@ -117,6 +117,20 @@ export function describeS3Conformance(label: string, getTarget: () => S3Target, 
       await client.send(new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: k, UploadId, MultipartUpload: { Parts: etags } }));
       const stored = await getBytes(client, t.bucket, k);
       expect(stored.length).toBe(10 * MiB + 1234);
+      expect(sha(stored)).toBe(sha(Buffer.concat(parts)));
+    });
+
+    it("accepts part URLs signed in a batch (lib/s3.ts's own signer), each bound to its part's length", async () => {
+      expect(await signsPartsItself(client, t.bucket)).toBe(true);
+      const k = key("batch signed (1).bin");
+      const parts = [crypto.randomBytes(5 * MiB), crypto.randomBytes(5 * MiB), crypto.randomBytes(777)];
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: k, ContentType: "application/octet-stream" }));
+      const urls = await presignUploadParts(client, t.bucket, k, { uploadId: UploadId!, parts: parts.map((b, i) => ({ partNumber: i + 1, contentLength: b.length })), expiresIn: 300 });
+      // Another length than signed is refused, as for the SDK's URLs.
+      expect((await fetch(urls.get(3)!, { method: "PUT", body: crypto.randomBytes(778) })).status).toBe(403);
+      const etags = await Promise.all(parts.map(async (body, i) => ({ PartNumber: i + 1, ETag: await putPart(urls.get(i + 1)!, body) })));
+      await client.send(new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: k, UploadId, MultipartUpload: { Parts: etags } }));
+      const stored = await getBytes(client, t.bucket, k);
       expect(sha(stored)).toBe(sha(Buffer.concat(parts)));
     });
 

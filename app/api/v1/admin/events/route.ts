@@ -5,4 +5,4 @@ import { apiRoute } from "@/lib/http/api-route";
 export const dynamic = "force-dynamic";
 
 // The token is re-checked while the stream is open: revoking it, disabling or demoting its user ends the stream.
-export const GET = apiRoute({}, async ({ req, caller }) => adminEvents(caller, req, () => authenticateBearer(req.headers.get("authorization"))));
+export const GET = apiRoute({}, async ({ req, caller }) => adminEvents(caller, req, () => authenticateBearer(req.headers.get("authorization"), { fresh: true })));

@@ -6,5 +6,5 @@ export const dynamic = "force-dynamic";
 
 // The token is re-checked while the stream is open: revoking it (or disabling its user) ends the stream.
 export const GET = apiRoute<{ id: string }>({}, async ({ req, params, caller }) =>
-  shareEvents(caller, params.id, req, () => authenticateBearer(req.headers.get("authorization"))),
+  shareEvents(caller, params.id, req, () => authenticateBearer(req.headers.get("authorization"), { fresh: true })),
 );
