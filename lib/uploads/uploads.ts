@@ -102,7 +102,7 @@ type DeclareLimits = { files: number; taken: boolean; used: string; createdAt: D
  * and read; then, on a snapshot taken with both locks held, the share's file count, whether the name is taken, the
  * owner's usage (every non-failed file of their live shares), and the row inserted only if all of them allow it.
  * Counted and compared in the database: the share's names never travel. normalize(): rows stored before names were
- * normalized may hold another spelling of this one.
+ * normalized may hold another spelling of this one (only those: an NFC name equals its normal form, half the cost).
  */
 function declareScript(ownerId: string, shareId: string, id: string, name: string, size: number, contentType: string) {
   // size is capped by the caller at MAX_FILE_BYTES + 1 (a safe integer, refused by the size check like any larger one).
@@ -115,7 +115,7 @@ WITH share AS (
     FROM "Share" WHERE id = ${shareId}::uuid
 ), limits AS (
   SELECT (SELECT count(*)::int FROM "File" WHERE "shareId" = ${shareId}::uuid) AS files,
-         EXISTS (SELECT 1 FROM "File" WHERE "shareId" = ${shareId}::uuid AND (name = ${name} OR normalize(name, NFC) = ${name})) AS taken,
+         EXISTS (SELECT 1 FROM "File" WHERE "shareId" = ${shareId}::uuid AND (name = ${name} OR (name IS NOT NFC NORMALIZED AND normalize(name, NFC) = ${name}))) AS taken,
          (SELECT coalesce(sum(f.size), 0)::bigint FROM "File" f JOIN "Share" s ON s.id = f."shareId"
            WHERE s."ownerId" = ${ownerId}::uuid AND s.status::text = ANY(${LIVE_STATUSES}) AND f.status <> 'failed') AS used
 ), created AS (
