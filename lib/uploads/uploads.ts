@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { limiter, type Limiter } from "../concurrency";
 import { db, runScript, script } from "../db";
 import { env } from "../env";
 import { emit } from "../events/emit";
@@ -95,6 +96,22 @@ async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
+// One owner's declarations take turns in this process before they take a database connection: in the database they
+// would only wait on the owner's lock, each holding one of the pool's connections, and one owner's burst would leave
+// none for anyone else. Two at a time: one runs while the next waits on the lock in the database, so the lock still
+// passes from one to the next there, without a trip to this process. Across processes the lock still decides.
+const declareTurns = new Map<string, Limiter>();
+async function inOwnersTurn<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
+  let turns = declareTurns.get(ownerId);
+  if (!turns) declareTurns.set(ownerId, (turns = limiter(2)));
+  try {
+    return await turns.run(fn);
+  } finally {
+    const { running, waiting } = turns.counts();
+    if (!running && !waiting && declareTurns.get(ownerId) === turns) declareTurns.delete(ownerId);
+  }
+}
+
 type DeclareLimits = { files: number; taken: boolean; used: string; createdAt: Date | null };
 
 /**
@@ -140,7 +157,8 @@ export async function declareFile(actor: Actor, shareId: string, input: DeclareF
   // Limits are checked and the row created under a per-user lock, so parallel declarations cannot overshoot. The
   // lock, the checks and the insert go to the database as one message (one transaction, one round trip): the lock
   // is held for the server's work only, and the next declaration of this user starts as soon as it commits.
-  const [, , [head], [limits]] = await runScript<[unknown[], unknown[], ShareHead[], DeclareLimits[]]>(declareScript(actor.id, shareId, id, name, Math.min(input.size, env.MAX_FILE_BYTES + 1), contentType)).catch(
+  const decide = () => runScript<[unknown[], unknown[], ShareHead[], DeclareLimits[]]>(declareScript(actor.id, shareId, id, name, Math.min(input.size, env.MAX_FILE_BYTES + 1), contentType));
+  const [, , [head], [limits]] = await inOwnersTurn(actor.id, decide).catch(
     (err: { code?: string }) => {
       // Another spelling of a name stored before names were normalized, inserted since our check: same refusal.
       if (err.code === "23505") throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });

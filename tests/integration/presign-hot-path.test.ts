@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as partsRoute from "@/app/api/v1/shares/[id]/files/[fileId]/parts/route";
 import * as filesRoute from "@/app/api/v1/shares/[id]/files/route";
@@ -114,6 +115,30 @@ describe("declare's one-message SQL (values written as escaped literals)", () =>
     expect(Math.abs(row.createdAt.getTime() - before)).toBeLessThan(60_000);
     expect(codeOf(await declare(id, { name: "huge.bin", size: Number.MAX_SAFE_INTEGER }))).toEqual([413, "file_too_large"]);
     expect(await db().file.count({ where: { shareId: id } })).toBe(1);
+  });
+
+  it("lets another user declare while one user's burst waits on that user's lock, holding two connections", async () => {
+    const [owner, other] = [await newUser(), await newUser()];
+    const [mine, theirs] = [await newShare(owner.token), await newShare(other.token)];
+    // The owner's lock held from outside, as a declaration of theirs in another process would.
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtext($1))", [owner.id]);
+      const burst = Promise.all(Array.from({ length: 20 }, (_, i) => declare(mine, { name: `burst-${i}.bin`, size: 1 }, owner.token)));
+      // Sessions waiting for the owner's advisory lock (its key's low 32 bits are the lock's objid).
+      const waiting = async () =>
+        Number((await holder.query(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [owner.id])).rows[0].count);
+      while ((await waiting()) < 2) await new Promise((r) => setTimeout(r, 50));
+      // Two of the pool's ten connections wait; the other user's declaration needs one.
+      expect((await declare(theirs, { name: "meanwhile.bin", size: 1 }, other.token)).status).toBe(201);
+      expect(await waiting()).toBe(2);
+      await holder.query("COMMIT");
+      expect((await burst).map((r) => r.status)).toEqual(Array(20).fill(201));
+    } finally {
+      await holder.end();
+    }
   });
 
   it("script() refuses a NUL byte and any number that is not a safe integer, and round-trips what it writes", async () => {
