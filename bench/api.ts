@@ -3,7 +3,10 @@
 // autocannon (https://github.com/mcollina/autocannon) keeping N requests in flight:
 //   - me: GET /api/v1/me, the baseline: one authenticated API request on the same process (the web server's own API path), no presigning;
 //   - declare: POST /api/v1/shares/{id}/files, a new single-PUT file each request (a presigned PUT URL per answer),
-//     moving to the next of many shares every 1,000 files (the product's default cap per share);
+//     moving to the next of many shares every 1,000 files (the product's default cap per share). All from ONE user:
+//     their declarations queue on that user's lock by design, the honest worst case;
+//   - declare-users: the same requests spread round-robin over as many users as the largest connection count (each
+//     with its own token and shares), as that many browsers of that many people would send them;
 //   - sign-parts: POST /api/v1/shares/{id}/files/{fileId}/parts {partNumbers: 8 of them}, as the browser asks;
 //   - ceiling: a bare `http.createServer` in its own Node process answering /me's JSON (no auth, no database), the most
 //     one Node process gives on this machine in the same run: each endpoint's req/s is also reported as a ratio of it.
@@ -22,9 +25,11 @@
 // of the second, so 200 requests arrive at once every second whatever the rate, and p99 measures that burst.
 import { spawn } from "node:child_process";
 import http from "node:http";
+import crypto from "node:crypto";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { cpuSeconds, emitResult, option, round, startBenchStack, webProcessOf } from "./common";
 
 type Request = { method: string; path: string; headers: Record<string, string>; body?: string };
@@ -58,7 +63,9 @@ const say = (m: string) => console.log(`[bench] ${m}`);
 
 async function main() {
   say("starting the app stack (npm start) on the embedded storage…");
-  const { stack, token, stop } = await startBenchStack("api", {
+  const { stack, token, databaseUrl, stop } = await startBenchStack("api", {
+    // Its own PostgreSQL, so the benchmark can create the users of the declare-users run.
+    database: true,
     env: {
       ROLES: "web",
       // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded hook profiles the web process instead (same format).
@@ -82,11 +89,34 @@ async function main() {
       const batch = Array.from({ length: Math.min(8, shareCount - i) }, (_, j) => post<{ id: string }>("/api/v1/shares", { name: `api bench ${i + j}` }));
       shares.push(...(await Promise.all(batch)).map((s) => s.id));
     }
+    // declare-users: one user, API token and share per connection of the largest run (more shares when one would fill).
+    const USERS = Math.max(...CONNECTIONS);
+    const userTokens = await createUsers(databaseUrl!, USERS);
+    const sharesPerUser = Math.ceil(shareCount / USERS);
+    const userShares: string[][] = [];
+    for (let i = 0; i < USERS; i += 8) {
+      const batch = userTokens.slice(i, i + 8).map(async (t) => {
+        const own: string[] = [];
+        for (let k = 0; k < sharesPerUser; k++) {
+          const res = await fetch(`${stack.url}/api/v1/shares`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${t}`, "content-type": "application/json" },
+            body: JSON.stringify({ name: `api bench user share ${k}` }),
+          });
+          if (!res.ok) throw new Error(`POST /api/v1/shares as a bench user: ${res.status} ${await res.text()}`);
+          own.push(((await res.json()) as { id: string }).id);
+        }
+        return own;
+      });
+      userShares.push(...(await Promise.all(batch)));
+    }
     const web = webProcessOf(stack.child.pid!);
     const meBody = await (await fetch(`${stack.url}/api/v1/me`, { headers: { authorization: headers.authorization } })).text();
     const ceiling = await bareServer(meBody);
 
     let n = 0;
+    let m = 0;
+    const perUser = new Array<number>(USERS).fill(0);
     const endpoints: Record<string, Request & { setupRequest?: (r: Request) => Request; url?: string; pid?: number }> = {
       ceiling: { method: "GET", path: "/api/v1/me", headers: { authorization: headers.authorization }, url: ceiling.url, pid: ceiling.pid },
       me: { method: "GET", path: "/api/v1/me", headers: { authorization: headers.authorization } },
@@ -99,6 +129,24 @@ async function main() {
           const i = n++;
           const id = shares[Math.min(shares.length - 1, Math.floor(i / FILES_PER_SHARE))];
           return { ...r, path: `/api/v1/shares/${id}/files`, body: JSON.stringify({ name: `f-${i}.bin`, size: 4096 }) };
+        },
+      },
+      "declare-users": {
+        method: "POST",
+        path: `/api/v1/shares/${userShares[0]![0]}/files`,
+        headers,
+        // Round-robin over the users; each fills its own shares in turn.
+        setupRequest: (r) => {
+          const u = m++ % USERS;
+          const k = perUser[u]!++;
+          const own = userShares[u]!;
+          const id = own[Math.min(own.length - 1, Math.floor(k / FILES_PER_SHARE))];
+          return {
+            ...r,
+            path: `/api/v1/shares/${id}/files`,
+            headers: { ...r.headers, authorization: `Bearer ${userTokens[u]}` },
+            body: JSON.stringify({ name: `f-${k}.bin`, size: 4096 }),
+          };
         },
       },
       "sign-parts": {
@@ -137,6 +185,8 @@ async function main() {
         const run = {
           endpoint,
           connections,
+          // how many users the requests came from (declare-users spreads them; every other run is one user's)
+          users: endpoint === "declare-users" ? USERS : 1,
           seconds: SECONDS,
           reqPerSec: round(r.requests.average),
           total: r.requests.total,
@@ -160,10 +210,10 @@ async function main() {
       r.ofCeiling = base ? round(r.reqPerSec / base, 3) : null;
     }
     console.log("");
-    console.log("| endpoint | connections | req/s | of ceiling | p50 ms | p99 ms | max ms | CPU ms/req | non-2xx | errors | load 1m |");
-    console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    console.log("| endpoint | connections | users | req/s | of ceiling | p50 ms | p99 ms | max ms | CPU ms/req | non-2xx | errors | load 1m |");
+    console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const r of runs) {
-      console.log(`| ${r.endpoint} | ${r.connections} | ${r.reqPerSec} | ${r.ofCeiling} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.webCpuMsPerRequest} | ${r.non2xx} | ${r.errors} | ${r.loadAverage1m} |`);
+      console.log(`| ${r.endpoint} | ${r.connections} | ${r.users} | ${r.reqPerSec} | ${r.ofCeiling} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.webCpuMsPerRequest} | ${r.non2xx} | ${r.errors} | ${r.loadAverage1m} |`);
     }
     for (const c of capacity) {
       const base = capacity.find((b) => b.endpoint === "ceiling")?.reqPerSec;
@@ -265,6 +315,31 @@ async function capacityAtGoal(endpoint: string, url: string, request: Request & 
   agent.destroy();
   const at = steps.find((s) => s.rate === best);
   return { endpoint, connections: CAPACITY_CONNECTIONS, reqPerSec: best, p99Ms: at?.p99Ms ?? null, ofCeiling: null, loadAverage1m: round(load), steps };
+}
+
+/** `count` plain users, each with an API token (as createApiToken stores it: its sha256 and its first 10 characters). */
+async function createUsers(databaseUrl: string, count: number): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const tokens: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
+      const [userId, tokenId] = [crypto.randomUUID(), crypto.randomUUID()];
+      // No password can match "!" (not a hash): these users only ever use their token.
+      await client.query(`INSERT INTO "User" (id, email, "passwordHash", role, "updatedAt") VALUES ($1, $2, '!', 'user', now())`, [userId, `bench.${i}.${userId}@example.test`]);
+      await client.query(`INSERT INTO "ApiToken" (id, "userId", name, "tokenHash", prefix) VALUES ($1, $2, 'bench', $3, $4)`, [
+        tokenId,
+        userId,
+        crypto.createHash("sha256").update(token).digest("hex"),
+        token.slice(0, 10),
+      ]);
+      tokens.push(token);
+    }
+    return tokens;
+  } finally {
+    await client.end();
+  }
 }
 
 /** The ceiling: a bare Node HTTP server in its own process, answering `body` as JSON to every request. */

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startAppStack, type AppStack } from "../e2e/app-stack";
+import { startPostgres } from "../scripts/services/postgres";
 import { startRedis } from "../scripts/services/redis";
 import { startS3rver, type S3rverHandle } from "../scripts/services/s3rver";
 
@@ -122,13 +123,14 @@ export const percentile = (xs: number[], p: number) => {
 };
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export type BenchStack = { stack: AppStack; token: string; redisUrl: string; dataDir: string; s3?: S3rverHandle; stop(): Promise<void> };
+export type BenchStack = { stack: AppStack; token: string; redisUrl: string; databaseUrl?: string; dataDir: string; s3?: S3rverHandle; stop(): Promise<void> };
 
 /**
  * The `npm start` stack in a fresh temp folder, on free ports, with an admin API token; Redis (and, with
- * `storage: true`, the embedded S3 server) started here so the benchmark can reach them too. `stop()` removes it all.
+ * `storage: true`, the embedded S3 server; with `database: true`, PostgreSQL) started here so the benchmark can reach
+ * them too. `stop()` removes it all.
  */
-export async function startBenchStack(name: string, opts: { env?: Record<string, string>; storage?: boolean } = {}): Promise<BenchStack> {
+export async function startBenchStack(name: string, opts: { env?: Record<string, string>; storage?: boolean; database?: boolean } = {}): Promise<BenchStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tempoftp-bench-${name}-`));
   // PostgreSQL runs as its own user when we are root: it must be able to reach its folder.
   fs.chmodSync(dataDir, 0o755);
@@ -141,10 +143,13 @@ export async function startBenchStack(name: string, opts: { env?: Record<string,
     stops.push(() => redis.stop());
     const s3 = opts.storage ? await startS3rver({ dataDir, corsOrigins: [] }) : undefined;
     if (s3) stops.push(() => s3.stop());
+    const pg = opts.database ? await startPostgres({ dataDir }) : undefined;
+    if (pg) stops.push(() => pg.stop());
     const token = `tft_${crypto.randomBytes(32).toString("base64url")}`;
     const stack = await startAppStack(
       {
         REDIS_URL: redis.env.REDIS_URL!,
+        ...(pg ? { DATABASE_URL: pg.env.DATABASE_URL! } : {}),
         ...(s3 ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_FORCE_PATH_STYLE: "true" } : {}),
         MASTER_KEY: `k1:${crypto.randomBytes(32).toString("base64")}`,
         RECEIPT_SIGNING_KEY: crypto.generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
@@ -157,7 +162,7 @@ export async function startBenchStack(name: string, opts: { env?: Record<string,
       path.join(dataDir, "app"),
     );
     stops.push(() => stack.stop());
-    return { stack, token, redisUrl: redis.env.REDIS_URL!, dataDir, s3, stop };
+    return { stack, token, redisUrl: redis.env.REDIS_URL!, databaseUrl: pg?.env.DATABASE_URL, dataDir, s3, stop };
   } catch (err) {
     await stop();
     throw err;

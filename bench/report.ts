@@ -35,7 +35,7 @@ type UploadResult = { runs: UploadRun[]; ratios: { sizeMiB: number; presignedVsS
 /** bench/api.ts's capacity at the goal: the highest evenly paced rate over 200 connections with p99 < 20 ms (absent before session 14). */
 export type ApiCapacity = { endpoint: string; connections: number; reqPerSec: number; p99Ms: number | null; ofCeiling: number | null };
 type ApiResult = { runs: ApiRun[]; capacity?: ApiCapacity[] };
-export type ApiRun = { endpoint: string; connections: number; reqPerSec: number; total: number; latencyMs: { p50: number; p99: number; max: number }; webCpuMsPerRequest: number | null; non2xx: number; errors: number };
+export type ApiRun = { endpoint: string; connections: number; users?: number; reqPerSec: number; total: number; latencyMs: { p50: number; p99: number; max: number }; webCpuMsPerRequest: number | null; non2xx: number; errors: number };
 export type SseRun = {
   clients: number;
   delivered: number;
@@ -202,7 +202,9 @@ function apiSection(r: BenchResults): string {
     "",
     "autocannon keeps N requests in flight against one web process: **me** (GET /api/v1/me, the baseline: one " +
       "authenticated request, no presigning), **declare** (a new single-PUT file per request, its " +
-      "presigned PUT URL in the answer, a new share every 1,000 files) and **sign-parts** (8 part URLs of a 1 GiB " +
+      "presigned PUT URL in the answer, a new share every 1,000 files, all from one user: they queue on that user's " +
+      "lock, the worst case), **declare-users** (the same requests round-robin over as many users as clients, each " +
+      "with its own token and share, as many people's browsers would send them) and **sign-parts** (8 part URLs of a 1 GiB " +
       "multipart upload); **ceiling** is a bare `http.createServer` in its own Node process answering /me's JSON (no auth, " +
       "no database), the most one Node process gives on this machine in the same run. CPU per request is the serving " +
       "process's; × me and × ceiling compare req/s with those baselines at the same clients. **req/s at p99 < 20 ms** " +
@@ -211,15 +213,15 @@ function apiSection(r: BenchResults): string {
       "is at least 200 / throughput).",
     "",
     table(
-      ["endpoint", "clients", "answered", "req/s", "× me", "× ceiling", "p50 ms", "p99 ms", "max ms", "CPU ms/request", "non-2xx", "errors", "req/s at p99 < 20 ms"],
+      ["endpoint", "clients", "users", "answered", "req/s", "× me", "× ceiling", "p50 ms", "p99 ms", "max ms", "CPU ms/request", "non-2xx", "errors", "req/s at p99 < 20 ms"],
       a.runs.map((x) => {
         const ratioTo = (endpoint: string) => {
           const base = a.runs.find((b) => b.endpoint === endpoint && b.connections === x.connections && b.total);
           return base && x.total ? num(x.reqPerSec / base.reqPerSec, 2) : "–";
         };
         return x.total
-          ? [x.endpoint, x.connections, x.total, num(x.reqPerSec, 1), ratioTo("me"), ratioTo("ceiling"), x.latencyMs.p50, x.latencyMs.p99, x.latencyMs.max, num(x.webCpuMsPerRequest, 2), x.non2xx, x.errors, capacityOf(x)]
-          : [x.endpoint, x.connections, 0, "–", "–", "–", "–", "–", "–", "–", x.non2xx, x.errors, capacityOf(x)];
+          ? [x.endpoint, x.connections, x.users ?? 1, x.total, num(x.reqPerSec, 1), ratioTo("me"), ratioTo("ceiling"), x.latencyMs.p50, x.latencyMs.p99, x.latencyMs.max, num(x.webCpuMsPerRequest, 2), x.non2xx, x.errors, capacityOf(x)]
+          : [x.endpoint, x.connections, x.users ?? 1, 0, "–", "–", "–", "–", "–", "–", "–", x.non2xx, x.errors, capacityOf(x)];
       }),
     ),
     "",

@@ -2,36 +2,74 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "./generated/prisma/client";
 import { required } from "./env";
+import { log } from "./log";
 import { withTimeout } from "./redis";
 
-// The one module for the database: Prisma through the pg driver adapter (no native engine needed).
-const globalForDb = globalThis as unknown as { tempoftpDb?: PrismaClient; tempoftpSql?: pg.Pool };
-
-export function db(): PrismaClient {
-  globalForDb.tempoftpDb ??= new PrismaClient({
-    adapter: new PrismaPg({ connectionString: required("DATABASE_URL"), max: 10 }),
-  });
-  return globalForDb.tempoftpDb;
-}
+// The one module for the database: Prisma through the pg driver adapter (no native engine needed), and the same
+// pool for the few hot paths that run their SQL without Prisma (sql(), and script() for one round trip).
+const globalForDb = globalThis as unknown as { tempoftpDb?: PrismaClient; tempoftpPool?: pg.Pool };
 
 // Prisma's columns are `timestamp(3)` without a zone, holding UTC (as Prisma reads them); pg would read local time.
+// (Prisma's adapter passes its own parsers with each of its queries: this only sets what sql() and script() read.)
 const TIMESTAMP = 1114;
 const types = { getTypeParser: ((oid: number, format?: "text" | "binary") =>
   oid === TIMESTAMP ? (v: string) => new Date(`${v.replace(" ", "T")}Z`) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser };
 
+function pool(): pg.Pool {
+  if (!globalForDb.tempoftpPool) {
+    globalForDb.tempoftpPool = new pg.Pool({ connectionString: required("DATABASE_URL"), max: 10, types });
+    // An idle connection the server drops must not crash the process; the next query reconnects.
+    globalForDb.tempoftpPool.on("error", (err) => log.warn({ err }, "idle database connection lost"));
+  }
+  return globalForDb.tempoftpPool;
+}
+
+export function db(): PrismaClient {
+  globalForDb.tempoftpDb ??= new PrismaClient({ adapter: new PrismaPg(pool()) });
+  return globalForDb.tempoftpDb;
+}
+
 /**
- * A plain pg pool for the few hot reads (an API request's user, the file a part URL is signed for) where Prisma's
+ * The pool itself, for the few hot reads (an API request's user, the file a part URL is signed for) where Prisma's
  * query machinery costs more CPU than the query: fixed SQL only, each statement named so that PostgreSQL parses
  * and plans it once per connection.
  */
 export function sql(): pg.Pool {
-  if (!globalForDb.tempoftpSql) {
-    const pool = new pg.Pool({ connectionString: required("DATABASE_URL"), max: 10, types });
-    // An idle connection cut by the server is replaced on the next query; unhandled, the event would end the process.
-    pool.on("error", () => {});
-    globalForDb.tempoftpSql = pool;
+  return pool();
+}
+
+/** A value script() writes into its SQL as a literal. */
+export type ScriptValue = string | number | bigint | boolean | null | readonly string[];
+
+function literal(v: ScriptValue): string {
+  if (v === null) return "NULL";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v)) throw new TypeError(`script(): ${v} is not a safe integer`);
+    return String(v);
   }
-  return globalForDb.tempoftpSql;
+  if (Array.isArray(v)) return `ARRAY[${v.map((x) => literal(x)).join(", ")}]::text[]`;
+  const text = v as string;
+  // The simple protocol's query text ends at a NUL byte: a value holding one would cut the script short.
+  if (text.includes("\0")) throw new TypeError("script(): a text value holds a NUL byte");
+  return pg.escapeLiteral(text);
+}
+
+/**
+ * Statements sent as ONE message (PostgreSQL's simple protocol): they run as one transaction, each with its own
+ * snapshot, committed when the last one ends and rolled back entirely if any fails. A lock taken by the first is
+ * held only while the server runs the rest, never across a round trip to this process (a busy event loop would
+ * stretch it). The simple protocol has no parameters, so every value is written as an escaped literal
+ * (strings through pg's escapeLiteral, integers checked); returns each statement's rows.
+ */
+export function script(strings: TemplateStringsArray, ...values: ScriptValue[]): { text: string } {
+  return { text: strings.reduce((sql, part, i) => sql + literal(values[i - 1]!) + part) };
+}
+
+export async function runScript<R extends unknown[][]>(s: { text: string }): Promise<R> {
+  const results = (await pool().query(s.text)) as unknown as pg.QueryResult | pg.QueryResult[];
+  return (Array.isArray(results) ? results : [results]).map((r) => r.rows) as unknown as R;
 }
 
 export async function checkDatabase(): Promise<true> {
@@ -42,8 +80,8 @@ export async function checkDatabase(): Promise<true> {
 export async function closeDb(): Promise<void> {
   await globalForDb.tempoftpDb?.$disconnect();
   globalForDb.tempoftpDb = undefined;
-  await globalForDb.tempoftpSql?.end();
-  globalForDb.tempoftpSql = undefined;
+  await globalForDb.tempoftpPool?.end();
+  globalForDb.tempoftpPool = undefined;
 }
 
 // A lost or refused database connection, however it surfaces: Prisma's codes, the pg adapter's error kinds,

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
-import { db, sql } from "../db";
+import { limiter, type Limiter } from "../concurrency";
+import { db, runScript, script, sql } from "../db";
 import { env } from "../env";
 import { emit } from "../events/emit";
 import { AppError } from "../errors";
@@ -26,10 +27,6 @@ export type UploadPlan =
   | { method: "multipart"; partSize: number; partCount: number };
 
 export type DeclaredFile = { file: FileView; upload: UploadPlan };
-
-// One user's declarations queue on their lock, each holding a pooled connection: Prisma's defaults (2 s to get a
-// connection, 5 s in all) turned a burst on a loaded machine into 500s.
-const DECLARE_TX = { maxWait: 10_000, timeout: 15_000 };
 
 const unquote = (etag: string) => etag.replace(/^(W\/)?"|"$/g, "");
 const stagingKey = (shareId: string, fileId: string) => `staging/${shareId}/${fileId}`;
@@ -123,6 +120,56 @@ async function singleUrl(s: sessions.UploadSession): Promise<UploadPlan> {
   return { method: "single", url, headers: { "content-type": s.contentType } };
 }
 
+// One owner's declarations take turns in this process before they take a database connection: in the database they
+// would only wait on the owner's lock, each holding one of the pool's connections, and one owner's burst would leave
+// none for anyone else. Two at a time: one runs while the next waits on the lock in the database, so the lock still
+// passes from one to the next there, without a trip to this process. Across processes the lock still decides.
+const declareTurns = new Map<string, Limiter>();
+async function inOwnersTurn<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
+  let turns = declareTurns.get(ownerId);
+  if (!turns) declareTurns.set(ownerId, (turns = limiter(2)));
+  try {
+    return await turns.run(fn);
+  } finally {
+    const { running, waiting } = turns.counts();
+    if (!running && !waiting && declareTurns.get(ownerId) === turns) declareTurns.delete(ownerId);
+  }
+}
+
+type DeclareLimits = { files: number; taken: boolean; used: string; createdAt: Date | null };
+
+/**
+ * Declare's SQL, one message: the owner's lock; the share locked as lockOpenShare does (a seal takes the same lock)
+ * and read; then, on a snapshot taken with both locks held, the share's file count, whether the name is taken, the
+ * owner's usage (every non-failed file of their live shares), and the row inserted only if all of them allow it.
+ * Counted and compared in the database: the share's names never travel. normalize(): rows stored before names were
+ * normalized may hold another spelling of this one (only those: an NFC name equals its normal form, half the cost).
+ */
+function declareScript(ownerId: string, shareId: string, id: string, name: string, size: number, contentType: string) {
+  // size is capped by the caller at MAX_FILE_BYTES + 1 (a safe integer, refused by the size check like any larger one).
+  return script`SELECT set_config('lock_timeout', '10s', true);
+SELECT pg_advisory_xact_lock(hashtext(${ownerId}));
+SELECT "ownerId"::text AS "ownerId", status::text AS status, "expiresAt" AT TIME ZONE 'UTC' AS "expiresAt"
+  FROM "Share" WHERE id = ${shareId}::uuid FOR UPDATE;
+WITH share AS (
+  SELECT "ownerId" = ${ownerId}::uuid AND status = 'open' AND "expiresAt" AT TIME ZONE 'UTC' > clock_timestamp() AS ok
+    FROM "Share" WHERE id = ${shareId}::uuid
+), limits AS (
+  SELECT (SELECT count(*)::int FROM "File" WHERE "shareId" = ${shareId}::uuid) AS files,
+         EXISTS (SELECT 1 FROM "File" WHERE "shareId" = ${shareId}::uuid AND (name = ${name} OR (name IS NOT NFC NORMALIZED AND normalize(name, NFC) = ${name}))) AS taken,
+         (SELECT coalesce(sum(f.size), 0)::bigint FROM "File" f JOIN "Share" s ON s.id = f."shareId"
+           WHERE s."ownerId" = ${ownerId}::uuid AND s.status::text = ANY(${LIVE_STATUSES}) AND f.status <> 'failed') AS used
+), created AS (
+  INSERT INTO "File" (id, "shareId", name, size, "contentType", status, "stagingKey", "createdAt", "updatedAt")
+  SELECT ${id}::uuid, ${shareId}::uuid, ${name}, ${size}, ${contentType}, 'pending', ${stagingKey(shareId, id)}, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+    FROM share, limits
+   WHERE share.ok AND ${size} <= ${env.MAX_FILE_BYTES} AND NOT limits.taken AND limits.files < ${env.MAX_FILES_PER_SHARE}
+     AND limits.used + ${size} <= ${env.USER_QUOTA_BYTES}
+  RETURNING "createdAt" AT TIME ZONE 'UTC' AS "createdAt"
+)
+SELECT files, taken, used::text AS used, (SELECT "createdAt" FROM created) AS "createdAt" FROM limits`;
+}
+
 /** Declares a file: validates it against the share and the limits, then opens its upload. */
 export async function declareFile(actor: Actor, shareId: string, input: DeclareFileInput, ip?: string): Promise<DeclaredFile> {
   const name = checkFileName(input.name);
@@ -131,49 +178,55 @@ export async function declareFile(actor: Actor, shareId: string, input: DeclareF
   // The id is made here so the row is written once, staging key included.
   const id = crypto.randomUUID();
 
-  // Limits are checked and the row created under a per-user lock, so parallel declarations cannot overshoot.
-  const { file, share } = await db()
-    .$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${actor.id}))`;
-      // Locked as lockOpenShare does (a seal takes the same lock), reading what the checks need in the same query.
-      const [head] = await tx.$queryRaw<ShareHead[]>`SELECT "ownerId"::text AS "ownerId", status::text AS status, "expiresAt" FROM "Share" WHERE id = ${shareId}::uuid FOR UPDATE`;
-      const share = ownedShare(actor, head ?? null);
-      assertOwner(actor, share);
-      assertOpen(share);
-      if (input.size > env.MAX_FILE_BYTES) {
-        throw new AppError("file_too_large", `"${name}" is larger than this server's limit per file`, { limit: env.MAX_FILE_BYTES });
-      }
-      // Counted and compared in the database: the share's names never travel. normalize(): rows stored before names
-      // were normalized may hold another spelling of this one.
-      const [limits] = await tx.$queryRaw<{ files: number; taken: boolean; used: bigint }[]>`
-        SELECT (SELECT count(*)::int FROM "File" WHERE "shareId" = ${shareId}::uuid) AS files,
-               EXISTS (SELECT 1 FROM "File" WHERE "shareId" = ${shareId}::uuid AND (name = ${name} OR normalize(name, NFC) = ${name})) AS taken,
-               (SELECT coalesce(sum(f.size), 0)::bigint FROM "File" f JOIN "Share" s ON s.id = f."shareId"
-                 WHERE s."ownerId" = ${actor.id}::uuid AND s.status::text = ANY(${LIVE_STATUSES}) AND f.status <> 'failed') AS used`;
-      if (limits!.taken) throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
-      if (limits!.files >= env.MAX_FILES_PER_SHARE) {
-        throw new AppError("too_many_files", `A share holds at most ${env.MAX_FILES_PER_SHARE} files`, { limit: env.MAX_FILES_PER_SHARE });
-      }
-      const usedBytes = Number(limits!.used);
-      if (usedBytes + input.size > env.USER_QUOTA_BYTES) {
-        throw new AppError("quota_exceeded", `"${name}" does not fit in your storage quota`, {
-          quota: env.USER_QUOTA_BYTES,
-          used: usedBytes,
-        });
-      }
-      const created = await tx.file.create({ data: { id, shareId, name, size: BigInt(input.size), contentType, status: "pending", stagingKey: stagingKey(shareId, id) } });
-      return { file: created, share };
-    }, DECLARE_TX)
-    .catch((err: unknown) => {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
-        throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
-      }
-      // No connection or no turn at the owner's lock in time: a burst to retry, not a server fault.
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2028") {
-        throw new AppError("service_unavailable", "Too many declarations at once; try again in a few seconds", undefined, 2);
-      }
+  // Limits are checked and the row created under a per-user lock, so parallel declarations cannot overshoot. The
+  // lock, the checks and the insert go to the database as one message (one transaction, one round trip): the lock
+  // is held for the server's work only, and the next declaration of this user starts as soon as it commits.
+  const decide = () => runScript<[unknown[], unknown[], ShareHead[], DeclareLimits[]]>(declareScript(actor.id, shareId, id, name, Math.min(input.size, env.MAX_FILE_BYTES + 1), contentType));
+  const [, , [head], [limits]] = await inOwnersTurn(actor.id, decide).catch(
+    (err: { code?: string }) => {
+      // Another spelling of a name stored before names were normalized, inserted since our check: same refusal.
+      if (err.code === "23505") throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+      // No turn at the owner's lock in time: a burst to retry, not a server fault.
+      if (err.code === "55P03") throw new AppError("service_unavailable", "Too many declarations at once; try again in a few seconds", undefined, 2);
       throw err;
+    },
+  );
+  const share = ownedShare(actor, head ?? null);
+  assertOwner(actor, share);
+  assertOpen(share);
+  if (input.size > env.MAX_FILE_BYTES) {
+    throw new AppError("file_too_large", `"${name}" is larger than this server's limit per file`, { limit: env.MAX_FILE_BYTES });
+  }
+  if (limits!.taken) throw new AppError("file_exists", `This share already has a file named "${name}"`, { name });
+  if (limits!.files >= env.MAX_FILES_PER_SHARE) {
+    throw new AppError("too_many_files", `A share holds at most ${env.MAX_FILES_PER_SHARE} files`, { limit: env.MAX_FILES_PER_SHARE });
+  }
+  const usedBytes = Number(limits!.used);
+  if (usedBytes + input.size > env.USER_QUOTA_BYTES) {
+    throw new AppError("quota_exceeded", `"${name}" does not fit in your storage quota`, {
+      quota: env.USER_QUOTA_BYTES,
+      used: usedBytes,
     });
+  }
+  // The script inserts only when every check above passes; a row missing here means the two disagree (a clock).
+  if (!limits!.createdAt) throw new AppError("share_not_open", "This share takes no more files");
+  const file: FileRow = {
+    id,
+    shareId,
+    name,
+    size: BigInt(input.size),
+    contentType,
+    status: "pending",
+    failureReason: null,
+    sha256: null,
+    stagingKey: stagingKey(shareId, id),
+    vaultKey: null,
+    vaultSize: null,
+    uploadId: null,
+    downloads: 0,
+    createdAt: limits!.createdAt,
+    updatedAt: limits!.createdAt,
+  };
 
   try {
     const multipart = input.size > SINGLE_PUT_MAX_BYTES;

@@ -1,11 +1,12 @@
 import crypto from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as partsRoute from "@/app/api/v1/shares/[id]/files/[fileId]/parts/route";
 import * as filesRoute from "@/app/api/v1/shares/[id]/files/route";
 import * as sharesRoute from "@/app/api/v1/shares/route";
 import * as meRoute from "@/app/api/v1/me/route";
 import { authenticateBearer, generateToken, revokeApiToken } from "@/lib/auth/api-tokens";
-import { closeDb, db } from "@/lib/db";
+import { closeDb, db, runScript, script } from "@/lib/db";
 import { closeQueues } from "@/lib/queues";
 import { closeRedis } from "@/lib/redis";
 import { call, newUser, type Json } from "../security/api-client";
@@ -86,6 +87,66 @@ describe("declare", () => {
     expect(over.body.error.details).toMatchObject({ used: 190 * 1024 ** 3 });
     await db().file.updateMany({ where: { shareId: a }, data: { status: "failed" } });
     expect((await declare(b, { name: "more.bin", size: 20 * 1024 ** 3 }, owner.token)).status).toBe(201);
+  });
+});
+
+describe("declare's one-message SQL (values written as escaped literals)", () => {
+  it("stores names and content types that look like SQL byte for byte, and nothing else happens", async () => {
+    const id = await newShare();
+    const contentType = "text/plain; x=\"';--\\\\";
+    // Names cannot hold a backslash (an FTP name rule); the content type does, and script()'s own test has more.
+    const names = ["it's.txt", "E'x27'; DROP TABLE \"File\"; --.txt", "$$ dollar $tag$ '' ;.txt", "\u00C5ngstr\u00F6m \u{1F600} 'q'.txt"];
+    for (const name of names) {
+      const res = await declare(id, { name, size: 1, contentType });
+      expect(res.status).toBe(201);
+      const row = await db().file.findUniqueOrThrow({ where: { id: res.body.file.id } });
+      expect([row.name, row.contentType]).toEqual([name, contentType]);
+    }
+    expect(await db().file.count({ where: { shareId: id } })).toBe(names.length);
+    for (const name of names) expect(codeOf(await declare(id, { name, size: 1 }))).toEqual([409, "file_exists"]);
+  });
+
+  it("answers the row's own createdAt (UTC, as Prisma reads it), and file_too_large for any size above the limit", async () => {
+    const id = await newShare();
+    const before = Date.now();
+    const res = await declare(id, { name: "when.txt", size: 1 });
+    const row = await db().file.findUniqueOrThrow({ where: { id: res.body.file.id } });
+    expect(new Date(res.body.file.createdAt).getTime()).toBe(row.createdAt.getTime());
+    expect(Math.abs(row.createdAt.getTime() - before)).toBeLessThan(60_000);
+    expect(codeOf(await declare(id, { name: "huge.bin", size: Number.MAX_SAFE_INTEGER }))).toEqual([413, "file_too_large"]);
+    expect(await db().file.count({ where: { shareId: id } })).toBe(1);
+  });
+
+  it("lets another user declare while one user's burst waits on that user's lock, holding two connections", async () => {
+    const [owner, other] = [await newUser(), await newUser()];
+    const [mine, theirs] = [await newShare(owner.token), await newShare(other.token)];
+    // The owner's lock held from outside, as a declaration of theirs in another process would.
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtext($1))", [owner.id]);
+      const burst = Promise.all(Array.from({ length: 20 }, (_, i) => declare(mine, { name: `burst-${i}.bin`, size: 1 }, owner.token)));
+      // Sessions waiting for the owner's advisory lock (its key's low 32 bits are the lock's objid).
+      const waiting = async () =>
+        Number((await holder.query(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, [owner.id])).rows[0].count);
+      while ((await waiting()) < 2) await new Promise((r) => setTimeout(r, 50));
+      // Two of the pool's ten connections wait; the other user's declaration needs one.
+      expect((await declare(theirs, { name: "meanwhile.bin", size: 1 }, other.token)).status).toBe(201);
+      expect(await waiting()).toBe(2);
+      await holder.query("COMMIT");
+      expect((await burst).map((r) => r.status)).toEqual(Array(20).fill(201));
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it("script() refuses a NUL byte and any number that is not a safe integer, and round-trips what it writes", async () => {
+    expect(() => script`SELECT ${"a\u0000b"}`).toThrow(/NUL/);
+    expect(() => script`SELECT ${1.5}`).toThrow(/safe integer/);
+    expect(() => script`SELECT ${2 ** 60}`).toThrow(/safe integer/);
+    const [[row]] = await runScript<[{ a: string; b: string[]; c: string | null }[]]>(script`SELECT ${"x'y\\z"} AS a, ${["p'", "q\\"]} AS b, ${null}::text AS c`);
+    expect(row).toEqual({ a: "x'y\\z", b: ["p'", "q\\"], c: null });
   });
 });
 
