@@ -30,6 +30,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { gatewayCommand } from "../scripts/gateway-launch";
 import { spawnLogged, stopChild, waitFor } from "../scripts/services/child";
 import { freePort, freePortRange } from "../scripts/services/free-port";
 import { startPostgres } from "../scripts/services/postgres";
@@ -55,6 +56,10 @@ const PROFILE = arg("profile", "");
 const PROCESSES = arg("processes", "").split(",").filter(Boolean).map(Number);
 // --concurrent's gateway: FTP_PROCESSES (0: unset, the gateway's default of one process per core).
 const GATEWAY_PROCESSES = Number(arg("gateway-processes", "0"));
+// `--gateway-launch tsx`: workers/ftp.ts under tsx with glibc's default allocator settings (the launch before
+// scripts/gateway-launch.ts), to compare with the default, `bundle`, as `npm start` runs it.
+const GATEWAY_LAUNCH = arg("gateway-launch", "bundle");
+const MEMORY = process.argv.includes("--memory");
 if (
   !(SIZE_MIB > 0) ||
   !Number.isInteger(STREAMS) ||
@@ -70,11 +75,12 @@ if (
   PROCESSES.some((n) => !Number.isInteger(n) || n < 1 || n > 64) ||
   !Number.isInteger(GATEWAY_PROCESSES) ||
   GATEWAY_PROCESSES < 0 ||
-  GATEWAY_PROCESSES > 64
+  GATEWAY_PROCESSES > 64 ||
+  !["bundle", "tsx"].includes(GATEWAY_LAUNCH)
 ) {
   console.error(
     "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--storage swift|embedded] [--profile DIR] [--processes 1,2]\n" +
-      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--gateway-processes N] [--profile DIR]",
+      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--gateway-processes N] [--gateway-launch bundle|tsx] [--memory] [--profile DIR]",
   );
   process.exit(2);
 }
@@ -305,12 +311,24 @@ function suffixSha256(file: string, offset: number): string {
 
 type Rss = ReturnType<typeof rssSampler>;
 
+/** Each gateway process's sample at its highest RSS (bench/memory-hook.mjs), in MiB: what its memory was made of. */
+function memoryAtPeaks(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const mib = (n: number) => (n / MiB).toFixed(0);
+  return fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).map((f) => {
+    type Sample = { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; mallocHeap: number; otherAnon: number };
+    const samples = fs.readFileSync(path.join(dir, f), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Sample);
+    const s = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
+    return `${f.replace(/\.jsonl$/, "")} at its peak: RSS ${mib(s.rss)} = V8 heap ${mib(s.heapTotal)} (used ${mib(s.heapUsed)}), external ${mib(s.external)} (ArrayBuffers ${mib(s.arrayBuffers)}); by mapping: glibc main heap ${mib(s.mallocHeap)}, other anonymous ${mib(s.otherAnon)}`;
+  });
+}
+
 /**
  * CONCURRENT downloads at once against the gateway: download i comes from loopback(i), signs in to share
  * i % shares, uses FTPS when i is odd, and every fifth resumes (REST) from an offset (every tenth on a segment
  * boundary, the others anywhere). Each is hashed and compared; any failure is reported and fails the run.
  */
-async function concurrentRun(o: { port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
+async function concurrentRun(o: { memoryDir: string; port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
   const SEGMENT = 64 * 1024;
   const plan = Array.from({ length: CONCURRENT }, (_, i) => {
     const resume = i % 5 === 0;
@@ -360,6 +378,8 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     `| ${CONCURRENT} | ${plan.filter((d) => d.secure).length} | ${plan.filter((d) => d.offset).length} | ${o.shares.length} | ${peak} | ${(bytes / 1024 ** 3).toFixed(2)} | ${seconds.toFixed(1)} | ${mibps.toFixed(1)} | ${(cpu / (bytes / 1024 ** 3)).toFixed(2)} | ${o.rssIdle.toFixed(0)} / ${peakRss.toFixed(0)} / ${hwm.toFixed(0)} |`,
   );
   console.log(`gateway processes: ${o.rss.processes()}; each one's peak RSS MiB: ${o.rss.breakdown()}`);
+  const composition = memoryAtPeaks(o.memoryDir);
+  for (const c of composition) console.log(`  ${c}`);
   // Each failure with the client's error (the FTP reply) and the gateway's warnings for its address.
   const logLines = failed.length ? fs.readFileSync(o.log, "utf8").trim().split("\n") : [];
   for (const f of failed.slice(0, 30)) {
@@ -411,6 +431,7 @@ async function main() {
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-ftp-"));
   cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const memoryDir = path.join(dataDir, "memory");
   // PostgreSQL and pure-ftpd's virtual user run as other users: they must be able to reach their folders.
   fs.chmodSync(dataDir, 0o755);
   say(`data in ${dataDir}; ${SIZE_MIB} MiB file, ${STREAMS} streams, storage ${STORAGE}`);
@@ -553,15 +574,23 @@ async function main() {
   // `processes` undefined: FTP_PROCESSES unset, the gateway's default (one per core, as `npm start` runs it).
   const startGateway = async (processes?: number) => {
     const gatewayLog = path.join(dataDir, `ftp-gateway-${processes ?? "default"}.log`);
-    const child = spawnLogged(...withFileLimit(process.execPath, [
-      ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
-      "--import",
-      "tsx",
-      path.join(root, "workers", "ftp.ts"),
-    ]), gatewayLog, {
+    const profileArgs = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
+    // As `npm start` launches it (scripts/gateway-launch.ts), or `--gateway-launch tsx`: as before it, for comparison.
+    const launch = GATEWAY_LAUNCH === "tsx" ? { args: [...profileArgs, "--import", "tsx", path.join(root, "workers", "ftp.ts")], env: {} } : await gatewayCommand(profileArgs);
+    if ("fallback" in launch && launch.fallback) say(`the gateway bundle did not build (${launch.fallback}): under tsx`);
+    const child = spawnLogged(...withFileLimit(process.execPath, launch.args), gatewayLog, {
       cwd: root,
       // info: each process logs "ftp gateway listening", which says when all of them are up.
-      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", ...(processes ? { FTP_PROCESSES: String(processes) } : {}), LOG_LEVEL: "info" },
+      env: {
+        ...process.env,
+        ...launch.env,
+        TEMPOFTP_PROCESS: "ftp",
+        ...(processes ? { FTP_PROCESSES: String(processes) } : {}),
+        LOG_LEVEL: "info",
+        // --concurrent --memory: each gateway process writes what its memory is made of every second
+        // (bench/memory-hook.mjs; reading its smaps costs it a few MiB, so the goal's runs go without).
+        ...(CONCURRENT && MEMORY ? { NODE_OPTIONS: `--import ${path.join(import.meta.dirname, "memory-hook.mjs")}`, MEMORY_STATS_DIR: memoryDir } : {}),
+      },
     });
     processes ??= Math.min(os.availableParallelism(), gatewayPasv.to - gatewayPasv.from + 1);
     const stop = () => stopChild(child);
@@ -580,7 +609,7 @@ async function main() {
   cleanups.push(() => rss.stop());
   const rssIdle = rss.now();
   if (CONCURRENT) {
-    await concurrentRun({ port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
+    await concurrentRun({ memoryDir, port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
     if (PROFILE) await printProfiles(PROFILE, () => stopChild(gateway));
     return;
   }
