@@ -28,9 +28,10 @@ export const GATEWAY_MALLOC_ENV: Record<string, string> = {
 /**
  * V8's young generation capped at 2 MiB semi-spaces (16 MiB by default): the gateway allocates few JS objects per
  * byte (the data is in Buffers outside V8's heap), so small semi-spaces cost little scavenging; each process's heap
- * stays ~30 MiB smaller, and the dead plaintext Buffers a scavenge finds are freed sooner.
+ * stays ~30 MiB smaller, and the dead plaintext Buffers a scavenge finds are freed sooner. `--expose-gc` lets the
+ * download path run a minor GC every 4 MiB of plaintext (lib/downloads/young-gc.ts).
  */
-export const GATEWAY_NODE_ARGS = ["--max-semi-space-size=2"];
+export const GATEWAY_NODE_ARGS = ["--max-semi-space-size=2", "--expose-gc"];
 
 /** Bundles workers/ftp.ts (fresh at every start, about a second) and returns the entry to run with plain node. */
 export async function buildGateway(): Promise<string> {

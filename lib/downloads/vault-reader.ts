@@ -4,6 +4,7 @@ import { storage, withGetRetries } from "../s3";
 import { decryptStream, VaultDecryptor, type DecryptOptions } from "../vault/decrypt";
 import type { ShareKey } from "../vault/layout";
 import { takeTransferBuffers, type TransferBuffers } from "./transfer-budget";
+import { plaintextReleased } from "./young-gc";
 
 // A vault object's range read from storage and decrypted on the way, for downloads: the storage connection's
 // reads land in one reused buffer (lib/net/buffered-get.ts) and the decryptor copies what it keeps, so the only
@@ -50,6 +51,7 @@ async function readDecryptedWith({ vaultKey, range, shareKey, fileId, decrypt }:
     },
   });
   const decryptor = new VaultDecryptor(shareKey, fileId, decrypt, (plain) => {
+    plaintextReleased(plain.length);
     if (!out.push(plain)) wantMore = false;
   });
   const fail = (err: Error) => {
