@@ -3,7 +3,9 @@
 // PostgreSQL, Swift's S3 API or the embedded s3rver, free loopback ports, one temporary folder, all removed at the
 // end, also on failure or Ctrl-C). One file of the given size is uploaded through the product's own path (share,
 // declare, presigned PUTs, complete, process-file into the vault, seal), then fetched with curl to /dev/null:
-//   - the gateway (workers/ftp.ts as its own process, RSS sampled every 100 ms from /proc), plain and FTPS;
+//   - the gateway (workers/ftp.ts as its own process, launched as `npm start` does: bundled, plain node, see
+//     scripts/gateway-launch.ts; `--gateway-launch tsx` runs it under tsx with glibc's and V8's defaults instead,
+//     the launch before; RSS sampled every 100 ms from /proc), plain and FTPS;
 //   - pure-ftpd from Debian's packages (installed when missing) serving the same plaintext from local disk, plain
 //     and FTPS with the gateway's certificate;
 //   - a raw S3 GET of the vault object (the encrypted bytes, lib/s3.ts getStream, streamed and dropped).
@@ -20,7 +22,8 @@
 // REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
 // reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU, summed over
 // all its processes (the default FTP_PROCESSES, as `npm start` runs it; `--gateway-processes N` sets it), with
-// each process's peak; each failure is printed with its FTP reply and the gateway's warnings.
+// each process's peak; each failure is printed with its FTP reply and the gateway's warnings. `--memory`: each
+// gateway process also reports what its memory is made of (bench/memory-hook.mjs), printed at its peak.
 //
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
 // (bench/profile-summary.ts).
