@@ -3,7 +3,9 @@
 // PostgreSQL, Swift's S3 API or the embedded s3rver, free loopback ports, one temporary folder, all removed at the
 // end, also on failure or Ctrl-C). One file of the given size is uploaded through the product's own path (share,
 // declare, presigned PUTs, complete, process-file into the vault, seal), then fetched with curl to /dev/null:
-//   - the gateway (workers/ftp.ts as its own process, RSS sampled every 100 ms from /proc), plain and FTPS;
+//   - the gateway (workers/ftp.ts as its own process, launched as `npm start` does: bundled, plain node, see
+//     scripts/gateway-launch.ts; `--gateway-launch tsx` runs it under tsx with glibc's and V8's defaults instead,
+//     the launch before; RSS sampled every 100 ms from /proc), plain and FTPS;
 //   - pure-ftpd from Debian's packages (installed when missing) serving the same plaintext from local disk, plain
 //     and FTPS with the gateway's certificate;
 //   - a raw S3 GET of the vault object (the encrypted bytes, lib/s3.ts getStream, streamed and dropped).
@@ -20,7 +22,8 @@
 // REST resume from an odd offset. Every download is hashed (SHA-256 of the bytes from its offset) and must match;
 // reports throughput, the peak number of transfers under way at once, and the gateway's RSS and CPU, summed over
 // all its processes (the default FTP_PROCESSES, as `npm start` runs it; `--gateway-processes N` sets it), with
-// each process's peak; each failure is printed with its FTP reply and the gateway's warnings.
+// each process's peak; each failure is printed with its FTP reply and the gateway's warnings. `--memory`: each
+// gateway process also reports what its memory is made of (bench/memory-hook.mjs), printed at its peak.
 //
 // `--profile DIR`: the gateway writes a V8 CPU profile there when it stops; its top functions are printed
 // (bench/profile-summary.ts).
@@ -30,6 +33,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { gatewayCommand } from "../scripts/gateway-launch";
 import { spawnLogged, stopChild, waitFor } from "../scripts/services/child";
 import { freePort, freePortRange } from "../scripts/services/free-port";
 import { startPostgres } from "../scripts/services/postgres";
@@ -58,6 +62,10 @@ const PROCESSES = arg("processes", "").split(",").filter(Boolean).map(Number);
 const RUNS = Number(arg("runs", "1"));
 // --concurrent's gateway: FTP_PROCESSES (0: unset, the gateway's default of one process per core).
 const GATEWAY_PROCESSES = Number(arg("gateway-processes", "0"));
+// `--gateway-launch tsx`: workers/ftp.ts under tsx with glibc's default allocator settings (the launch before
+// scripts/gateway-launch.ts), to compare with the default, `bundle`, as `npm start` runs it.
+const GATEWAY_LAUNCH = arg("gateway-launch", "bundle");
+const MEMORY = process.argv.includes("--memory");
 if (
   !(SIZE_MIB > 0) ||
   !Number.isInteger(STREAMS) ||
@@ -77,11 +85,12 @@ if (
   RUNS % 2 === 0 ||
   !Number.isInteger(GATEWAY_PROCESSES) ||
   GATEWAY_PROCESSES < 0 ||
-  GATEWAY_PROCESSES > 64
+  GATEWAY_PROCESSES > 64 ||
+  !["bundle", "tsx"].includes(GATEWAY_LAUNCH)
 ) {
   console.error(
     "usage: npx tsx bench/ftp.ts [--size-mib 1024] [--streams 16] [--runs 1|3|5] [--storage swift|embedded] [--profile DIR] [--processes 1,2]\n" +
-      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--gateway-processes N] [--profile DIR]",
+      "       npx tsx bench/ftp.ts --concurrent 500 [--shares 20] [--size-mib 16] [--storage swift|embedded] [--gateway-processes N] [--gateway-launch bundle|tsx] [--memory] [--profile DIR]",
   );
   process.exit(2);
 }
@@ -356,12 +365,24 @@ function suffixSha256(file: string, offset: number): string {
 
 type Rss = ReturnType<typeof rssSampler>;
 
+/** Each gateway process's sample at its highest RSS (bench/memory-hook.mjs), in MiB: what its memory was made of. */
+function memoryAtPeaks(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const mib = (n: number) => (n / MiB).toFixed(0);
+  return fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).map((f) => {
+    type Sample = { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; mallocHeap: number; otherAnon: number };
+    const samples = fs.readFileSync(path.join(dir, f), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Sample);
+    const s = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
+    return `${f.replace(/\.jsonl$/, "")} at its peak: RSS ${mib(s.rss)} = V8 heap ${mib(s.heapTotal)} (used ${mib(s.heapUsed)}), external ${mib(s.external)} (ArrayBuffers ${mib(s.arrayBuffers)}); by mapping: glibc main heap ${mib(s.mallocHeap)}, other anonymous ${mib(s.otherAnon)}`;
+  });
+}
+
 /**
  * CONCURRENT downloads at once against the gateway: download i comes from loopback(i), signs in to share
  * i % shares, uses FTPS when i is odd, and every fifth resumes (REST) from an offset (every tenth on a segment
  * boundary, the others anywhere). Each is hashed and compared; any failure is reported and fails the run.
  */
-async function concurrentRun(o: { port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
+async function concurrentRun(o: { memoryDir: string; port: number; pid: number; shares: Array<{ username: string; password: string }>; localFile: string; sha256: string; rss: Rss; rssIdle: number; log: string }) {
   const SEGMENT = 64 * 1024;
   const plan = Array.from({ length: CONCURRENT }, (_, i) => {
     const resume = i % 5 === 0;
@@ -411,6 +432,8 @@ async function concurrentRun(o: { port: number; pid: number; shares: Array<{ use
     `| ${CONCURRENT} | ${plan.filter((d) => d.secure).length} | ${plan.filter((d) => d.offset).length} | ${o.shares.length} | ${peak} | ${(bytes / 1024 ** 3).toFixed(2)} | ${seconds.toFixed(1)} | ${mibps.toFixed(1)} | ${(cpu / (bytes / 1024 ** 3)).toFixed(2)} | ${o.rssIdle.toFixed(0)} / ${peakRss.toFixed(0)} / ${hwm.toFixed(0)} |`,
   );
   console.log(`gateway processes: ${o.rss.processes()}; each one's peak RSS MiB: ${o.rss.breakdown()}`);
+  const composition = memoryAtPeaks(o.memoryDir);
+  for (const c of composition) console.log(`  ${c}`);
   // Each failure with the client's error (the FTP reply) and the gateway's warnings for its address.
   const logLines = failed.length ? fs.readFileSync(o.log, "utf8").trim().split("\n") : [];
   for (const f of failed.slice(0, 30)) {
@@ -462,6 +485,7 @@ async function main() {
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tempoftp-bench-ftp-"));
   cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const memoryDir = path.join(dataDir, "memory");
   // PostgreSQL and pure-ftpd's virtual user run as other users: they must be able to reach their folders.
   fs.chmodSync(dataDir, 0o755);
   say(`data in ${dataDir}; ${SIZE_MIB} MiB file, ${STREAMS} streams, storage ${STORAGE}`);
@@ -605,15 +629,23 @@ async function main() {
   // `processes` undefined: FTP_PROCESSES unset, the gateway's default (one per core, as `npm start` runs it).
   const startGateway = async (processes?: number) => {
     const gatewayLog = path.join(dataDir, `ftp-gateway-${processes ?? "default"}.log`);
-    const child = spawnLogged(...withFileLimit(process.execPath, [
-      ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : []),
-      "--import",
-      "tsx",
-      path.join(root, "workers", "ftp.ts"),
-    ]), gatewayLog, {
+    const profileArgs = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
+    // As `npm start` launches it (scripts/gateway-launch.ts), or `--gateway-launch tsx`: as before it, for comparison.
+    const launch = GATEWAY_LAUNCH === "tsx" ? { args: [...profileArgs, "--import", "tsx", path.join(root, "workers", "ftp.ts")], env: {} } : await gatewayCommand(profileArgs);
+    if ("fallback" in launch && launch.fallback) say(`the gateway bundle did not build (${launch.fallback}): under tsx`);
+    const child = spawnLogged(...withFileLimit(process.execPath, launch.args), gatewayLog, {
       cwd: root,
       // info: each process logs "ftp gateway listening", which says when all of them are up.
-      env: { ...process.env, TEMPOFTP_PROCESS: "ftp", ...(processes ? { FTP_PROCESSES: String(processes) } : {}), LOG_LEVEL: "info" },
+      env: {
+        ...process.env,
+        ...launch.env,
+        TEMPOFTP_PROCESS: "ftp",
+        ...(processes ? { FTP_PROCESSES: String(processes) } : {}),
+        LOG_LEVEL: "info",
+        // --concurrent --memory: each gateway process writes what its memory is made of every second
+        // (bench/memory-hook.mjs; reading its smaps costs it a few MiB, so the goal's runs go without).
+        ...(CONCURRENT && MEMORY ? { NODE_OPTIONS: `--import ${path.join(import.meta.dirname, "memory-hook.mjs")}`, MEMORY_STATS_DIR: memoryDir } : {}),
+      },
     });
     processes ??= Math.min(os.availableParallelism(), gatewayPasv.to - gatewayPasv.from + 1);
     const stop = () => stopChild(child);
@@ -632,7 +664,7 @@ async function main() {
   cleanups.push(() => rss.stop());
   const rssIdle = rss.now();
   if (CONCURRENT) {
-    await concurrentRun({ port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
+    await concurrentRun({ memoryDir, port: ftpPort, pid: gateway.pid!, shares: shares.map((s) => s.credentials), localFile, sha256, rss, rssIdle, log: gatewayLog });
     if (PROFILE) await printProfiles(PROFILE, () => stopChild(gateway));
     return;
   }

@@ -23,3 +23,30 @@ if (dir && process.env.TEMPOFTP_PROCESS === "web") {
     fs.renameSync(`${file}.tmp`, file);
   });
 }
+
+// The FTP gateway's processes (bench/ftp.ts --concurrent): every second, what the process's memory is made of, no
+// GC forced (the garbage is part of what RSS holds): process.memoryUsage() and, from smaps, glibc's main heap and
+// the other anonymous mappings (V8's heap, other arenas, thread stacks). One JSON line per sample in
+// MEMORY_STATS_DIR/ftp-<pid>.jsonl; the bench prints each process's sample at its highest RSS.
+if (dir && process.env.TEMPOFTP_PROCESS === "ftp") {
+  const file = path.join(dir, `ftp-${process.pid}.jsonl`);
+  fs.mkdirSync(dir, { recursive: true });
+  const kib = (text, re) => Number(re.exec(text)?.[1] ?? 0);
+  const sample = () => {
+    const m = process.memoryUsage();
+    let heap = 0;
+    let anon = 0;
+    try {
+      const smaps = fs.readFileSync("/proc/self/smaps", "utf8");
+      for (const block of smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+        const rss = kib(block, /\nRss:\s+(\d+)/);
+        if (block.split("\n", 1)[0].endsWith("[heap]")) heap += rss;
+        else anon += kib(block, /\nAnonymous:\s+(\d+)/);
+      }
+    } catch {
+      // not Linux
+    }
+    fs.appendFileSync(file, `${JSON.stringify({ t: Date.now(), ...m, mallocHeap: heap * 1024, otherAnon: anon * 1024 })}\n`);
+  };
+  setInterval(sample, 1000).unref();
+}

@@ -183,6 +183,9 @@ export const envSchema = z
     FTP_LOGIN_CACHE_SECONDS: int(60, 0, 3600),
     // Sign-ins one gateway process checks at once (more wait); beyond it a sign-in is answered 421 "try again".
     FTP_MAX_PENDING_LOGINS: int(256, 1, 100_000),
+    // Buffers of the downloads under way in one process (storage reads, queued plaintext), shared: each transfer's
+    // shrink as more run at once (lib/downloads/transfer-budget.ts).
+    DOWNLOAD_BUFFER_MIB: int(16, 1, 4096),
     FTP_TLS_CERT: z.string().optional(),
     FTP_TLS_KEY: z.string().optional(),
     MASTER_KEY: masterKeyRing.optional(),

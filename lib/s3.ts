@@ -129,7 +129,8 @@ export function bindStorage(client: S3Client, name: string) {
     delete: (key: string) => deleteObject(client, name, key),
     putStream: (key: string, source: AsyncIterable<Buffer>, opts?: PutStreamOptions) => putStream(client, name, key, source, opts),
     getStream: (key: string, range?: { start: number; end?: number }) => getStream(client, name, key, range),
-    readInto: (key: string, range: { start: number; end: number }, handlers: BufferedGetHandlers) => readInto(client, name, key, range, handlers),
+    readInto: (key: string, range: { start: number; end: number }, handlers: BufferedGetHandlers, bufferSize?: number) =>
+      readInto(client, name, key, range, handlers, bufferSize),
     /** The keys under a prefix, a page at a time. */
     listPages: (prefix: string, pageSize?: number) => listObjectPages(client, name, prefix, pageSize),
     count: (prefix: string) => countObjects(client, name, prefix),
@@ -570,9 +571,10 @@ export async function readInto(
   key: string,
   range: { start: number; end: number },
   handlers: BufferedGetHandlers,
+  bufferSize?: number,
 ): Promise<BufferedGet> {
   const url = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: name, Key: key }), { expiresIn: 300 }));
-  return bufferedGet(url, { Range: `bytes=${range.start}-${range.end}` }, handlers, { expect: { status: 206, length: range.end - range.start + 1 } });
+  return bufferedGet(url, { Range: `bytes=${range.start}-${range.end}` }, handlers, { bufferSize, expect: { status: 206, length: range.end - range.start + 1 } });
 }
 
 export type ListedObject = { key: string; size: number; lastModified: Date | null };

@@ -25,6 +25,7 @@ const [
   { corsOriginsFor },
   { dieWithParent, persistentSecret },
   { buildIfStale },
+  { gatewayCommand },
   { prepareApp },
   { startPostgres },
   { startRedis },
@@ -39,6 +40,7 @@ const [
   import("../lib/s3"),
   import("./services/child"),
   import("./build"),
+  import("./gateway-launch"),
   import("./prepare"),
   import("./services/postgres"),
   import("./services/redis"),
@@ -166,6 +168,9 @@ async function main() {
   if (abort.signal.aborted) return;
 
   const pretty = { LOG_FORMAT: env.LOG_FORMAT ?? "pretty" };
+  // The gateway runs bundled, without tsx (scripts/gateway-launch.ts): its processes share one memory budget.
+  const gateway = runs("ftp") ? await gatewayCommand() : { args: [], env: {} };
+  if ("fallback" in gateway && gateway.fallback) say(`the ftp gateway's bundle did not build (${gateway.fallback}); running it under tsx`);
   // node with tsx's loader, not the tsx CLI: one process per app, so a kill reaches it and leaves no orphan.
   const node = (script: string, args: string[] = []) => command(process.execPath, ["--import", "tsx", script, ...args]);
   // `exec` replaces concurrently's shell, so signals reach the process itself and none is orphaned on stop.
@@ -180,7 +185,7 @@ async function main() {
       prefixColor: "cyan",
     },
     worker: { name: "worker", command: node("workers/index.ts"), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "worker" }, prefixColor: "magenta" },
-    ftp: { name: "ftp", command: node("workers/ftp.ts"), env: { ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
+    ftp: { name: "ftp", command: command(process.execPath, gateway.args), env: { ...gateway.env, ...env, ...pretty, TEMPOFTP_PROCESS: "ftp" }, prefixColor: "yellow" },
   };
   const run = concurrently(
     roles.map((r) => appCommands[r]),

@@ -2,16 +2,16 @@ import { pipeline, Readable } from "node:stream";
 import { BufferedGetError, type BufferedGet } from "../net/buffered-get";
 import { storage, withGetRetries } from "../s3";
 import { decryptStream, VaultDecryptor, type DecryptOptions } from "../vault/decrypt";
-import { SEGMENT_SIZE, type ShareKey } from "../vault/layout";
+import type { ShareKey } from "../vault/layout";
+import { takeTransferBuffers, type TransferBuffers } from "./transfer-budget";
+import { plaintextReleased } from "./young-gc";
 
 // A vault object's range read from storage and decrypted on the way, for downloads: the storage connection's
 // reads land in one reused buffer (lib/net/buffered-get.ts) and the decryptor copies what it keeps, so the only
 // allocation per segment is its plaintext. Memory per transfer: the read buffer, one sealed segment being
 // assembled, and at most a few plaintext segments waiting for the client (the stream's threshold; storage reads
-// pause beyond it).
-
-/** Plaintext waiting for the client before the storage connection pauses: two segments. */
-const PLAINTEXT_HIGH_WATER_MARK = 2 * SEGMENT_SIZE;
+// pause beyond it). The read buffer and the plaintext queue come from the process's budget
+// (lib/downloads/transfer-budget.ts): 128 KiB and two segments with few transfers at once, less with many.
 
 export type VaultRead = {
   vaultKey: string;
@@ -24,11 +24,21 @@ export type VaultRead = {
 
 /** The verified plaintext of a vault range as a stream; storage failures and tampering end it with an error. */
 export async function readDecrypted({ vaultKey, range, shareKey, fileId, decrypt }: VaultRead): Promise<Readable> {
+  const buffers = takeTransferBuffers();
+  try {
+    return await readDecryptedWith({ vaultKey, range, shareKey, fileId, decrypt }, buffers);
+  } catch (err) {
+    buffers.release();
+    throw err;
+  }
+}
+
+async function readDecryptedWith({ vaultKey, range, shareKey, fileId, decrypt }: VaultRead, buffers: TransferBuffers): Promise<Readable> {
   let read: BufferedGet | undefined;
   let wantMore = true;
   let finished = false;
   const out = new Readable({
-    highWaterMark: PLAINTEXT_HIGH_WATER_MARK,
+    highWaterMark: buffers.plaintextQueue,
     read() {
       if (wantMore) return;
       wantMore = true;
@@ -41,6 +51,7 @@ export async function readDecrypted({ vaultKey, range, shareKey, fileId, decrypt
     },
   });
   const decryptor = new VaultDecryptor(shareKey, fileId, decrypt, (plain) => {
+    plaintextReleased(plain.length);
     if (!out.push(plain)) wantMore = false;
   });
   const fail = (err: Error) => {
@@ -78,11 +89,17 @@ export async function readDecrypted({ vaultKey, range, shareKey, fileId, decrypt
   };
   try {
     // A failed GET handed over nothing (each try opens its own connection): tried again while the failure is transient.
-    read = await withGetRetries(() => storage().readInto(vaultKey, { start: range.start, end: range.end - 1 }, handlers));
+    read = await withGetRetries(() => storage().readInto(vaultKey, { start: range.start, end: range.end - 1 }, handlers, buffers.readBuffer));
   } catch (err) {
-    if (err instanceof BufferedGetError && err.code === "unsupported") return readDecryptedBySdk({ vaultKey, range, shareKey, fileId, decrypt });
+    if (err instanceof BufferedGetError && err.code === "unsupported") {
+      const plain = await readDecryptedBySdk({ vaultKey, range, shareKey, fileId, decrypt });
+      plain.once("close", buffers.release);
+      return plain;
+    }
     throw err;
   }
+  // However the stream ends (all read, failed, destroyed by the client's end), its share of the budget is given back.
+  out.once("close", buffers.release);
   if (finished) read.destroy();
   else if (wantMore) read.resume();
   return out;

@@ -783,6 +783,20 @@ export class FtpConnection {
     }
     const endSlot = (t: { bytes: number; started: boolean; completed: boolean }) =>
       (slot as DownloadSlot | undefined)?.end(t).catch((err: unknown) => this.log.error({ err, file: file.name }, "ftp download slot end failed"));
+    let bytes = 0;
+    let sourceFailed = false;
+    let source: Readable | undefined;
+    let lostBeforeStart = false;
+    // The reservation beats from now, not from the first byte: opening the file under load (hundreds of RETRs at
+    // once) can outlast the staleness window, and another sign-in's reservation then settled this one as dead.
+    (slot as DownloadSlot | undefined)?.watch?.(
+      () => bytes,
+      () => {
+        sourceFailed = true;
+        if (source) source.destroy(new Error("download reservation lost"));
+        else lostBeforeStart = true;
+      },
+    );
     let iterable: AsyncIterable<Buffer>;
     try {
       iterable = await this.session!.open(file.name, offset);
@@ -794,9 +808,6 @@ export class FtpConnection {
       if (err instanceof FileUnavailableError) return this.reply(550, "File is not available");
       return this.reply(451, "Cannot read the file from storage now; try again");
     }
-    let bytes = 0;
-    let sourceFailed = false;
-    let source: Readable;
     let release: () => void;
     if (iterable instanceof Readable) {
       // A stream goes straight to the data connection and is counted by a second 'data' listener: a counting
@@ -851,13 +862,14 @@ export class FtpConnection {
       : undefined;
     ticker?.unref();
     meter.sample(0);
-    (slot as DownloadSlot | undefined)?.watch?.(
-      () => bytes,
-      () => {
-        sourceFailed = true;
-        source.destroy(new Error("download reservation lost"));
-      },
-    );
+    if (lostBeforeStart) {
+      // Settled as stale while the file was opened (the process stalled past the window): fail closed, send nothing.
+      clearInterval(ticker);
+      release();
+      void endSlot({ bytes: 0, started: false, completed: false });
+      this.closePassive();
+      return this.reply(451, "Cannot start the transfer now; try again later");
+    }
     const result = await this.sendData(`${file.name} (${file.size} bytes)`, source, () => sourceFailed).finally(() => clearInterval(ticker));
     if (result === "not-started") {
       release();

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import cluster from "node:cluster";
 import os from "node:os";
 import { limiter } from "../concurrency";
 
@@ -77,8 +78,9 @@ export function forgetVerifiedLogins(): void {
 }
 
 // Slow hash checks at once in this process: scrypt runs on libuv's thread pool (4 threads), which also serves DNS
-// look-ups and file reads of the transfers; a storm of wrong passwords waits here instead of filling it.
-const MAX_HASHES = Math.min(2, os.availableParallelism());
+// look-ups and file reads of the transfers; a storm of wrong passwords waits here instead of filling it. One in
+// each gateway process of a cluster (FTP_PROCESSES of them share the cores): each check holds 32 MiB while it runs.
+const MAX_HASHES = cluster.isWorker ? 1 : Math.min(2, os.availableParallelism());
 const hashSlots = limiter(MAX_HASHES);
 
 /** Runs one slow hash check when a slot is free (at most MAX_HASHES at once, the rest in arrival order). */

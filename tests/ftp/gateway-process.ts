@@ -2,7 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, freePortRange } from "../../scripts/services/free-port";
-import { spawnNode, type Proc } from "../setup/spawn-node";
+import { gatewayCommand } from "../../scripts/gateway-launch";
+import { spawnNode, spawnNodeArgs, type Proc } from "../setup/spawn-node";
 
 // The production gateway entry (workers/ftp.ts) as a child process on free ports. Imports nothing from lib/ (fault
 // tests start it before lib/env may be read).
@@ -20,10 +21,12 @@ export async function startFtpCluster(opts: {
   pasv?: { from: number; to: number };
   env?: Record<string, string>;
   readyMs?: number;
+  /** "bundle": as `npm start` launches it (scripts/gateway-launch.ts: bundled, without tsx, its allocator settings). */
+  launch?: "tsx" | "bundle";
 }): Promise<FtpCluster> {
   const port = opts.port ?? (await freePort());
   const pasv = opts.pasv ?? (await freePortRange(opts.pasvCount ?? 20));
-  const proc = spawnNode("workers/ftp.ts", {
+  const env = {
     FTP_HOST: "127.0.0.1",
     FTP_PORT: String(port),
     FTP_PASV_PORTS: `${pasv.from}-${pasv.to}`,
@@ -32,7 +35,10 @@ export async function startFtpCluster(opts: {
     TEMPOFTP_PROCESS: "ftp",
     LOG_FORMAT: "json",
     ...opts.env,
-  });
+  };
+  const launch = opts.launch === "bundle" ? await gatewayCommand() : undefined;
+  if (launch?.fallback) throw new Error(`the gateway bundle did not build: ${launch.fallback}`);
+  const proc = launch ? spawnNodeArgs(launch.args, { ...launch.env, ...env }) : spawnNode("workers/ftp.ts", env);
   const ms = opts.readyMs ?? 240_000;
   const deadline = Date.now() + ms;
   while ((proc.output().match(/"msg":"ftp gateway listening"/g) ?? []).length < opts.processes) {

@@ -112,7 +112,8 @@ beforeAll(async () => {
   const { credentials } = await sealShare(actor, share.id);
   creds = { user: credentials.username, pass: credentials.password };
 
-  gateway = await startFtpCluster({ processes: 2, pasvCount: 20 });
+  // As `npm start` launches it: bundled, under plain node (scripts/gateway-launch.ts).
+  gateway = await startFtpCluster({ processes: 2, pasvCount: 20, launch: "bundle" });
   ({ port, pasv } = gateway);
 }, 300_000);
 
@@ -122,6 +123,18 @@ afterAll(async () => {
 });
 
 describe("the gateway as a cluster (FTP_PROCESSES=2)", () => {
+  it("runs bundled without tsx, every process with the launch's allocator and heap settings", () => {
+    const procs = [gateway.child.pid!, ...gatewayPids().values()];
+    expect(procs.length).toBe(3);
+    for (const pid of procs) {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      expect(cmdline.some((a) => a.includes("tsx"))).toBe(false);
+      expect(cmdline).toContain("--max-semi-space-size=2");
+      expect(cmdline.some((a) => /workers\/ftp\.mjs$/.test(a))).toBe(true);
+      expect(fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")).toContain("MALLOC_ARENA_MAX=2");
+    }
+  });
+
   it("gives each process its own half of the passive range, and downloads land on both", async () => {
     const slices = listening().map((m) => ({ index: Number(m[1]), from: Number(m[2]), to: Number(m[3]) })).sort((a, b) => a.index - b.index);
     expect(slices).toEqual([

@@ -2,7 +2,9 @@ import crypto from "node:crypto";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { activeTransfers, buffersFor, MIN_READ_BUFFER, takeTransferBuffers } from "@/lib/downloads/transfer-budget";
 import { readDecrypted } from "@/lib/downloads/vault-reader";
+import { env } from "@/lib/env";
 import { s3, bucket, storage } from "@/lib/s3";
 import { encryptStream, HEADER_SIZE, SEALED_SEGMENT_SIZE, SEGMENT_SIZE, segmentRangeFor, vaultSize, VaultError } from "@/lib/vault/format";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -53,6 +55,27 @@ describe("readDecrypted over the test storage", () => {
       }),
       { numRuns: 15 },
     );
+  }, 60_000);
+
+  it("with the process's download budget spread over many transfers: the smallest buffers give the same bytes, and every stream gives its place back", async () => {
+    expect(activeTransfers()).toBe(0);
+    // Enough streams at once that the later ones start at the floor (16 KiB reads, one segment queued).
+    const many = Math.ceil((env.DOWNLOAD_BUFFER_MIB * 1024 * 1024) / MIN_READ_BUFFER);
+    expect(buffersFor(env.DOWNLOAD_BUFFER_MIB * 1024 * 1024, many)).toEqual({ readBuffer: MIN_READ_BUFFER, plaintextQueue: SEGMENT_SIZE });
+    const held = Array.from({ length: many }, () => takeTransferBuffers());
+    try {
+      const whole = await read("vault-reader/good", 0);
+      expect(whole.bytes.equals(plaintext)).toBe(true);
+      const resumed = await read("vault-reader/good", SEGMENT_SIZE + 3);
+      expect(resumed.bytes.equals(plaintext.subarray(SEGMENT_SIZE + 3))).toBe(true);
+      // A stream destroyed before its end (a client gone) gives its place back too.
+      const cut = await readDecrypted({ vaultKey: "vault-reader/good", range: { start: 0, end: vaultSize(SIZE) }, shareKey: KEY, fileId: FILE, decrypt: { plaintextSize: SIZE } });
+      expect(activeTransfers()).toBe(many + 1);
+      await new Promise<void>((resolve) => cut.once("close", () => resolve()).destroy());
+    } finally {
+      for (const h of held) h.release();
+    }
+    expect(activeTransfers()).toBe(0);
   }, 60_000);
 
   it("a tampered segment ends the stream with auth_failed after only the segments before it", async () => {

@@ -9,8 +9,13 @@ export type Proc = { child: ChildProcess; output: () => string; exited: Promise<
 
 /** Node itself with tsx's loader (one process, so SIGKILL hits the worker or gateway and not a wrapper). */
 export function spawnNode(script: string, env: Record<string, string> = {}): Proc {
+  return spawnNodeArgs(["--import", "tsx", script], env);
+}
+
+/** Node itself with the given arguments (a bundled entry runs without tsx). */
+export function spawnNodeArgs(args: string[], env: Record<string, string> = {}): Proc {
   let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -111,7 +111,7 @@ describe("npm start (scripts/start.ts)", () => {
 
       const tree = descendants(stack.child.pid!);
       const commands = tree.map((p) => p.args).join("\n");
-      for (const name of ["redis-server", "postgres -D", "s3rver-entry", "scripts/web-server.ts", "workers/index.ts", "workers/ftp.ts"]) {
+      for (const name of ["redis-server", "postgres -D", "s3rver-entry", "scripts/web-server.ts", "workers/index.ts", "workers/ftp."]) {
         expect(commands).toContain(name);
       }
       const code = await stack.stop();

@@ -69,7 +69,7 @@ describe("supervision under npm start", () => {
         expect(ready.files[0].status).toBe("ready");
         expect(stack.child.exitCode).toBeNull();
 
-        const others = [...processesOf(stack.child.pid!, "scripts/web-server.ts"), ...processesOf(stack.child.pid!, "workers/ftp.ts")];
+        const others = [...processesOf(stack.child.pid!, "scripts/web-server.ts"), ...processesOf(stack.child.pid!, "workers/ftp.")];
         expect(others.length).toBe(2);
         // Now it keeps dying: each new worker process is killed as soon as it appears.
         let last = second;
