@@ -2,13 +2,15 @@ import type { Redis } from "ioredis";
 import { env } from "../env";
 import { log } from "../log";
 import { dedicatedRedis, redis, redisKey } from "../redis";
-import type { PublicUser } from "../users/users";
 
 // Bearer tokens answered from memory for a few seconds (BEARER_CACHE_SECONDS), so an API request costs no database
 // query. Fails closed: entries are used only while this process's invalidation subscription is connected; a
 // revocation, a disabled or deleted user or a role change is published to every process at once; and whenever the
 // subscription drops (or is not up yet) the cache is emptied and every request asks the database, so a message lost
 // with a connection can never leave a revoked token working.
+
+/** The user's public fields as GET /api/v1/me shows them (lib/users/users.ts's PublicUser; users/ imports auth/). */
+export type PublicUser = { id: string; email: string; name: string | null; role: "admin" | "user"; disabledAt: Date | null; lastLoginAt: Date | null; createdAt: Date };
 
 export type CachedCaller = { id: string; email: string; role: "admin" | "user"; tokenId: string; lastUsedAt: number };
 
