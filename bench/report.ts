@@ -203,7 +203,7 @@ function apiSection(r: BenchResults): string {
     "autocannon keeps N requests in flight against one web process: **me** (GET /api/v1/me, the baseline: one " +
       "authenticated request, no presigning), **declare** (a new single-PUT file per request, its " +
       "presigned PUT URL in the answer, a new share every 1,000 files, all from one user: they queue on that user's " +
-      "lock, the worst case), **declare-users** (the same requests round-robin over as many users as clients, each " +
+      "lock, the worst case), **declare-users** (the same requests round-robin over as many users as the largest client count, each " +
       "with its own token and share, as many people's browsers would send them) and **sign-parts** (8 part URLs of a 1 GiB " +
       "multipart upload); **ceiling** is a bare `http.createServer` in its own Node process answering /me's JSON (no auth, " +
       "no database), the most one Node process gives on this machine in the same run. CPU per request is the serving " +

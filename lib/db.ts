@@ -18,8 +18,9 @@ const types = { getTypeParser: ((oid: number, format?: "text" | "binary") =>
 function pool(): pg.Pool {
   if (!globalForDb.tempoftpPool) {
     globalForDb.tempoftpPool = new pg.Pool({ connectionString: required("DATABASE_URL"), max: 10, types });
-    // An idle connection the server drops must not crash the process; the next query reconnects.
-    globalForDb.tempoftpPool.on("error", (err) => log.warn({ err }, "idle database connection lost"));
+    // An idle connection the server drops must not crash the process; the next query reconnects. Its message and code
+    // only: pg's error carries the client, with its connection parameters.
+    globalForDb.tempoftpPool.on("error", (err: Error & { code?: string }) => log.warn({ code: err.code, reason: err.message }, "idle database connection lost"));
   }
   return globalForDb.tempoftpPool;
 }
