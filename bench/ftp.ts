@@ -326,16 +326,35 @@ function rssSampler(pid: number) {
   const sample = () => {
     peak = Math.max(peak, total("VmRSS"));
   };
+  // Proportional set size: each shared page (the node binary, libraries, a forked primary's pages) counted once
+  // across the processes that share it, where a sum of RSS counts it once per process. Walking the page tables costs
+  // more than reading RSS: sampled every 500 ms.
+  let pssPeak = 0;
+  const pss = () => {
+    let sum = 0;
+    for (const p of processTree(pid)) {
+      try {
+        sum += Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0) / 1024;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    pssPeak = Math.max(pssPeak, sum);
+  };
   sample();
+  pss();
   const timer = setInterval(sample, 100);
+  const pssTimer = setInterval(pss, 500);
   return {
     now: () => (sample(), total("VmRSS")),
     peak: () => (sample(), peak),
+    /** The highest sum of PSS seen (sampled every 500 ms). */
+    pssPeak: () => (pss(), pssPeak),
     hwm: () => total("VmHWM"),
     /** Each process's own peak: "name pid: MiB". */
     breakdown: () => [...perProcessPeak].map(([p, v]) => `${v.name} ${p}: ${v.mib.toFixed(0)}`).join(", "),
     processes: () => processTree(pid).length,
-    stop: () => clearInterval(timer),
+    stop: () => (clearInterval(timer), clearInterval(pssTimer)),
   };
 }
 
@@ -419,6 +438,7 @@ async function concurrentRun(o: { memoryDir: string; port: number; pid: number; 
   });
   const peakRss = o.rss.peak();
   const hwm = o.rss.hwm();
+  const peakPss = o.rss.pssPeak();
   o.rss.stop();
   const bytes = results.reduce((n, r) => n + r.bytes, 0);
   const failed = results.filter((r) => !r.ok);
@@ -432,6 +452,7 @@ async function concurrentRun(o: { memoryDir: string; port: number; pid: number; 
     `| ${CONCURRENT} | ${plan.filter((d) => d.secure).length} | ${plan.filter((d) => d.offset).length} | ${o.shares.length} | ${peak} | ${(bytes / 1024 ** 3).toFixed(2)} | ${seconds.toFixed(1)} | ${mibps.toFixed(1)} | ${(cpu / (bytes / 1024 ** 3)).toFixed(2)} | ${o.rssIdle.toFixed(0)} / ${peakRss.toFixed(0)} / ${hwm.toFixed(0)} |`,
   );
   console.log(`gateway processes: ${o.rss.processes()}; each one's peak RSS MiB: ${o.rss.breakdown()}`);
+  console.log(`gateway memory at its peak, all processes: ${peakRss.toFixed(0)} MiB summing RSS (shared pages once per process), ${peakPss.toFixed(0)} MiB summing PSS (shared pages once)`);
   const composition = memoryAtPeaks(o.memoryDir);
   for (const c of composition) console.log(`  ${c}`);
   // Each failure with the client's error (the FTP reply) and the gateway's warnings for its address.
@@ -460,6 +481,7 @@ async function concurrentRun(o: { memoryDir: string; port: number; pid: number; 
       gatewayRssIdleMiB: Math.round(o.rssIdle),
       gatewayPeakRssMiB: Math.round(peakRss),
       gatewayRssHwmMiB: Math.round(hwm),
+      gatewayPeakPssMiB: Math.round(peakPss),
       gatewayProcesses: o.rss.processes(),
       load: os.loadavg().map((l) => +l.toFixed(1)),
     }),
