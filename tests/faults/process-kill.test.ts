@@ -40,8 +40,10 @@ it("the worker killed with SIGKILL mid-file: the restarted worker finishes the j
 it("a gateway killed with SIGKILL mid-download on a one-download share: `curl -C -` resumes in the same slot from the restarted gateway", async () => {
   const { sealShare } = await import("@/lib/shares/seal");
   const actor = await anActor();
-  // Larger than loopback's socket buffers (a few MiB each way): the kill must find bytes the gateway has not sent.
-  const bytes = crypto.randomBytes(24 * MiB);
+  // Larger than what loopback's socket buffers can hold together: the kill must find bytes the gateway has not sent.
+  // Receive buffers grow up to net.ipv4.tcp_rmem's maximum (32 MiB on this kernel) plus a 4 MiB send buffer; with
+  // 24 MiB a CI run saw the whole rest of the file already in the buffers, and curl finish after the kill.
+  const bytes = crypto.randomBytes(64 * MiB);
   const w = worker();
   const f = await uploaded(actor, bytes, { maxDownloads: 1 });
   await until("the file to be ready", async () => (await fileRow(f.fileId)).status === "ready", 120_000, w.output);
