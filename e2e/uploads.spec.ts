@@ -140,9 +140,7 @@ for (const storage of ["embedded", "swift"] as Storage[]) {
       await cdp.send("Network.enable");
       const throttle = (bytesPerSecond: number) =>
         cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-      // 12 MiB/s: the page records finished parts every 3 s, so the reload (after 6 recorded parts) must come well
-      // before the 210 MiB file's 27 parts are all stored, also when a loaded machine is slow to look.
-      await throttle(12 * MiB);
+      await throttle(24 * MiB);
 
       // An empty file dropped on the drop zone (drag and drop), then three files through the file picker.
       const dataTransfer = await page.evaluateHandle(() => {
