@@ -301,10 +301,10 @@ export class ShareUploader {
         return list;
       },
       complete: async (plan, parts) => {
-        this.updateWhere((r) => r.fileId === plan.fileId, { type: "completing" });
-        this.publish(true);
         // The server's records are complete before it is asked to finish (the completion carries every part anyway).
         await this.recorders.get(plan.fileId)?.flush();
+        this.updateWhere((r) => r.fileId === plan.fileId, { type: "completing" });
+        this.publish(true);
         await this.call(() => server.complete(plan.fileId, parts));
       },
       onProgress: (uppyId, bytes) => {
