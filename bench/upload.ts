@@ -185,7 +185,7 @@ async function presigned(stack: AppStack, token: string, shareId: string, file: 
   } finally {
     await fd.close();
   }
-  recorder.close(); // the completion carries every part (the page sends its last record batch first)
+  recorder.close(); // as the page does: the completion carries every part
   calls.complete++;
   await api("POST", `${base}/complete`, { parts: [...etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag })) });
   return declared.file.id;
