@@ -82,8 +82,6 @@ export type PartRecorderOptions = {
   isFinal?: (err: unknown) => boolean;
   sleep?: (ms: number) => Promise<void>;
   delayMs?: number;
-  /** A batch this full goes at once instead of at the end of the delay (unset: only the delay and flushes send). */
-  maxBatch?: number;
 };
 
 /**
@@ -95,7 +93,6 @@ export class PartRecorder {
   private waiting = new Map<number, string>();
   private sending: Promise<void> | null = null;
   private timer = false;
-  private full = false; // a flush for a full batch is on its way
   private closed = false;
 
   constructor(private readonly opts: PartRecorderOptions) {}
@@ -103,11 +100,6 @@ export class PartRecorder {
   add(partNumber: number, etag: string) {
     if (this.closed) return;
     this.waiting.set(partNumber, etag);
-    const max = this.opts.maxBatch;
-    if (max && this.waiting.size >= max && !this.full) {
-      this.full = true;
-      void this.flush();
-    }
     if (this.timer) return;
     this.timer = true;
     const sleep = this.opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -128,7 +120,6 @@ export class PartRecorder {
     if (this.closed || this.waiting.size === 0) return;
     const parts = [...this.waiting].map(([partNumber, etag]) => ({ partNumber, etag })).sort((a, b) => a.partNumber - b.partNumber);
     this.waiting = new Map();
-    this.full = false;
     this.sending = this.send(parts);
     try {
       await this.sending;

@@ -4,7 +4,7 @@ import type { DeclaredFile, ResumeState } from "../../lib/uploads/uploads";
 import { ActionError, callAction, type ActionResult } from "../../app/_lib/action-result";
 import { partsToSign, planFromDeclared, takeCachedUrl, URL_FRESH_MS, type FilePlan } from "../../app/_lib/uploader/file-plan";
 import { PartRecorder, PartSigner, type PartRef } from "../../lib/uploads/part-batches";
-import { RECORD_EVERY_MS, ShareUploader, type UploadServer } from "../../app/_lib/uploader/share-uploader";
+import { ShareUploader, type UploadServer } from "../../app/_lib/uploader/share-uploader";
 import { unfinishedNotes } from "../../app/_lib/uploader/unfinished-uploads";
 import { describeFailure, isTransientStorageError, refusalMessage, uploadErrorMessage } from "../../app/_lib/uploader/upload-errors";
 import { currentSpeed, newUploadRow, percent, transition, type UploadRow } from "../../app/_lib/uploader/upload-row";
@@ -329,20 +329,6 @@ describe("part batches: signing ahead, recording in batches", () => {
     expect(other.sent).toEqual([]);
   });
 
-  it("a full batch goes at once, without waiting for the delay", async () => {
-    const sent: number[][] = [];
-    const r = new PartRecorder({ record: async (parts) => void sent.push(parts.map((p) => p.partNumber)), sleep: () => new Promise<void>(() => undefined), maxBatch: 3 });
-    r.add(1, "e1");
-    r.add(2, "e2");
-    await new Promise((res) => setTimeout(res, 0));
-    expect(sent).toEqual([]);
-    r.add(3, "e3");
-    r.add(4, "e4"); // the next batch
-    await new Promise((res) => setTimeout(res, 0));
-    expect(sent).toEqual([[1, 2, 3]]);
-    expect(r.pending).toBe(1);
-  });
-
   it("flush (pause, reload) records what waits at once, after the request in flight", async () => {
     let release!: () => void;
     const sent: number[][] = [];
@@ -392,8 +378,6 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
   const stored = new Map<string, Buffer>(); // url -> bytes, written by the fake storage transport
   const signed: number[][] = [];
   const sent: string[] = [];
-  const recordCalls: number[][] = [];
-  const log: string[] = []; // the record, resume and complete calls, in order
   let seq = 0;
   const fail = (code: ErrorCode, error: string, details?: unknown) => ({ ok: false as const, code, error, ...(details ? { details } : {}) });
   const partUrl = (id: string, n: number) => `mem://staging/${id}?partNumber=${n}&sig=${++seq}`;
@@ -415,7 +399,6 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
       return { ok: true, data: { file: view(f), upload } as unknown as DeclaredFile };
     },
     async resumeState(fileId) {
-      log.push("resume");
       const f = files.get(fileId);
       if (!f) return fail("not_found", "No such file in this share");
       const parts = [...f.recorded].map(([partNumber, etag]) => ({ partNumber, etag, size: partBytes(fileId, partNumber)!.length })).sort((a, b) => a.partNumber - b.partNumber);
@@ -426,17 +409,13 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
       signed.push(partNumbers);
       return { ok: true, data: { urls: Object.fromEntries(partNumbers.map((n) => [String(n), partUrl(fileId, n)])) } };
     },
-    async recordParts(fileId, parts) {
+    async recordPart(fileId, partNumber, etag) {
       const f = files.get(fileId);
       if (!f) return fail("not_found", "No such file in this share");
-      if (f.status !== "pending") return fail("conflict", "This file is already complete");
-      recordCalls.push(parts.map((p) => p.partNumber));
-      log.push(`record ${parts.map((p) => p.partNumber).join(",")}`);
-      for (const p of parts) f.recorded.set(p.partNumber, p.etag);
+      f.recorded.set(partNumber, etag);
       return { ok: true, data: { parts: f.recorded.size } };
     },
     async complete(fileId, parts) {
-      log.push(`complete (${files.get(fileId)?.recorded.size ?? 0} recorded)`);
       const f = files.get(fileId);
       if (!f) return fail("not_found", "No such file in this share");
       const size =
@@ -471,7 +450,7 @@ function memoryServer({ maxFileBytes = 64 * MiB, singleUpTo = 6 * MiB, partSize 
     return { ETag: etag };
   };
   const sentParts = (fileId: string) => sent.filter((u) => u.includes(`/${fileId}?partNumber=`)).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-  return { server, files, signed, sent, sentParts, recordCalls, log, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
+  return { server, files, signed, sent, sentParts, sendBytes, setRefuse: (f: typeof refuse) => (refuse = f) };
 }
 
 const started: ShareUploader[] = [];
@@ -479,8 +458,7 @@ afterEach(() => {
   for (const u of started.splice(0)) u.stop();
 });
 
-/** `sleep` is the record batches' delay: instant by default; `never` keeps parts waiting until a flush. */
-function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage(), sleep: (ms: number) => Promise<void> = async () => undefined) {
+function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage()) {
   let changes = 0;
   const uploader = new ShareUploader({
     shareId: "share-1",
@@ -488,7 +466,7 @@ function engine(mem: ReturnType<typeof memoryServer>, store = memoryStorage(), s
     notes: unfinishedNotes(() => store),
     onServerChanged: () => changes++,
     wait: async () => undefined,
-    sleep,
+    sleep: async () => undefined,
     sendBytes: mem.sendBytes,
   });
   uploader.start();
@@ -526,7 +504,7 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     expect(uploadTotals(uploader.getSnapshot().rows, uploader.getSnapshot().batch, 0, false)).toBeNull();
   });
 
-  it("sends a large file in the server's parts, signed in batches, every part recorded", async () => {
+  it("sends a large file in the server's parts, signed in batches, each part recorded", async () => {
     const mem = memoryServer();
     const { uploader } = engine(mem);
     const size = 9 * 5 * MiB + 100; // 10 parts of 5 MiB, the last of 100 bytes
@@ -600,86 +578,6 @@ describe("ShareUploader (real Uppy, in-memory server and storage)", () => {
     const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
     expect(after).toEqual([4]);
     expect(before).toEqual(new Set([1, 2, 3, 5, 6]));
-    expect(mem.files.get("file-1")!.status).toBe("uploaded");
-  });
-
-  it("records finished parts in one call per batch (every few seconds), and every part before the completion", async () => {
-    const mem = memoryServer();
-    const delays: number[] = [];
-    const { uploader } = engine(mem, memoryStorage(), (ms) => (delays.push(ms), new Promise<void>(() => undefined))); // the delay never ends
-    await uploader.addFiles([fileOf("batched.bin", 9 * 5 * MiB + 100)]);
-    await until(() => rowNamed(uploader, "batched.bin")?.phase === "done", "done");
-    expect(delays[0]).toBe(RECORD_EVERY_MS);
-    expect(mem.recordCalls).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]); // not one call a part
-    expect(mem.log).toEqual(["record 1,2,3,4,5,6,7,8,9,10", "complete (10 recorded)"]);
-    expect(rowNamed(uploader, "batched.bin")!.partsRecorded).toBe(10);
-  });
-
-  it("a resume records the parts waiting for their batch before it asks the server which it has", async () => {
-    const mem = memoryServer();
-    let recordsDown = true;
-    const server: UploadServer = {
-      ...mem.server,
-      recordParts: async (fileId, parts) => (recordsDown ? { ok: false, code: "internal", error: "The app is not answering" } : mem.server.recordParts(fileId, parts)),
-    };
-    let refusing = true;
-    mem.setRefuse((url) => (refusing && url.includes("partNumber=5&") ? { status: 403 } : undefined));
-    const uploader = new ShareUploader({ shareId: "share-1", server, notes: unfinishedNotes(() => memoryStorage()), wait: async () => undefined, sleep: () => new Promise<void>(() => undefined), sendBytes: mem.sendBytes });
-    uploader.start();
-    started.push(uploader);
-    await uploader.addFiles([fileOf("resume.bin", 6 * 5 * MiB)]);
-    const failed = await until(() => rowNamed(uploader, "resume.bin")?.phase === "error" && rowNamed(uploader, "resume.bin")!.partsDone.size === 5 && rowNamed(uploader, "resume.bin"), "error");
-    expect(mem.recordCalls).toEqual([]); // the flush at the failure did not reach the app: the parts still wait
-    recordsDown = refusing = false;
-    uploader.retry(failed.key);
-    await until(() => rowNamed(uploader, "resume.bin")?.phase === "done", "done after retry");
-    expect(mem.log).toEqual(["record 1,2,3,4,6", "resume", "record 5", "complete (6 recorded)"]);
-    expect(mem.sentParts("file-1").filter((n) => n !== 5).sort()).toEqual([1, 2, 3, 4, 6]); // none of those went twice
-  });
-
-  it("records wait for their batch; leaving the page (stop) records them at once, and the reload resumes from them", async () => {
-    const mem = memoryServer();
-    const never = () => new Promise<void>(() => undefined); // the batch delay never ends: only a flush records
-    const first = engine(mem, memoryStorage(), never);
-    const file = fileOf("paused.bin", 8 * 5 * MiB);
-    mem.setRefuse((url) => (Number(new URL(url.replace("mem://", "http://x/")).searchParams.get("partNumber")) > 4 ? "hang" : undefined));
-    await first.uploader.addFiles([file]);
-    await until(() => rowNamed(first.uploader, "paused.bin")?.partsDone.size === 4, "four parts stored");
-    expect(mem.recordCalls).toEqual([]); // waiting for their batch
-    first.uploader.stop(); // a reload or leaving: the parts stored so far are recorded in one request
-    await until(() => mem.files.get("file-1")?.recorded.size === 4, "the flush");
-    expect(mem.recordCalls).toEqual([[1, 2, 3, 4]]);
-    mem.setRefuse(() => undefined);
-    const sentBefore = mem.sent.length;
-
-    const second = engine(mem, first.store, never);
-    await second.uploader.checkUnfinished([{ id: "file-1", status: "uploading" }]);
-    expect(second.uploader.getSnapshot().interrupted.get("file-1")).toMatchObject({ partsDone: 4, partCount: 8 });
-    await second.uploader.addFiles([file]);
-    await until(() => rowNamed(second.uploader, "paused.bin")?.phase === "done", "done");
-    const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-    expect(after.sort((a, b) => a - b)).toEqual([5, 6, 7, 8]);
-    expect(mem.files.get("file-1")!.status).toBe("uploaded");
-  });
-
-  it("a failed upload's Retry keeps the parts this page stored even when their record failed: none goes twice", async () => {
-    const mem = memoryServer();
-    // Every record fails as if the app did not answer (the other calls go through).
-    const server: UploadServer = { ...mem.server, recordParts: async () => ({ ok: false, code: "internal", error: "The app is not answering" }) };
-    let refusing = true;
-    mem.setRefuse((url) => (refusing && url.includes("partNumber=5&") ? { status: 403 } : undefined));
-    const uploader = new ShareUploader({ shareId: "share-1", server, notes: unfinishedNotes(() => memoryStorage()), wait: async () => undefined, sleep: async () => undefined, sendBytes: mem.sendBytes });
-    uploader.start();
-    started.push(uploader);
-    await uploader.addFiles([fileOf("retry.bin", 6 * 5 * MiB)]);
-    const failed = await until(() => rowNamed(uploader, "retry.bin")?.phase === "error" && rowNamed(uploader, "retry.bin")!.partsDone.size === 5 && rowNamed(uploader, "retry.bin"), "error");
-    expect(mem.files.get("file-1")!.recorded.size).toBe(0); // every record failed
-    const sentBefore = mem.sent.length;
-    refusing = false; // records still fail: the resume's part list comes from this page
-    uploader.retry(failed.key);
-    await until(() => rowNamed(uploader, "retry.bin")?.phase === "done", "done after retry");
-    const after = mem.sent.slice(sentBefore).map((u) => Number(new URL(u.replace("mem://", "http://x/")).searchParams.get("partNumber")));
-    expect(after).toEqual([5]);
     expect(mem.files.get("file-1")!.status).toBe("uploaded");
   });
 

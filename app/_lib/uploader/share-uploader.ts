@@ -1,5 +1,4 @@
 import type { DeclaredFile, ResumeState } from "@/lib/uploads/uploads";
-import { PartRecorder, type PartRef } from "@/lib/uploads/part-batches";
 import { ActionError, callAction, waitForRetry, type ActionResult, type Wait } from "../action-result";
 import { planFromDeclared, planFromResume, partsToSign, takeCachedUrl, type FilePlan } from "./file-plan";
 import { refusalMessage, describeFailure, uploadErrorMessage } from "./upload-errors";
@@ -15,7 +14,7 @@ export type UploadServer = {
   declare(input: { name: string; size: number; contentType?: string }): Promise<ActionResult<DeclaredFile>>;
   resumeState(fileId: string): Promise<ActionResult<ResumeState>>;
   signParts(fileId: string, partNumbers: number[]): Promise<ActionResult<{ urls: Record<string, string> }>>;
-  recordParts(fileId: string, parts: PartRef[]): Promise<ActionResult<{ parts: number }>>;
+  recordPart(fileId: string, partNumber: number, etag: string): Promise<ActionResult<{ parts: number }>>;
   complete(fileId: string, parts?: { partNumber: number; etag: string }[]): Promise<ActionResult<unknown>>;
   remove(fileId: string): Promise<ActionResult>;
 };
@@ -54,9 +53,7 @@ export type ShareUploaderOptions = {
 const REDRAW_MS = 200;
 // While uploads run, views are told every second even without progress, so a stall shows as one.
 const HEARTBEAT_MS = 1000;
-// Finished parts are recorded in one call every few seconds (or at once when this many wait), as the CLI does.
-export const RECORD_EVERY_MS = 3000;
-export const RECORD_BATCH = 64;
+const RECORD_PART_DELAYS = [0, 2000, 5000];
 // The web app restarting (a deploy, a crash its supervisor restarts) can take a minute on a loaded host: a call that
 // does not reach it is tried again for about two minutes, with backoff, before the file fails.
 export const SERVER_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000, ...Array<number>(10).fill(10_000)];
@@ -77,9 +74,6 @@ export class ShareUploader {
   private listeners = new Set<() => void>();
   private redrawTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
-  // By file id: the parts this page stored (their ETags from storage's answers) and their recorder (batches).
-  private storedParts = new Map<string, Map<number, string>>();
-  private recorders = new Map<string, PartRecorder>();
   private snapshot: UploaderSnapshot;
   private readonly now: () => number;
   private readonly wait: Wait;
@@ -113,18 +107,12 @@ export class ShareUploader {
 
   /** Leaving the page pauses uploads; the server keeps them, and the page offers to continue later. */
   stop() {
-    void this.flushRecords();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.redrawTimer) clearTimeout(this.redrawTimer);
     this.heartbeat = this.redrawTimer = null;
     const uppy = this.uppy;
     this.uppy = null;
     uppy?.destroy();
-  }
-
-  /** Records the finished parts waiting for their batch now (pause, offline, leaving); never rejects. */
-  flushRecords(): Promise<void> {
-    return Promise.all([...this.recorders.values()].map((r) => r.flush())).then(() => undefined);
   }
 
   // ---- Adding files ------------------------------------------------------------------------------------------
@@ -193,7 +181,6 @@ export class ShareUploader {
     if (!row) return;
     if (row.uppyId && this.uppy?.getFile(row.uppyId)) this.uppy.removeFile(row.uppyId);
     this.rows.delete(key);
-    if (row.fileId) this.forgetParts(row.fileId);
     if (row.fileId) await this.removeOnServer(row.fileId, row.name);
     this.publish(true);
   }
@@ -286,23 +273,12 @@ export class ShareUploader {
         }
         return signed.then((r) => r.urls[String(partNumber)]!);
       },
-      // A resume (after a failure, the link back, a reload) skips what the server lists and what this page stored
-      // itself: parts still waiting for their batch, or whose record failed, are not sent again.
       listParts: async (uppyId, plan) => {
-        await this.recorders.get(plan.fileId)?.flush();
         const state = await this.call(() => server.resumeState(plan.fileId));
-        const parts = new Map(state.parts.map((p) => [p.partNumber, p]));
-        const size = this.findRow((r) => r.uppyId === uppyId)?.size ?? plan.partSize * plan.partCount;
-        for (const [partNumber, etag] of this.storedParts.get(plan.fileId) ?? []) {
-          parts.set(partNumber, { partNumber, etag, size: partNumber < plan.partCount ? plan.partSize : size - plan.partSize * (plan.partCount - 1) });
-        }
-        const list = [...parts.values()].sort((a, b) => a.partNumber - b.partNumber);
-        this.updateWhere((r) => r.uppyId === uppyId, { type: "parts-stored", partNumbers: list.map((p) => p.partNumber) });
-        return list;
+        this.updateWhere((r) => r.uppyId === uppyId, { type: "parts-stored", partNumbers: state.parts.map((p) => p.partNumber) });
+        return state.parts;
       },
       complete: async (plan, parts) => {
-        // The server's records are complete before it is asked to finish (the completion carries every part anyway).
-        await this.recorders.get(plan.fileId)?.flush();
         this.updateWhere((r) => r.fileId === plan.fileId, { type: "completing" });
         this.publish(true);
         await this.call(() => server.complete(plan.fileId, parts));
@@ -317,14 +293,12 @@ export class ShareUploader {
         if (!row || plan?.method !== "multipart") return;
         this.update(row.key, { type: "parts-stored", partNumbers: [partNumber] });
         this.publish();
-        this.storedOf(plan.fileId).set(partNumber, etag);
-        this.recorderOf(plan.fileId).add(partNumber, etag);
+        void this.recordPart(row.key, plan.fileId, partNumber, etag);
       },
       onSuccess: (uppyId) => {
         const row = this.updateWhere((r) => r.uppyId === uppyId, { type: "succeeded" });
         if (!row) return;
         if (row.fileId) this.opts.notes.forgetUnfinished(row.fileId);
-        if (row.fileId) this.forgetParts(row.fileId);
         this.publish(true);
         this.opts.onServerChanged?.();
         setTimeout(() => this.prune(), 0);
@@ -333,8 +307,6 @@ export class ShareUploader {
         const { message, retryable } = uploadErrorMessage(error);
         if (!this.updateWhere((r) => r.uppyId === uppyId, { type: "failed", message, retryable })) return;
         const plan = this.plans.get(uppyId);
-        // Paused by a failure: what it stored is recorded now, for a Retry here or a resume after a reload.
-        if (plan) void this.recorders.get(plan.fileId)?.flush();
         const uppy = this.uppy;
         if (uppy && plan?.method === "multipart" && retryable) continueMultipart(uppy, uppyId, plan.fileId);
         if (uppy && !retryable) setTimeout(() => uppy.getFile(uppyId) && uppy.removeFile(uppyId), 0);
@@ -344,40 +316,20 @@ export class ShareUploader {
     };
   }
 
-  private storedOf(fileId: string): Map<number, string> {
-    let parts = this.storedParts.get(fileId);
-    if (!parts) this.storedParts.set(fileId, (parts = new Map()));
-    return parts;
-  }
-
-  /** The server remembers stored parts in batches so that a reload continues after them; losing some costs a re-send. */
-  private recorderOf(fileId: string): PartRecorder {
-    let recorder = this.recorders.get(fileId);
-    if (!recorder) {
-      recorder = new PartRecorder({
-        // One try: a batch that does not reach the app goes with the next one (or the completion), nothing waits on it.
-        record: async (parts) => (await callAction(() => this.opts.server.recordParts(fileId, parts), { describe: describeFailure, wait: this.wait, retryDelays: [] })).parts,
-        onRecorded: (recorded) => {
-          if (typeof recorded !== "number") return;
-          this.updateWhere((r) => r.fileId === fileId, { type: "part-recorded", parts: recorded });
-          this.publish();
-        },
-        // Refused for good (completed, removed); a call that failed on the way or inside the app keeps its parts.
-        isFinal: (err) => err instanceof ActionError && err.code !== "internal",
-        sleep: this.sleep,
-        delayMs: RECORD_EVERY_MS,
-        maxBatch: RECORD_BATCH,
-      });
-      this.recorders.set(fileId, recorder);
+  /** The server remembers the part so that a reload continues after it; losing one only costs a re-send. */
+  private async recordPart(key: string, fileId: string, partNumber: number, etag: string) {
+    for (const delay of RECORD_PART_DELAYS) {
+      if (delay) await this.sleep(delay);
+      try {
+        const res = await this.call(() => this.opts.server.recordPart(fileId, partNumber, etag));
+        this.update(key, { type: "part-recorded", parts: res.parts });
+        this.publish();
+        return;
+      } catch (err) {
+        // Refused for good (e.g. completed), or the app stayed away through every retry.
+        if (!(err instanceof ActionError) || err.code !== "internal") return;
+      }
     }
-    return recorder;
-  }
-
-  /** The file finished or went away: nothing of it is left to record. */
-  private forgetParts(fileId: string) {
-    this.recorders.get(fileId)?.close();
-    this.recorders.delete(fileId);
-    this.storedParts.delete(fileId);
   }
 
   private prune() {

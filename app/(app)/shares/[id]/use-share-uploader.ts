@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "reac
 import { ShareUploader, type UploadServer } from "../../../_lib/uploader/share-uploader";
 import { browserUnfinishedNotes } from "../../../_lib/uploader/unfinished-uploads";
 import { uploadsBusy, uploadTotals } from "../../../_lib/uploader/upload-totals";
-import { completeFileAction, declareFileAction, recordPartsAction, removeFileAction, resumeStateAction, signPartsAction } from "../actions";
+import { completeFileAction, declareFileAction, recordPartAction, removeFileAction, resumeStateAction, signPartsAction } from "../actions";
 import type { ServerFile } from "./file-row";
 
 /** The server actions of one share, as the upload engine calls them. */
@@ -14,7 +14,7 @@ function serverFor(shareId: string): UploadServer {
     declare: (input) => declareFileAction(shareId, input),
     resumeState: (fileId) => resumeStateAction(shareId, fileId),
     signParts: (fileId, partNumbers) => signPartsAction(shareId, fileId, partNumbers),
-    recordParts: (fileId, parts) => recordPartsAction(shareId, fileId, parts),
+    recordPart: (fileId, partNumber, etag) => recordPartAction(shareId, fileId, partNumber, etag),
     complete: (fileId, parts) => completeFileAction(shareId, fileId, parts),
     remove: (fileId) => removeFileAction(shareId, fileId),
   };
@@ -57,36 +57,26 @@ export function useShareUploader({
     return () => aborted.abort();
   }, [uploader, acceptsFiles, serverIds]); // `files` itself changes identity on every refresh
 
-  // Losing or regaining the link sends the part records waiting for their batch (best effort while offline).
   useEffect(() => {
-    const update = () => {
-      setOffline(!navigator.onLine);
-      void uploader.flushRecords();
-    };
-    setOffline(!navigator.onLine);
+    const update = () => setOffline(!navigator.onLine);
+    update();
     window.addEventListener("online", update);
     window.addEventListener("offline", update);
     return () => {
       window.removeEventListener("online", update);
       window.removeEventListener("offline", update);
     };
-  }, [uploader]);
+  }, []);
 
-  // Leaving while bytes are moving asks first (the upload can still be continued afterwards). Leaving sends the
-  // waiting part records, as best it can: a part stored and never recorded is sent again after a reload.
+  // Leaving while bytes are moving asks first (the upload can still be continued afterwards).
   useEffect(() => {
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
       if (!uploader.hasActiveUploads()) return;
       e.preventDefault();
       e.returnValue = "";
     };
-    const onPageHide = () => void uploader.flushRecords();
     window.addEventListener("beforeunload", onBeforeUnload);
-    window.addEventListener("pagehide", onPageHide);
-    return () => {
-      window.removeEventListener("beforeunload", onBeforeUnload);
-      window.removeEventListener("pagehide", onPageHide);
-    };
+    return () => window.removeEventListener("beforeunload", onBeforeUnload);
   }, [uploader]);
 
   const busy = uploadsBusy(snapshot.rows);
