@@ -71,20 +71,28 @@ function subscribe() {
   });
 }
 
+/** Entries may be used (and kept) only while the invalidation subscription is confirmed and connected. */
+const usable = () => live && sub?.status === "ready";
+
+/** A map's unexpired value while the cache is usable; an expired one is dropped. */
+function fresh<K, V>(map: Map<K, { until: number } & V>, key: K): V | undefined {
+  if (!usable()) return undefined;
+  const e = map.get(key);
+  if (!e) return undefined;
+  if (e.until > Date.now()) return e;
+  map.delete(key);
+  return undefined;
+}
+
 /** The cached caller for a token's hash, only while the subscription is live; starts the subscription on first use. */
 export function cachedCaller(tokenHash: string): CachedCaller | undefined {
   subscribe();
-  if (!live || sub?.status !== "ready") return undefined;
-  const e = entries.get(tokenHash);
-  if (!e) return undefined;
-  if (e.until > Date.now()) return e.caller;
-  entries.delete(tokenHash);
-  return undefined;
+  return fresh(entries, tokenHash)?.caller;
 }
 
 /** Taken before a database lookup and handed to keepCaller: undefined when nothing may be cached now. */
 export function cacheEpoch(): number | undefined {
-  return live && sub?.status === "ready" ? epoch : undefined;
+  return usable() ? epoch : undefined;
 }
 
 /** Keeps a caller found valid in the database, unless anything was invalidated (or the link changed) since `since`. */
@@ -99,12 +107,7 @@ export function keepCaller(tokenHash: string, caller: CachedCaller, user: Public
 
 /** The user as read with a cached token, under the same rules (live subscription, BEARER_CACHE_SECONDS). */
 export function cachedUser(id: string): PublicUser | undefined {
-  if (!live || sub?.status !== "ready") return undefined;
-  const e = users.get(id);
-  if (!e) return undefined;
-  if (e.until > Date.now()) return e.user;
-  users.delete(id);
-  return undefined;
+  return fresh(users, id)?.user;
 }
 
 /**
